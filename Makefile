@@ -1,0 +1,67 @@
+# bvh_leakfree_addon — developer entry points. Everything sets itself up on first use.
+#   make demo        build, install into a throwaway Blender user dir, run the add-on on a demo scene
+#   make test        the whole suite on Blender 4.2 LTS, 4.5 LTS and 5.0 (PyPI bpy wheels)
+#   make test-fast   the suite on Blender 5.0 only
+#   make dist        dist/bvh_leakfree_addon-<version>.zip, built and validated by Blender's own tool
+#   make bench       benchmarks (BENCH_VERSIONS="5.0" to pick versions)
+#   make test-gui BLENDER="blender"   GUI acceptance in a real windowed Blender
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VERSIONS ?= 4.2 4.5 5.0
+FAST_VERSION ?= 5.0
+BENCH_VERSIONS ?= $(VERSIONS)
+VENV_DIR := .venv
+WHEELHOUSE ?= $(HOME)/.cache/bvh_leakfree_addon/wheels
+ADDON_VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' blender_manifest.toml)
+ZIP := dist/bvh_leakfree_addon-$(ADDON_VERSION).zip
+SOURCES := blender_manifest.toml $(shell find bvh_leakfree_addon -name '*.py' -o -name '*.toml' 2>/dev/null)
+PYTEST_ARGS ?=
+
+venv_python = $(VENV_DIR)/bpy-$(1)/bin/python
+
+.PHONY: all dist demo test test-fast bench bench-smoke test-gui venvs clean
+all: test
+
+# One virtual environment per Blender version, from requirements/bpy-<version>.txt.
+# Wheels are kept in a wheelhouse so a later run works without network.
+$(VENV_DIR)/bpy-%/.installed: requirements/bpy-%.txt
+	@echo "== setting up Blender $* environment in $(VENV_DIR)/bpy-$* (first run downloads ~370 MB)"
+	@rm -rf $(VENV_DIR)/bpy-$*
+	$(PYTHON) -m venv $(VENV_DIR)/bpy-$*
+	@mkdir -p $(WHEELHOUSE)
+	-$(call venv_python,$*) -m pip download -q -d $(WHEELHOUSE) -r $< \
+	  || echo "(no package index reachable: installing from $(WHEELHOUSE))"
+	$(call venv_python,$*) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $<
+	@touch $@
+
+venvs: $(foreach v,$(VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed)
+
+$(ZIP): $(SOURCES) tools/build_dist.py $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
+	$(call venv_python,$(FAST_VERSION)) tools/build_dist.py --output $(ZIP)
+
+dist: $(ZIP)
+
+demo: $(ZIP)
+	$(call venv_python,$(FAST_VERSION)) tools/demo.py --zip $(ZIP)
+
+test: $(ZIP) venvs
+	@set -e; for v in $(VERSIONS); do \
+	  echo "== pytest on Blender $$v"; \
+	  BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$$v) -m pytest tests $(PYTEST_ARGS); \
+	done
+
+test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
+	BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$(FAST_VERSION)) -m pytest tests $(PYTEST_ARGS)
+
+bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed)
+	@set -e; for v in $(BENCH_VERSIONS); do \
+	  $(call venv_python,$$v) tools/bench.py --out bench-results/bpy-$$v.json; \
+	done
+	$(call venv_python,$(FAST_VERSION)) tools/bench_chart.py bench-results docs/bench.png
+
+BLENDER ?= blender
+test-gui: $(ZIP)
+	$(BLENDER) --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- --zip $(ZIP) --shots gui-shots
+
+clean:
+	rm -rf dist build .pytest_cache

@@ -1,0 +1,63 @@
+"""Shared test helpers (real bpy, no mocks)."""
+import sys
+
+import bpy
+
+
+def handler_snapshot():
+    """Every app handler list, as (name, number of callbacks)."""
+    out = {}
+    for name in dir(bpy.app.handlers):
+        value = getattr(bpy.app.handlers, name)
+        if isinstance(value, list):
+            out[name] = [getattr(fn, "__qualname__", repr(fn)) for fn in value]
+    return out
+
+
+def ui_draw_functions_snapshot():
+    """Draw functions appended to any menu, header or panel (``Menu.append`` & co.)."""
+    out = {}
+    for name in dir(bpy.types):
+        cls = getattr(bpy.types, name, None)
+        init = getattr(cls, "_dyn_ui_initialize", None)
+        if init is None:
+            continue
+        try:
+            funcs = init()
+        except Exception:
+            continue
+        out[name] = [getattr(fn, "__module__", "") + "." + getattr(fn, "__qualname__", repr(fn))
+                     for fn in funcs]
+    return out
+
+
+def keymap_snapshot():
+    kc = bpy.context.window_manager.keyconfigs.addon
+    if kc is None:
+        return {}
+    return {km.name: [kmi.idname for kmi in km.keymap_items] for km in kc.keymaps}
+
+
+def live_runtime_hooks(package):
+    """Timers, draw handlers and the like that the add-on's modules report as live.
+
+    Each module of the add-on that owns a runtime hook exposes ``runtime_hooks_active()`` returning a
+    list of human-readable names of the hooks it currently holds.
+    """
+    live = []
+    for name, module in list(sys.modules.items()):
+        if name == package or name.startswith(package + "."):
+            probe = getattr(module, "runtime_hooks_active", None)
+            if probe is not None:
+                live += [f"{name}: {hook}" for hook in probe()]
+    return live
+
+
+def id_collection_sizes():
+    """len() of every ID collection in bpy.data."""
+    sizes = {}
+    for prop in bpy.data.bl_rna.properties:
+        if prop.type == 'COLLECTION':
+            coll = getattr(bpy.data, prop.identifier)
+            sizes[prop.identifier] = len(coll)
+    return sizes
