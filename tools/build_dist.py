@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "bvh_leakfree_addon"
-MANIFEST = ROOT / "blender_manifest.toml"
 
 
 def find_blender_ext():
@@ -33,11 +31,13 @@ def find_blender_ext():
     return candidates[-1]
 
 
-def stage(stage_dir):
+def stage(root, stage_dir):
+    """Copy the code package and the top-level manifest side by side, as Blender's builder wants."""
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
-    shutil.copytree(PACKAGE, stage_dir, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy2(MANIFEST, stage_dir / "blender_manifest.toml")
+    shutil.copytree(root / "bvh_leakfree_addon", stage_dir,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy2(root / "blender_manifest.toml", stage_dir / "blender_manifest.toml")
 
 
 def run(tool, *args):
@@ -49,11 +49,13 @@ def run(tool, *args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", required=True, help="path of the zip to write")
+    parser.add_argument("--root", default=str(ROOT), help="project folder (default: this checkout)")
     args = parser.parse_args()
+    root = Path(args.root).resolve()
     output = Path(args.output).resolve()
     tool = find_blender_ext()
-    stage_dir = ROOT / "build" / "stage" / "bvh_leakfree_addon"
-    stage(stage_dir)
+    stage_dir = root / "build" / "stage" / "bvh_leakfree_addon"
+    stage(root, stage_dir)
 
     code, out = run(tool, "validate", str(stage_dir))
     if code != 0:
@@ -61,7 +63,7 @@ def main():
         sys.exit(f"build_dist: the manifest or package failed Blender's validator (exit {code})")
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ROOT / "build" / output.name  # built here, moved into place only once validated
+    tmp = root / "build" / output.name  # built here, moved into place only once validated
     if tmp.exists():
         tmp.unlink()
     code, out = run(tool, "build", "--source-dir", str(stage_dir), "--output-filepath", str(tmp))
@@ -77,7 +79,7 @@ def main():
         tmp.unlink()
         sys.exit(f"build_dist: the built zip failed Blender's validator (exit {code})")
     os.replace(tmp, output)
-    print(f"build_dist: {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output} "
+    print(f"build_dist: {output.relative_to(root) if output.is_relative_to(root) else output} "
           f"built and validated with {tool.relative_to(tool.parents[5])}")
 
 
