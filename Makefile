@@ -53,15 +53,33 @@ test: $(ZIP) venvs
 test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
 	BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$(FAST_VERSION)) -m pytest tests $(PYTEST_ARGS)
 
-bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed)
+# Benchmarks (tools/bench.py): one table + bench-results/bpy-<v>.json per version, then the chart
+# docs/bench.png.  BENCH_ARGS="--only cold,rays" or "--tiny" to narrow a run.
+BENCH_ARGS ?=
+BENCH_STAMP := $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
+$(BENCH_STAMP): requirements/bench.txt $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
+	@echo "== installing the chart's requirements (matplotlib) into $(VENV_DIR)/bpy-$(FAST_VERSION)"
+	@mkdir -p $(WHEELHOUSE)
+	-$(call venv_python,$(FAST_VERSION)) -m pip download -q -d $(WHEELHOUSE) -r $< \
+	  || echo "(no package index reachable: installing from $(WHEELHOUSE))"
+	$(call venv_python,$(FAST_VERSION)) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $<
+	@touch $@
+
+bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(BENCH_STAMP)
+	@mkdir -p bench-results docs
 	@set -e; for v in $(BENCH_VERSIONS); do \
-	  $(call venv_python,$$v) tools/bench.py --out bench-results/bpy-$$v.json; \
+	  echo "== benchmarks on Blender $$v"; \
+	  $(call venv_python,$$v) tools/bench.py --zip $(abspath $(ZIP)) \
+	    --out bench-results/bpy-$$v.json $(BENCH_ARGS); \
 	done
-	$(call venv_python,$(FAST_VERSION)) tools/bench_chart.py bench-results docs/bench.png
+	$(call venv_python,$(FAST_VERSION)) tools/bench_chart.py \
+	  $(foreach v,$(BENCH_VERSIONS),bench-results/bpy-$(v).json) docs/bench.png
 
 BLENDER ?= blender
 test-gui: $(ZIP)
-	$(BLENDER) --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- --zip $(ZIP) --shots gui-shots
+	$(PYTHON) tools/gui_site.py --blender "$(BLENDER)" --out build/gui-site
+	$(BLENDER) --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- \
+	  --zip $(ZIP) --shots gui-shots --site build/gui-site
 
 clean:
 	rm -rf dist build .pytest_cache

@@ -2,7 +2,40 @@
 """Script API for pipelines: ``from bvh_leakfree_addon import api`` (or ``bl_ext.<repo>.…``).
 
 Importable without registering the add-on; works in ``blender -b`` and the PyPI ``bpy`` module.
-"""
-from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
 
-__all__ = ["LeakError", "LeakReport", "leak_guard", "process_rss_bytes"]
+    bvh = api.build(objects)                 # evaluated geometry, world space, instances included
+    hit = bvh.ray_cast(origin, direction)    # Hit(location, normal, object, instancer, ...)
+    ...move objects...
+    bvh.update()                             # or api.build(objects) again: only what changed
+
+* ``build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
+  progress=None) -> SceneBVH``
+* ``SceneBVH.ray_cast / ray_cast_many / find_nearest / tree / source_of / objects / stats / update``
+* ``leak_guard(collections=None, *, raise_on_leak=True)``: raises ``LeakError`` when ``bpy.data``
+  grew inside the block.
+* ``clear_cache()`` frees every cached object-space tree; ``shutdown()`` is called by the add-on's
+  unregister (the core owns no handler, timer or other runtime hook).
+"""
+from .core.bvh import BuildStats, Hit, SceneBVH, build
+from .core import cache as _cache
+from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
+from .core.datablocks import datablock_counts, orphans, purge_orphans
+
+__all__ = ["build", "SceneBVH", "Hit", "BuildStats", "clear_cache", "cache_info", "shutdown",
+           "LeakError", "LeakReport", "leak_guard", "process_rss_bytes",
+           "datablock_counts", "orphans", "purge_orphans"]
+
+
+def clear_cache():
+    """Free every cached object-space tree (the next build starts cold)."""
+    _cache.clear()
+
+
+def cache_info():
+    """``(trees, triangles)`` held by the cache."""
+    return _cache.size()
+
+
+def shutdown():
+    """Release what the core holds (called when the add-on is disabled)."""
+    _cache.clear()

@@ -1,4 +1,241 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""(placeholder, filled in by its issue)"""
+"""The live datablock monitor: a persistent app timer keeps per-type figures for the Datablocks panel.
+
+* ``tick()`` refreshes the figures that are due and tags the sidebar for redraw **only** when a figure
+  changed.  It keeps plain ints between ticks, never an ID reference, so file load, new file and undo
+  cannot leave it holding a freed ID (no ``ReferenceError``).
+* Counting a type is O(n) in C (``len()`` walks Blender's list, orphans need every ``ID.users``:
+  ~50 ns per ID with 10,000 IDs, more with 100,000 as caches miss), so a type of *n* IDs is refreshed
+  every ``ceil(n / ITEMS_PER_TICK)`` ticks, and at least every ``MAX_PERIOD_SECONDS``.  Deterministic
+  (from sizes, not from timings that jitter on a busy machine).  Small files refresh every tick; the
+  panel says when a type refreshes more slowly.
+* The baseline (the totals the panel's +/- column compares with) is taken on the first tick after the
+  add-on is enabled and again on every file load (``load_post``, persistent) and on Reset Baseline.
+"""
+import math
+import sys
+import time
+import traceback
+
+import bpy
+from bpy.app.handlers import persistent
+
+from .core.datablocks import count_type
+from .core.leaks import id_collection_names
+from .preferences import get_preferences
+
+MESHES = "meshes"
+DEFAULT_TYPES = ("objects", "materials", "images", "textures", "node_groups", "curves", "actions",
+                 "collections")
+DEFAULT_INTERVAL = 0.5
+ITEMS_PER_TICK = 2500        # IDs counted per type and tick on average (~0.1 ms)
+LINKED_COST_FACTOR = 4       # files with libraries pay a Python loop for the local/linked split
+MAX_PERIOD_SECONDS = 10.0    # every type is refreshed at least this often
+SLOW_NOTE_SECONDS = 2.0      # the panel mentions refresh periods longer than this
+
+
+class _Job:
+    """When a type is next due (tick number), how often it is refreshed and what that costs."""
+
+    __slots__ = ("due", "period", "cost")
+
+    def __init__(self):
+        self.due, self.period, self.cost = 0, 1, 0.0
+
+
+class _Monitor:
+    def __init__(self):
+        self.figures = {}          # name -> DatablockCount (namedtuple of ints)
+        self.baseline = {}         # name -> total at the baseline
+        self.baseline_time = None  # time.time() of the baseline, for the panel
+        self.jobs = {}             # name -> _Job
+        self.ticks = 0
+        self.redraw_requests = 0   # how many times a tick tagged the sidebar (tests read it)
+        self.errors = 0
+
+    def reset(self):
+        self.__init__()
+
+
+_monitor = _Monitor()
+
+
+# --- Reading (the panel and tests) --------------------------------------------------------------
+_tracked_cache = {}
+
+
+def tracked_types(prefs=None):
+    """Meshes first, then the table's types from the preferences that exist in this Blender."""
+    chosen = DEFAULT_TYPES if prefs is None else tuple(sorted(prefs.monitor_types))
+    tracked = _tracked_cache.get(chosen)
+    if tracked is None:  # the set of ID collections is fixed for the session: compute once
+        names = set(id_collection_names())
+        tracked = _tracked_cache[chosen] = (MESHES,) + tuple(
+            name for name in chosen if name in names and name != MESHES)
+    return tracked
+
+
+def figures(name):
+    """``DatablockCount`` of ``name`` from the last refresh, or None before its first refresh."""
+    return _monitor.figures.get(name)
+
+
+def growth(name):
+    """Change of the total of ``name`` since the baseline (0 when unknown)."""
+    count = _monitor.figures.get(name)
+    base = _monitor.baseline.get(name)
+    return 0 if count is None or base is None else count.total - base
+
+
+def baseline_time():
+    return _monitor.baseline_time
+
+
+def refresh_period_seconds(name, interval=None):
+    """Seconds between two refreshes of ``name`` (the timer interval for cheap types)."""
+    job = _monitor.jobs.get(name)
+    interval = _interval(get_preferences()) if interval is None else interval
+    return (job.period if job else 1) * interval
+
+
+def slow_types(interval=None):
+    """``[(name, seconds)]`` of tracked types refreshed less often than every ``SLOW_NOTE_SECONDS``."""
+    interval = _interval(get_preferences()) if interval is None else interval
+    return [(name, job.period * interval) for name, job in _monitor.jobs.items()
+            if job.period * interval > SLOW_NOTE_SECONDS]
+
+
+def redraw_requests():
+    return _monitor.redraw_requests
+
+
+# --- Refreshing ---------------------------------------------------------------------------------
+def _interval(prefs):
+    return prefs.monitor_interval if prefs is not None else DEFAULT_INTERVAL
+
+
+def tick(force=False):
+    """Refresh the figures that are due (all with ``force``); True when a figure changed.
+
+    Tags the 3D viewport sidebars for redraw only when something changed.
+    """
+    prefs = get_preferences()
+    names = tracked_types(prefs)
+    interval = _interval(prefs)
+    max_period = max(1, math.ceil(MAX_PERIOD_SECONDS / interval))
+    mon = _monitor
+    mon.ticks += 1
+    changed = False
+    has_libraries = None
+    for name in names:
+        job = mon.jobs.get(name)
+        if job is None:
+            job = mon.jobs[name] = _Job()
+        elif mon.ticks < job.due and not force:
+            continue
+        if has_libraries is None:
+            has_libraries = len(bpy.data.libraries) > 0
+        start = time.perf_counter()
+        count = count_type(name, has_libraries)
+        job.cost = time.perf_counter() - start
+        weight = count.total * (LINKED_COST_FACTOR if has_libraries else 1)
+        job.period = min(max_period, max(1, math.ceil(weight / ITEMS_PER_TICK)))
+        job.due = _free_tick(mon, name, mon.ticks + job.period) if job.period > 1 else mon.ticks + 1
+        if name not in mon.baseline:
+            mon.baseline[name] = count.total
+            if mon.baseline_time is None:
+                mon.baseline_time = time.time()
+        if mon.figures.get(name) != count:
+            mon.figures[name] = count
+            changed = True
+    for name in [name for name in mon.figures if name not in names]:  # types taken off the table
+        del mon.figures[name]
+        mon.jobs.pop(name, None)
+        changed = True
+    if changed:
+        request_redraw()
+    return changed
+
+
+def _free_tick(mon, name, due):
+    """``due`` or a later tick no other throttled type is due on: big types take turns."""
+    taken = {job.due for other, job in mon.jobs.items() if other != name and job.period > 1}
+    while due in taken:
+        due += 1
+    return due
+
+
+def request_redraw():
+    """Tag every 3D viewport sidebar for redraw (cheap; nothing when there is no window)."""
+    _monitor.redraw_requests += 1
+    wm = bpy.context.window_manager
+    if wm is None:
+        return
+    for window in wm.windows:
+        for area in window.screen.areas:
+            if area.type == 'VIEW_3D':
+                for region in area.regions:
+                    if region.type == 'UI':
+                        region.tag_redraw()
+
+
+def reset_baseline():
+    """Take a new baseline now (all tracked types are counted at once)."""
+    mon = _monitor
+    mon.baseline.clear()
+    mon.baseline_time = None
+    tick(force=True)
+    request_redraw()  # the +/- column changed even when no count did
+
+
+def _restart():
+    """Forget everything about the previous file and count the current one."""
+    _monitor.reset()
+    tick(force=True)
+
+
+def _timer():
+    """The app timer: refresh, then ask to be called again after the preference's interval."""
+    try:
+        tick()
+    except Exception:  # a timer that raises is dropped by Blender: log and keep monitoring
+        _monitor.errors += 1
+        if _monitor.errors <= 3:
+            traceback.print_exc(file=sys.stderr)
+    return _interval(get_preferences())
+
+
+@persistent
+def _on_load_post(*_args):
+    """A file was loaded (or File › New): new figures, new baseline."""
+    _restart()
+
+
+# --- Registration -------------------------------------------------------------------------------
+def runtime_hooks_active():
+    live = []
+    if bpy.app.timers.is_registered(_timer):
+        live.append("app timer monitor._timer")
+    if _on_load_post in bpy.app.handlers.load_post:
+        live.append("load_post handler monitor._on_load_post")
+    return live
+
+
+def register():
+    _monitor.reset()
+    # The first tick takes the baseline; at start-up bpy.data is not readable inside register().
+    if not bpy.app.timers.is_registered(_timer):
+        bpy.app.timers.register(_timer, first_interval=0.0, persistent=True)
+    if _on_load_post not in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.append(_on_load_post)
+
+
+def unregister():
+    if bpy.app.timers.is_registered(_timer):
+        bpy.app.timers.unregister(_timer)
+    while _on_load_post in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(_on_load_post)
+    _monitor.reset()
+
 
 CLASSES = ()

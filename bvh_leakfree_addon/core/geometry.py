@@ -1,0 +1,231 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Gathering geometry for the BVH: which objects contribute what, in which space, from which data.
+
+Everything here is read-only towards user data.  Evaluated meshes are read where the depsgraph
+keeps them (``Object.data`` of an evaluated mesh object); every other conversion goes through
+``Object.to_mesh()``, always paired with ``to_mesh_clear()`` in ``finally``.  No ID datablock is
+created.
+
+Per-object trees are built in *object space* with ``BVHTree.FromObject`` (Blender's own C build on
+Blender's own triangulation, the same triangles ``Scene.ray_cast`` uses), so transforms can change
+without any mesh work.
+"""
+import hashlib
+import math
+
+import numpy as np
+from mathutils import Vector, geometry
+from mathutils.bvhtree import BVHTree
+
+__all__ = ("GEOMETRY_TYPES", "GeomEntry", "mesh_arrays", "to_mesh", "to_mesh_clear", "entry_from_arrays",
+           "entry_from_object", "fill_bounds", "read_matrices", "singular", "skip_reason")
+
+# Object types whose evaluated geometry can be a triangle mesh.
+GEOMETRY_TYPES = frozenset({'MESH', 'CURVE', 'SURFACE', 'FONT', 'META'})
+
+
+class GeomEntry:
+    """One object-space BVH tree over one piece of evaluated geometry (shared by its users).
+
+    ``tri_poly`` maps tree indices to polygon indices when the tree was built from triangles
+    (``FromPolygons``); ``None`` when the tree reports polygon indices itself (``FromObject``).
+    ``co``/``tris``/``first_tri`` are kept only when needed: for meshes with non-triangle polygons
+    (to report the normal of the triangle hit, as ``Scene.ray_cast`` does) and for trees built
+    from arrays.  ``arrays`` is a callable giving ``(co, tris, tri_poly)`` for the merged tree.
+    """
+
+    __slots__ = ("tree", "bmin", "bmax", "triangles", "tri_poly", "co", "tris", "first_tri",
+                 "epsilon", "check", "last_used", "key", "has_ngons", "arrays")
+
+    def __init__(self, tree, bmin, bmax, triangles, epsilon, *, tri_poly=None, co=None,
+                 tris=None, first_tri=None, check=None, key=None, has_ngons=False):
+        self.tree = tree
+        self.bmin = bmin
+        self.bmax = bmax
+        self.triangles = triangles
+        self.tri_poly = tri_poly
+        self.co = co
+        self.tris = tris
+        self.first_tri = first_tri
+        self.epsilon = epsilon
+        self.check = check
+        self.last_used = 0
+        self.key = key
+        self.has_ngons = has_ngons
+        self.arrays = None
+        if co is not None and tris is not None:
+            if tri_poly is not None:
+                self.arrays = (co, tris, tri_poly)
+            elif first_tri is not None:
+                polys = np.repeat(np.arange(len(first_tri) - 1, dtype=np.int64),
+                                  np.diff(first_tri))
+                self.arrays = (co, tris, polys)
+
+    def triangle_normal(self, tree_index, polygon, location):
+        """Object-space normal of the triangle of ``polygon`` that contains ``location``.
+
+        ``FromObject`` may report the polygon normal (when the mesh had face normals cached);
+        ``Scene.ray_cast`` reports the normal of the triangle hit.  They differ on non-planar
+        polygons, so for meshes with non-triangle polygons the triangle is found here.
+        Returns ``None`` when no triangle data is kept (all polygons are triangles).
+        """
+        if self.tris is None:
+            return None
+        if self.first_tri is not None:
+            candidates = range(int(self.first_tri[polygon]), int(self.first_tri[polygon + 1]))
+        else:
+            candidates = (tree_index,)
+        best = None
+        best_err = math.inf
+        for t in candidates:
+            a, b, c = (Vector(self.co[i]) for i in self.tris[t])
+            n = geometry.normal(a, b, c)
+            if n.length_squared == 0.0:
+                continue
+            err = abs((location - a).dot(n))
+            if geometry.intersect_point_tri(location, a, b, c) is None:
+                err += 1.0 + min((location - p).length for p in (a, b, c))
+            if err < best_err:
+                best_err = err
+                best = n
+        return best
+
+
+def to_mesh(src):
+    """``src.to_mesh()``: callers pair it with :func:`to_mesh_clear` in ``finally``."""
+    return src.to_mesh()
+
+
+def to_mesh_clear(src):
+    src.to_mesh_clear()
+
+
+def mesh_arrays(mesh):
+    """``(co float32 V×3, tris int32 T×3, tri_poly int32 T, loop_start int32 P)`` of a mesh."""
+    nv = len(mesh.vertices)
+    co = np.empty(nv * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", co)
+    mesh.calc_loop_triangles()
+    nt = len(mesh.loop_triangles)
+    tris = np.empty(nt * 3, dtype=np.int32)
+    mesh.loop_triangles.foreach_get("vertices", tris)
+    tri_poly = np.empty(nt, dtype=np.int32)
+    mesh.loop_triangles.foreach_get("polygon_index", tri_poly)
+    return co.reshape(nv, 3), tris.reshape(nt, 3), tri_poly
+
+
+def first_tri_table(tri_poly, polygon_count):
+    """``first[p]`` .. ``first[p + 1]`` are the triangles of polygon ``p`` (triangles are grouped)."""
+    counts = np.bincount(tri_poly, minlength=polygon_count) if len(tri_poly) else \
+        np.zeros(polygon_count, dtype=np.int64)
+    first = np.zeros(polygon_count + 1, dtype=np.int64)
+    np.cumsum(counts, out=first[1:])
+    return first
+
+
+def content_key(co, tris, tri_poly, epsilon):
+    """Digest of a mesh's triangles: equal digests mean the same tree (used where no depsgraph
+    marker can prove the geometry unchanged: non-mesh objects, edit mode, original data)."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(np.asarray([len(co), len(tris)], dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(co).tobytes())
+    h.update(np.ascontiguousarray(tris).tobytes())
+    h.update(np.ascontiguousarray(tri_poly).tobytes())
+    h.update(repr(float(epsilon)).encode())
+    return ("content", h.hexdigest())
+
+
+def entry_from_arrays(co, tris, tri_poly, epsilon, key=None):
+    """A tree over triangles given as arrays (``FromPolygons``: indices are triangle indices)."""
+    tree = BVHTree.FromPolygons(co.tolist(), tris.tolist(), all_triangles=True, epsilon=epsilon)
+    polygon_count = int(tri_poly.max()) + 1 if len(tri_poly) else 0
+    bmin, bmax = _bounds(co)
+    return GeomEntry(tree, bmin, bmax, len(tris), epsilon, tri_poly=tri_poly, co=co, tris=tris,
+                     first_tri=None, key=key, has_ngons=True)
+
+
+def entry_from_object(obj_eval, depsgraph, mesh, epsilon, bounds=True):
+    """A tree over an evaluated mesh object's final mesh, built in C by ``BVHTree.FromObject``.
+
+    ``mesh`` is that final mesh (``obj_eval.data``); it is read for bounds (unless ``bounds`` is
+    False: the caller then fills them in with :func:`fill_bounds`) and, when it has non-triangle
+    polygons, for the triangle normals.
+    """
+    tree = BVHTree.FromObject(obj_eval, depsgraph, epsilon=epsilon)
+    npoly = len(mesh.polygons)
+    nloop = len(mesh.loops)
+    triangles = nloop - 2 * npoly
+    if nloop == 3 * npoly:   # all triangles: FromObject's normals are the triangle normals
+        entry = GeomEntry(tree, None, None, triangles, epsilon)
+        if bounds:
+            fill_bounds([(entry, mesh)])
+        return entry
+    nv = len(mesh.vertices)
+    co = np.empty(nv * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", co)
+    co = co.reshape(nv, 3)
+    bmin, bmax = _bounds(co)
+    tris = np.empty(triangles * 3, dtype=np.int32)
+    mesh.loop_triangles.foreach_get("vertices", tris)
+    loop_start = np.empty(npoly, dtype=np.int64)
+    mesh.polygons.foreach_get("loop_start", loop_start)
+    first = np.empty(npoly + 1, dtype=np.int64)
+    first[:-1] = loop_start - 2 * np.arange(npoly, dtype=np.int64)
+    first[-1] = triangles
+    return GeomEntry(tree, bmin, bmax, triangles, epsilon, co=co, tris=tris.reshape(-1, 3),
+                     first_tri=first, has_ngons=True)
+
+
+def fill_bounds(pending):
+    """Object-space bounds for many ``(entry, mesh)`` at once: one buffer, one reduction.
+
+    (Per-mesh numpy calls would cost more than the tree build for small meshes.)
+    """
+    if not pending:
+        return
+    counts = [len(mesh.vertices) for _entry, mesh in pending]
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    total = int(sum(counts))
+    buf = np.empty(total * 3, dtype=np.float32)
+    for (entry, mesh), start, count in zip(pending, starts, counts):
+        mesh.vertices.foreach_get("co", buf[3 * start:3 * (start + count)])
+    by_axis = buf.reshape(total, 3).T.astype(np.float64)     # (3, total), contiguous rows
+    lo = np.minimum.reduceat(by_axis, starts, axis=1).T
+    hi = np.maximum.reduceat(by_axis, starts, axis=1).T
+    for i, (entry, _mesh) in enumerate(pending):
+        entry.bmin = lo[i]
+        entry.bmax = hi[i]
+
+
+def _bounds(co):
+    if len(co) == 0:
+        return np.zeros(3), np.zeros(3)
+    by_axis = co.T.astype(np.float64)   # contiguous per axis: much faster than co.min(axis=0)
+    return by_axis.min(axis=1), by_axis.max(axis=1)
+
+
+def read_matrices(matrices, describe):
+    """``mathutils.Matrix`` list → float64 (N, 4, 4); ``ValueError`` naming (``describe(i)``) the
+    first non-finite one."""
+    m = np.array(matrices, dtype=np.float64).reshape(len(matrices), 4, 4)
+    # Blender clamps an infinite location to FLT_MAX: treat values that large as infinite too.
+    bad = ~(np.isfinite(m) & (np.abs(m) < 1e37)).all(axis=(1, 2))
+    if bad.any():
+        what = describe(int(np.nonzero(bad)[0][0]))
+        raise ValueError(f"{what} has a non-finite (NaN or infinite) world matrix")
+    return m
+
+
+def singular(m):
+    """(N,) bool: matrices that cannot be inverted (zero scale on some axis): nothing to hit."""
+    a = m[:, :3, :3]
+    scale = np.maximum(np.abs(a).max(axis=(1, 2)), 1e-300)
+    return np.abs(np.linalg.det(a)) <= 1e-12 * scale ** 3
+
+
+def skip_reason(obj):
+    """Why an object contributes no geometry of its own, or None when it may."""
+    if obj.type not in GEOMETRY_TYPES:
+        return f"{obj.type.lower()} object has no surface geometry"
+    return None

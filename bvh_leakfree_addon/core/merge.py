@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The merged world-space triangle soup behind ``SceneBVH.tree`` (built only when asked for).
+
+Trees built by ``BVHTree.FromObject`` keep no triangle arrays (that is what makes cold builds
+fast).  When the merged tree is wanted, their arrays are read again from the evaluated meshes,
+found by the cache token (so a mesh re-evaluated since the build is never mistaken for the one the
+tree was built from: the caller gets a clear error and should call ``update()``).
+"""
+import numpy as np
+
+from . import cache
+from .geometry import mesh_arrays
+
+__all__ = ("merged_arrays",)
+
+
+def merged_arrays(bvh):
+    """(world co (V, 3) float64, tris (T, 3), tri → polygon (T,), first triangle of each item)."""
+    missing = {e.key: e for e in bvh._entries if e.arrays is None}
+    if missing:
+        _refetch(bvh, missing)
+    cos, triss, polys, starts = [], [], [], []
+    v_off = 0
+    t_off = 0
+    for i, entry in enumerate(bvh._entries):
+        co, tris, tri_poly = entry.arrays
+        mat = bvh._mat[i]
+        cos.append(co.astype(np.float64) @ mat[:3, :3].T + mat[:3, 3])
+        triss.append(tris.astype(np.int64) + v_off)
+        polys.append(tri_poly)
+        starts.append(t_off)
+        v_off += len(co)
+        t_off += len(tris)
+    if not cos:
+        return (np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=np.int64),
+                np.zeros(0, dtype=np.int64))
+    return (np.concatenate(cos), np.concatenate(triss), np.concatenate(polys),
+            np.asarray(starts, dtype=np.int64))
+
+
+def _take(data, missing):
+    try:
+        token = data.get(cache.MARK)
+    except (TypeError, AttributeError):
+        return
+    entry = missing.get(token)
+    if entry is None or entry.check != cache.check_of(data):
+        return
+    entry.arrays = mesh_arrays(data)
+    del missing[token]
+
+
+def _refetch(bvh, missing):
+    depsgraph = bvh._depsgraph()
+    for obj in bvh._input:
+        obj_eval = obj.evaluated_get(depsgraph)
+        if obj_eval.type == 'MESH':
+            _take(obj_eval.data, missing)
+        if not missing:
+            return
+    if any(inst is not None for inst in bvh._instancers):
+        wanted = {inst.as_pointer() for inst in bvh._instancers if inst is not None}
+        # Never break out of this loop: an unfinished depsgraph iterator leaks (Blender 4.2).
+        for inst in depsgraph.object_instances:
+            if not missing or not inst.is_instance or inst.parent is None:
+                continue
+            if inst.parent.original.as_pointer() not in wanted:
+                continue
+            src = inst.object
+            if src.type == 'MESH':
+                _take(src.data, missing)
+    if missing:
+        raise RuntimeError("the geometry changed since this SceneBVH was built; call update() "
+                           "before using .tree")

@@ -1,0 +1,1068 @@
+"""Benchmark suite (issue 6): the add-on's core against the copy–transform–bmesh pattern and
+Blender's built-ins, inside the real ``bpy`` module of the interpreter that runs it.
+
+    .venv/bpy-5.0/bin/python tools/bench.py [--tiny] [--only cold,loop,...] [--out FILE.json]
+                                            [--zip dist/bvh_leakfree_addon-0.1.0.zip]
+
+``make bench`` runs it once per Blender version (``BENCH_VERSIONS="5.0"`` to pick) and then draws
+``docs/bench.png`` with ``tools/bench_chart.py``.
+
+Every figure is a ratio against a reference measured in the same run (absolute times are printed for
+context only): this machine is shared and noisy.  Times are best-of-N (builds) or medians (loops of
+many iterations), with one untimed warm-up, references and ours interleaved so that load from other
+processes hits both.  Each ratio is printed in words ("ours 3.2× faster than copy_fixed"); a target
+that is not reached is printed as MISSED.
+
+References, reimplemented here from their description (not BlenderProc's code):
+
+* ``copy_leaky``      for each object ``obj.data.copy()``, ``mesh.transform(matrix_world)``,
+                      ``bm.from_mesh``, then ``BVHTree.FromBMesh``; the copies are never removed
+                      (BlenderProc's ``create_bvh_tree_multi_objects`` before the fix);
+* ``copy_fixed``      the same plus ``bpy.data.meshes.remove(mesh)`` (BlenderProc v2.8.0);
+* ``scene_ray_cast``  Blender's ``Scene.ray_cast`` in a Python loop: ray throughput and the
+                      correctness oracle (the hits must be identical);
+* ``floor``           Σ per-object ``BVHTree.FromObject`` (Blender's C build, object space, no
+                      merging): the near-physical limit we quote our distance from.
+
+Measurements (``--only`` names): ``cold`` (1), ``scaling`` (2), ``loop`` (3), ``recast`` (4),
+``rays`` (5), ``memory`` and ``trend`` (6), ``monitor`` (7).
+
+Isolation: every job (one scene, one memory figure, one trend pattern, the monitor) runs in a fresh
+subprocess of this script, so leaked meshes and allocator state never carry over.  ``--in-process``
+runs the jobs one after the other in this process instead (each after a factory reset); the smoke test
+(tests/test_bench_smoke.py) uses that with ``--tiny``.
+"""
+import argparse
+import datetime
+import gc
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDON_MODULE = "bl_ext.user_default.bvh_leakfree_addon"
+MEASUREMENTS = ("cold", "scaling", "loop", "recast", "rays", "memory", "trend", "monitor")
+
+# Triangles of a bmesh icosphere: 20 * 4 ** (subdivisions - 1).
+SCENES = {"S1": (20, 5), "S2": (200, 3), "S3": (2000, 1), "S4": (1, 8)}
+TINY_SCENES = {"S1": (3, 2), "S2": (8, 1), "S3": (20, 1), "S4": (1, 3)}
+
+FULL = {
+    "scenes": SCENES,
+    "cold_reps": {"S1": 7, "S2": 7, "S3": 3, "S4": 5},
+    "recast_reps": 100,
+    "loop_scenes": ("S1", "S2"),
+    "loop_iterations": 100,
+    "loop_rays": 100,
+    "ray_scenes": ("S1",),
+    "rays": 100_000,
+    "ray_reps": 2,
+    "scaling_counts": (200, 2000, 20000),
+    "scaling_reps": {200: 5, 2000: 2, 20000: 2},
+    "scaling_ref_full_limit": 2000,     # copy_fixed above this many objects is timed on a sample
+    "scaling_ref_sample": 1000,
+    "peak_scenes": ("S1", "S4"),
+    "trend_cycles": 1000,
+    "trend_scene": (50, 2),             # 50 objects × 80 triangles
+    "trend_rays": 10,
+    "monitor_meshes": 10_000,
+    "monitor_ticks": 2000,
+    "monitor_naive_reps": 20,
+}
+
+TINY = dict(FULL, **{
+    "scenes": TINY_SCENES,
+    "cold_reps": {"S1": 2, "S2": 2, "S3": 2, "S4": 2},
+    "recast_reps": 5,
+    "loop_iterations": 3,
+    "loop_rays": 5,
+    "rays": 200,
+    "ray_reps": 1,
+    "scaling_counts": (10, 40),
+    "scaling_reps": {10: 1, 40: 1},
+    "scaling_ref_full_limit": 10,
+    "scaling_ref_sample": 5,
+    "trend_cycles": 4,
+    "trend_scene": (4, 1),
+    "trend_rays": 3,
+    "monitor_meshes": 200,
+    "monitor_ticks": 20,
+    "monitor_naive_reps": 2,
+})
+
+# Targets (issue 6): speedup factors vs copy_fixed unless noted.
+COLD_TARGETS = {"S1": 3.0, "S2": 5.0, "S3": 100.0, "S4": 2.5}
+LOOP_TARGET = 50.0
+RECAST_TARGET_S = 1e-3
+RAYS_TARGET = 5.0
+SCALING_FLAT = 1.5       # ours per object at the largest N at most this × its cost at the smallest
+MONITOR_TARGET_S = 1e-3  # "well under 1 ms" on average
+
+
+# ================================================================================================
+# Process measurements (Linux /proc; None elsewhere)
+# ================================================================================================
+
+def rss_bytes():
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def peak_rss_bytes():
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def reset_peak_rss():
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS; False when not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def load_average():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+# ================================================================================================
+# Scenes
+# ================================================================================================
+
+def _bpy():
+    import bpy  # imported lazily: the monitor job sets BLENDER_USER_RESOURCES first
+    return bpy
+
+
+def factory_reset():
+    _bpy().ops.wm.read_factory_settings(use_empty=True)
+
+
+def ico_mesh(name, subdivisions):
+    import bmesh
+    bpy = _bpy()
+    mesh = bpy.data.meshes.new(name)
+    bm = bmesh.new()
+    try:
+        bmesh.ops.create_icosphere(bm, subdivisions=subdivisions, radius=1.0)
+        bm.to_mesh(mesh)
+    finally:
+        bm.free()
+    return mesh
+
+
+def ico_scene(count, subdivisions, spacing=3.0):
+    """``count`` icospheres (radius 1), each with its own mesh, on a 3D grid, rotated.
+    Returns (objects, half extent of the scene)."""
+    bpy = _bpy()
+    factory_reset()
+    base = ico_mesh("ico", subdivisions)
+    side = max(1, math.ceil(count ** (1 / 3) - 1e-9))
+    collection = bpy.context.scene.collection
+    objects = []
+    for i in range(count):
+        obj = bpy.data.objects.new(f"ico{i}", base if i == 0 else base.copy())
+        obj.location = (i % side * spacing, i // side % side * spacing,
+                        i // (side * side) * spacing)
+        obj.rotation_euler = (0.1 * i, 0.2, 0.05 * i)
+        collection.objects.link(obj)
+        objects.append(obj)
+    bpy.context.evaluated_depsgraph_get()
+    return objects, 0.5 * side * spacing + 1.0
+
+
+def triangles(count, subdivisions):
+    return count * 20 * 4 ** (subdivisions - 1)
+
+
+def scene_label(name, scenes):
+    count, sub = scenes[name]
+    return f"{name} {count:,} × {triangles(1, sub):,} tris"
+
+
+# ================================================================================================
+# References (reimplemented from their description) and ours
+# ================================================================================================
+
+def ref_copy_leaky(objects):
+    """copy_leaky: copy, transform, append to one bmesh, FromBMesh; the copies are never removed."""
+    from mathutils.bvhtree import BVHTree
+    import bmesh
+    bm = bmesh.new()
+    try:
+        for obj in objects:
+            mesh = obj.data.copy()
+            mesh.transform(obj.matrix_world)
+            bm.from_mesh(mesh)
+        return BVHTree.FromBMesh(bm)
+    finally:
+        bm.free()
+
+
+def ref_copy_fixed(objects, sample=None):
+    """copy_fixed: copy_leaky plus ``bpy.data.meshes.remove`` of each copy (BlenderProc v2.8.0).
+    ``sample``: only the first that many objects (per-object timing of huge scenes)."""
+    from mathutils.bvhtree import BVHTree
+    import bmesh
+    bpy = _bpy()
+    bm = bmesh.new()
+    try:
+        for obj in objects[:sample] if sample else objects:
+            mesh = obj.data.copy()
+            try:
+                mesh.transform(obj.matrix_world)
+                bm.from_mesh(mesh)
+            finally:
+                bpy.data.meshes.remove(mesh)
+        return BVHTree.FromBMesh(bm)
+    finally:
+        bm.free()
+
+
+def ref_floor(objects):
+    """floor: Σ per-object BVHTree.FromObject (object space, no merging, no hit → object map)."""
+    from mathutils.bvhtree import BVHTree
+    depsgraph = _bpy().context.evaluated_depsgraph_get()
+    return [BVHTree.FromObject(obj.evaluated_get(depsgraph), depsgraph) for obj in objects]
+
+
+def api():
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from bvh_leakfree_addon import api as module
+    return module
+
+
+def ours_cold(objects):
+    """ours, cold: empty cache, then ``api.build`` (a queryable SceneBVH)."""
+    core = api()
+    core.clear_cache()
+    return core.build(objects)
+
+
+REFERENCES = {
+    "copy_leaky": ref_copy_leaky,
+    "copy_fixed": ref_copy_fixed,
+    "floor": ref_floor,
+    "ours": ours_cold,
+}
+
+
+# ================================================================================================
+# Timing helpers
+# ================================================================================================
+
+def interleaved(functions, reps, warmup=1):
+    """Times of each ``functions[name]()`` over ``reps`` rounds, run in turn within each round (so
+    load from other processes hits all of them).  Results are dropped outside the timed region."""
+    times = {name: [] for name in functions}
+    for round_ in range(warmup + reps):
+        for name, fn in functions.items():
+            gc.collect()
+            start = time.perf_counter()
+            result = fn()
+            elapsed = time.perf_counter() - start
+            del result
+            if round_ >= warmup:
+                times[name].append(elapsed)
+    return times
+
+
+def summary(times):
+    return {"best": min(times), "median": statistics.median(times), "n": len(times),
+            "times": [round(t, 7) for t in times]}
+
+
+def random_rays(n, center, half, objects, seed):
+    """Rays from a box around the scene towards points near random objects (most of them hit)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    c = np.asarray(center, dtype=np.float64)
+    origins = c + rng.uniform(-1.5 * half, 1.5 * half, (n, 3))
+    centers = np.array([tuple(o.matrix_world.translation) for o in objects])
+    targets = centers[rng.integers(0, len(centers), n)] + rng.normal(0.0, 0.6, (n, 3))
+    directions = targets - origins
+    directions /= np.linalg.norm(directions, axis=1)[:, None]
+    return origins, directions
+
+
+def scene_center(objects):
+    import numpy as np
+    return np.array([tuple(o.matrix_world.translation) for o in objects]).mean(axis=0)
+
+
+# ================================================================================================
+# Jobs.  Each returns plain JSON data; rows and ratios are made from it in the parent.
+# ================================================================================================
+
+def job_scene(cfg, name, parts):
+    """One scene: cold build (1), unchanged re-cast (4), sampler loop (3), rays (5)."""
+    bpy = _bpy()
+    count, sub = cfg["scenes"][name]
+    objects, half = ico_scene(count, sub)
+    core = api()
+    out = {"scene": name, "objects": count, "triangles": triangles(count, sub)}
+    meshes_before = len(bpy.data.meshes)
+    if "cold" in parts or "recast" in parts:
+        times = interleaved({"copy_fixed": lambda: ref_copy_fixed(objects),
+                             "floor": lambda: ref_floor(objects),
+                             "ours": lambda: ours_cold(objects)}, cfg["cold_reps"][name])
+        out["cold"] = {k: summary(v) for k, v in times.items()}
+        out["cold"]["meshes_grown"] = len(bpy.data.meshes) - meshes_before
+    if "recast" in parts:
+        out["recast"] = _recast(cfg, objects, half, core)
+    if "loop" in parts and name in cfg["loop_scenes"]:
+        out["loop"] = _loop(cfg, objects, half, core)
+    if "rays" in parts and name in cfg["ray_scenes"]:
+        out["rays"] = _rays(cfg, objects, half, core)
+    core.clear_cache()
+    return out
+
+
+def _recast(cfg, objects, half, core):
+    """Nothing changed since the last build: build again (or update) and cast one ray."""
+    import numpy as np
+    center = scene_center(objects)
+    origin = center + np.array([0.3, 0.2, 2.0 * half + 1.0])
+    direction = np.array([0.0, 0.0, -1.0])
+    bvh = core.build(objects)
+    bvh.ray_cast(origin, direction)
+
+    def via_build():
+        return core.build(objects).ray_cast(origin, direction)
+
+    def via_update():
+        return bvh.update().ray_cast(origin, direction)
+
+    times = interleaved({"build": via_build, "update": via_update}, cfg["recast_reps"])
+    reused = core.build(objects).stats.reused
+    bvh.update()
+    return {"build": summary(times["build"]), "update": summary(times["update"]),
+            "reused": bool(reused and bvh.stats.reused)}
+
+
+def _mover(objects, half, seed):
+    """Moves every object to a random place in the scene's box (a pose sampler's step)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    center = scene_center(objects)
+
+    def move():
+        positions = center + rng.uniform(-half, half, (len(objects), 3))
+        for obj, p in zip(objects, positions):
+            obj.location = p
+    return move
+
+
+def _loop(cfg, objects, half, core):
+    """BlenderProc-style sampler loop: move every object, rebuild, cast N rays; per iteration."""
+    from mathutils import Vector
+    bpy = _bpy()
+    origins, directions = random_rays(cfg["loop_rays"], scene_center(objects), half, objects, 7)
+    ray_vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions)]
+    move_ref, move_ours = _mover(objects, half, 11), _mover(objects, half, 11)
+
+    def reference():
+        t0 = time.perf_counter()
+        move_ref()
+        bpy.context.evaluated_depsgraph_get()
+        t1 = time.perf_counter()
+        tree = ref_copy_fixed(objects)
+        t2 = time.perf_counter()
+        for o, d in ray_vectors:
+            tree.ray_cast(o, d)
+        t3 = time.perf_counter()
+        return t1 - t0, t2 - t1, t3 - t2
+
+    rebuilt = []
+
+    def ours():
+        t0 = time.perf_counter()
+        move_ours()
+        bpy.context.evaluated_depsgraph_get()
+        t1 = time.perf_counter()
+        bvh = core.build(objects)
+        t2 = time.perf_counter()
+        bvh.ray_cast_many(origins, directions)
+        t3 = time.perf_counter()
+        rebuilt.append(bvh.stats.meshes_rebuilt)
+        return t1 - t0, t2 - t1, t3 - t2
+
+    core.build(objects)
+    samples = {"copy_fixed": [], "ours": []}
+    for i in range(cfg["loop_iterations"] + 1):      # iteration 0 is the warm-up
+        for name, fn in (("copy_fixed", reference), ("ours", ours)):
+            gc.collect()
+            parts = fn()
+            if i:
+                samples[name].append(parts)
+    out = {"iterations": cfg["loop_iterations"], "rays": cfg["loop_rays"],
+           "meshes_rebuilt_per_iteration": max(rebuilt[1:], default=0)}
+    for name, rows in samples.items():
+        out[name] = {
+            "iteration": summary([sum(r) for r in rows]),
+            "move_eval": summary([r[0] for r in rows]),
+            "build": summary([r[1] for r in rows]),
+            "cast": summary([r[2] for r in rows]),
+        }
+    return out
+
+
+def _rays(cfg, objects, half, core):
+    """ray_cast_many vs a Python loop over Scene.ray_cast; the hits must be identical."""
+    import numpy as np
+    from mathutils import Vector
+    bpy = _bpy()
+    origins, directions = random_rays(cfg["rays"], scene_center(objects), half, objects, 3)
+    vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions)]
+    scene = bpy.context.scene
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    bvh = core.build(objects)
+    oracle = []
+
+    def reference():
+        oracle.clear()
+        for o, d in vectors:
+            oracle.append(scene.ray_cast(depsgraph, o, d))
+        return None
+
+    result = {}
+
+    def ours():
+        result["r"] = bvh.ray_cast_many(origins, directions)
+
+    times = interleaved({"scene_ray_cast": reference, "ours": ours}, cfg["ray_reps"], warmup=0)
+    r = result["r"]
+    names = [o.name for o in bvh.objects]
+    mism = {"hit": 0, "object": 0, "polygon": 0, "location": 0, "normal": 0}
+    max_loc = max_nor = 0.0
+    tol_loc = 1e-4 * 2.0 * half
+    for k, (ok, loc, nor, index, obj, _m) in enumerate(oracle):
+        if bool(ok) != bool(r["hit"][k]):
+            mism["hit"] += 1
+            continue
+        if not ok:
+            continue
+        if obj.name != names[r["object_index"][k]]:
+            mism["object"] += 1
+            continue
+        if index != r["polygon_index"][k]:
+            mism["polygon"] += 1
+        dl = float(np.linalg.norm(np.asarray(loc) - r["location"][k]))
+        dn = float(np.linalg.norm(np.asarray(nor) - r["normal"][k]))
+        max_loc, max_nor = max(max_loc, dl), max(max_nor, dn)
+        mism["location"] += dl > tol_loc
+        mism["normal"] += dn > 1e-3
+    return {"rays": cfg["rays"], "hits": int(sum(1 for row in oracle if row[0])),
+            "scene_ray_cast": summary(times["scene_ray_cast"]), "ours": summary(times["ours"]),
+            "mismatches": mism, "max_location_error": max_loc, "max_normal_error": max_nor,
+            "location_tolerance": tol_loc}
+
+
+def job_scaling(cfg, count):
+    """Per-object cost at ``count`` objects × 20 triangles: ours, copy_fixed, floor."""
+    objects, _half = ico_scene(count, 1)
+    reps = cfg["scaling_reps"].get(count, 1)
+    sample = None if count <= cfg["scaling_ref_full_limit"] else cfg["scaling_ref_sample"]
+    times = interleaved({"copy_fixed": lambda: ref_copy_fixed(objects, sample=sample),
+                         "floor": lambda: ref_floor(objects),
+                         "ours": lambda: ours_cold(objects)}, reps)
+    api().clear_cache()
+    per = {name: min(t) / (sample if name == "copy_fixed" and sample else count)
+           for name, t in times.items()}
+    return {"objects": count, "copy_fixed_sample": sample, "per_object": per,
+            "times": {k: summary(v) for k, v in times.items()}}
+
+
+def job_peak(cfg, name, method):
+    """Peak RSS increase of one build in this (fresh) process."""
+    bpy = _bpy()
+    count, sub = cfg["scenes"][name]
+    objects, _half = ico_scene(count, sub)
+    fn = REFERENCES[method]
+    api()                                   # import outside the measured region
+    bpy.context.evaluated_depsgraph_get()
+    gc.collect()
+    can_reset = reset_peak_rss()
+    before = rss_bytes()
+    peak_before = peak_rss_bytes()
+    start = time.perf_counter()
+    result = fn(objects)
+    seconds = time.perf_counter() - start
+    peak = peak_rss_bytes()
+    after = rss_bytes()
+    del result
+    api().clear_cache()
+    if before is None or peak is None:
+        return {"scene": name, "method": method, "peak_increase": None}
+    return {"scene": name, "method": method, "seconds": seconds,
+            "peak_increase": peak - before, "retained": after - before,
+            "peak_was_reset": can_reset, "peak_before": peak_before, "rss_before": before}
+
+
+def job_trend(cfg, pattern):
+    """``trend_cycles`` sampler cycles (move every object, build, cast a few rays) with one
+    pattern: bpy.data mesh count, RSS and time per cycle."""
+    from mathutils import Vector
+    bpy = _bpy()
+    count, sub = cfg["trend_scene"]
+    objects, half = ico_scene(count, sub)
+    core = api()
+    origins, directions = random_rays(cfg["trend_rays"], scene_center(objects), half, objects, 5)
+    ray_vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions)]
+    move = _mover(objects, half, 13)
+    if pattern == "ours":
+        def cycle():
+            bvh = core.build(objects, reuse=False)   # full rebuild every cycle, as the references
+            bvh.ray_cast_many(origins, directions)
+    else:
+        build = REFERENCES[pattern]
+
+        def cycle():
+            tree = build(objects)
+            for o, d in ray_vectors:
+                tree.ray_cast(o, d)
+    ids_before = _id_sizes()
+    meshes, rss, seconds = [], [], []
+    for _ in range(cfg["trend_cycles"]):
+        start = time.perf_counter()
+        move()
+        bpy.context.evaluated_depsgraph_get()
+        cycle()
+        seconds.append(time.perf_counter() - start)
+        meshes.append(len(bpy.data.meshes))
+        value = rss_bytes()
+        rss.append(None if value is None else value / 2**20)
+    ids_after = _id_sizes()
+    core.clear_cache()
+    grown = {k: ids_after[k] - ids_before[k] for k in ids_before if ids_after[k] != ids_before[k]}
+    return {"pattern": pattern, "objects": count, "triangles": triangles(count, sub),
+            "meshes": meshes, "rss_mb": rss, "seconds": [round(s, 7) for s in seconds],
+            "ids_grown": grown, "meshes_at_start": ids_before["meshes"]}
+
+
+def _id_sizes():
+    bpy = _bpy()
+    return {p.identifier: len(getattr(bpy.data, p.identifier))
+            for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION'}
+
+
+def job_monitor(cfg, zip_path=None, installed=False):
+    """Average cost of the monitor's tick with ``monitor_meshes`` meshes in the file (half of them
+    used by objects, half orphans), the add-on installed from the zip and enabled.
+
+    ``installed``: the zip is already installed in this Blender's user folder (the smoke test's
+    fixture did it); only enable it."""
+    import importlib
+    import addon_utils
+    bpy = _bpy()
+    if not installed:
+        _install_addon(zip_path)
+    module = addon_utils.enable(ADDON_MODULE, default_set=True)
+    if module is None:
+        raise RuntimeError(f"bench: could not enable {ADDON_MODULE}")
+    try:
+        monitor = importlib.import_module(ADDON_MODULE + ".monitor")
+        n = cfg["monitor_meshes"]
+        src = bpy.data.meshes.new("m")
+        collection = bpy.context.scene.collection
+        for i in range(n - 1):
+            mesh = src.copy()
+            if i % 2 == 0:
+                collection.objects.link(bpy.data.objects.new(f"o{i}", mesh))
+        tracked = monitor.tracked_types(_addon_prefs(module))
+        monitor.tick(force=True)
+        ticks = cfg["monitor_ticks"]
+        costs = []
+        for _ in range(ticks):
+            start = time.perf_counter()
+            monitor.tick()
+            costs.append(time.perf_counter() - start)
+        naive = []
+        for _ in range(cfg["monitor_naive_reps"]):
+            start = time.perf_counter()
+            _naive_tick(tracked)
+            naive.append(time.perf_counter() - start)
+        full = []
+        for _ in range(cfg["monitor_naive_reps"]):
+            start = time.perf_counter()
+            monitor.tick(force=True)
+            full.append(time.perf_counter() - start)
+        return {"meshes": len(bpy.data.meshes), "objects": len(bpy.data.objects),
+                "tracked": list(tracked), "ticks": ticks,
+                "mean": statistics.fmean(costs), "median": statistics.median(costs),
+                "max": max(costs), "naive": summary(naive), "forced": summary(full),
+                "mesh_period_ticks": _mesh_period(monitor)}
+    finally:
+        addon_utils.disable(ADDON_MODULE, default_set=True)
+
+
+def _mesh_period(monitor):
+    job = getattr(monitor, "_monitor", None)
+    job = job.jobs.get("meshes") if job is not None else None
+    return getattr(job, "period", None)
+
+
+def _addon_prefs(module):
+    addon = _bpy().context.preferences.addons.get(module.__name__)
+    return addon.preferences if addon is not None else None
+
+
+def _naive_tick(names):
+    """The obvious monitor: count every tracked type and its orphans in Python, every tick."""
+    bpy = _bpy()
+    out = {}
+    for name in names:
+        collection = getattr(bpy.data, name)
+        out[name] = (len(collection), sum(1 for id_ in collection if id_.users == 0))
+    return out
+
+
+def _install_addon(zip_path):
+    bpy = _bpy()
+    if zip_path is None:
+        found = sorted((ROOT / "dist").glob("bvh_leakfree_addon-*.zip"))
+        if not found:
+            raise SystemExit("bench: no dist zip for the monitor job: run `make dist` or pass --zip")
+        zip_path = found[-1]
+    result = bpy.ops.extensions.package_install_files(
+        filepath=str(Path(zip_path).resolve()), repo="user_default", enable_on_install=False)
+    if result != {'FINISHED'}:
+        raise SystemExit(f"bench: installing {zip_path} failed: {result}")
+
+
+# ================================================================================================
+# Orchestration
+# ================================================================================================
+
+def plan(cfg, only):
+    """The jobs for the selected measurements: list of (job id, kind, args, parts)."""
+    jobs = []
+    scene_parts = [m for m in ("cold", "recast", "loop", "rays") if m in only]
+    for name in cfg["scenes"]:
+        parts = [p for p in scene_parts
+                 if p in ("cold", "recast") or (p == "loop" and name in cfg["loop_scenes"])
+                 or (p == "rays" and name in cfg["ray_scenes"])]
+        if parts:
+            jobs.append((f"scene-{name}", "scene", [name, parts]))
+    if "scaling" in only:
+        jobs += [(f"scaling-{n}", "scaling", [n]) for n in cfg["scaling_counts"]]
+    if "memory" in only:
+        jobs += [(f"peak-{s}-{m}", "peak", [s, m]) for s in cfg["peak_scenes"]
+                 for m in ("copy_fixed", "ours")]
+    if "trend" in only:
+        jobs += [(f"trend-{p}", "trend", [p]) for p in ("copy_leaky", "copy_fixed", "ours")]
+    if "monitor" in only:
+        jobs.append(("monitor", "monitor", []))
+    return jobs
+
+
+JOBS = {"scene": job_scene, "scaling": job_scaling, "peak": job_peak, "trend": job_trend,
+        "monitor": job_monitor}
+
+
+def run_job_in_process(cfg, kind, args, zip_path=None, addon_installed=False):
+    factory_reset()
+    try:
+        if kind == "monitor":
+            return job_monitor(cfg, zip_path=zip_path, installed=addon_installed)
+        return JOBS[kind](cfg, *args)
+    finally:
+        factory_reset()
+
+
+def run_job_subprocess(size, kind, args, zip_path, tmp):
+    """Run one job in a fresh interpreter (this script with --worker); returns its JSON."""
+    out = Path(tmp) / f"{kind}-{'-'.join(map(str, args[:2] if kind == 'scene' else args))}.json"
+    spec = json.dumps({"size": size, "kind": kind, "args": args,
+                       "zip": str(zip_path) if zip_path else None})
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", spec, "--worker-out", str(out)]
+    proc = subprocess.run(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if proc.returncode != 0 or not out.exists():
+        raise RuntimeError(f"bench job {kind} {args} failed (exit {proc.returncode}):\n"
+                           f"{proc.stdout[-4000:]}")
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def worker_main(spec_json, out_path):
+    spec = json.loads(spec_json)
+    if spec["kind"] == "monitor":
+        user_dir = tempfile.mkdtemp(prefix="bvh_leakfree_bench_")
+        os.environ["BLENDER_USER_RESOURCES"] = user_dir   # before the first `import bpy`
+    else:
+        user_dir = None
+    try:
+        cfg = TINY if spec["size"] == "tiny" else FULL
+        result = run_job_in_process(cfg, spec["kind"], spec["args"], zip_path=spec.get("zip"))
+        Path(out_path).write_text(json.dumps(result), encoding="utf-8")
+    finally:
+        if user_dir:
+            shutil.rmtree(user_dir, ignore_errors=True)
+
+
+def run_suite(size="full", only=MEASUREMENTS, in_process=False, zip_path=None,
+              addon_installed=False, log=None):
+    """Run the selected measurements; returns the results document (see ``rows``)."""
+    cfg = TINY if size == "tiny" else FULL
+    jobs = plan(cfg, set(only))
+    started = time.perf_counter()
+    doc = {"meta": _meta(size, only), "jobs": {}}
+    tmp = tempfile.mkdtemp(prefix="bvh_bench_")
+    try:
+        for job_id, kind, args in jobs:
+            t0 = time.perf_counter()
+            if in_process:
+                result = run_job_in_process(cfg, kind, args, zip_path, addon_installed)
+            else:
+                result = run_job_subprocess(size, kind, args, zip_path, tmp)
+            doc["jobs"][job_id] = result
+            if log is not None:
+                log(f"  {job_id}: {time.perf_counter() - t0:.1f} s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    doc["meta"]["seconds"] = time.perf_counter() - started
+    doc["meta"]["load_average_end"] = load_average()
+    doc["config"] = {k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()})
+                     for k, v in cfg.items()}
+    doc["rows"] = rows(doc, cfg)
+    if size == "tiny":          # tiny scenes say nothing about the targets: don't judge them
+        for r in doc["rows"]:
+            if r["status"]:
+                r["status"] = "not judged (tiny)"
+    return doc
+
+
+def _meta(size, only):
+    bpy = _bpy_version()
+    return {"bpy": bpy, "python": platform.python_version(), "machine": platform.machine(),
+            "system": platform.system(), "cpus": os.cpu_count(), "size": size,
+            "only": list(only), "date": datetime.datetime.now().astimezone().isoformat(
+                timespec="seconds"), "load_average_start": load_average(),
+            "git": _git_head()}
+
+
+def _bpy_version():
+    """The bpy version without importing bpy in the parent (slow): from the wheel's metadata."""
+    if "bpy" in sys.modules:
+        return sys.modules["bpy"].app.version_string
+    try:
+        from importlib.metadata import version
+        return version("bpy")
+    except Exception:  # noqa: BLE001 - metadata missing: ask bpy itself
+        return _bpy().app.version_string
+
+
+def _git_head():
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=str(ROOT),
+                              capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bvh_leakfree_addon"],
+                               cwd=str(ROOT), capture_output=True, text=True, timeout=10)
+        head = proc.stdout.strip()
+        return head + ("+dirty" if dirty.stdout.strip() else "") if head else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+# ================================================================================================
+# Rows: every figure as a ratio in words, with the target and its status
+# ================================================================================================
+
+def fmt_ratio(x):
+    if x >= 100:
+        return f"{x:,.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def faster(ours, ref, ref_name, subject="ours"):
+    """'ours 3.20× faster than copy_fixed' / 'ours 1.40× slower than floor'."""
+    if ours <= 0 or ref <= 0:
+        return "n/a", None
+    if ours <= ref:
+        return f"{subject} {fmt_ratio(ref / ours)}× faster than {ref_name}", ref / ours
+    return f"{subject} {fmt_ratio(ours / ref)}× slower than {ref_name}", ref / ours
+
+
+def less_memory(ours, ref, ref_name):
+    if ours <= 0 and ref <= 0:
+        return f"both 0 MB", 1.0
+    if ours <= 0:
+        return f"ours uses no measurable memory; {ref_name} {ref / 2**20:.1f} MB", math.inf
+    if ours <= ref:
+        return f"ours uses {fmt_ratio(ref / ours)}× less than {ref_name}", ref / ours
+    return f"ours uses {fmt_ratio(ours / ref)}× more than {ref_name}", ref / ours
+
+
+def ms(seconds):
+    if seconds is None:
+        return "n/a"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def mb(nbytes):
+    return "n/a" if nbytes is None else f"{nbytes / 2**20:.1f} MB"
+
+
+def row(measurement, case, ours, ref, words, target="", met=None, **extra):
+    status = "" if met is None else ("met" if met else "MISSED")
+    return dict(measurement=measurement, case=case, ours=ours, reference=ref, comparison=words,
+                target=target, status=status, **extra)
+
+
+def rows(doc, cfg):
+    out = []
+    jobs = doc["jobs"]
+    scenes = cfg["scenes"]
+    for name in scenes:
+        cold = jobs.get(f"scene-{name}", {}).get("cold")
+        if not cold:
+            continue
+        o, f, r = cold["ours"]["best"], cold["floor"]["best"], cold["copy_fixed"]["best"]
+        words, ratio = faster(o, r, "copy_fixed")
+        target = COLD_TARGETS[name]
+        out.append(row("1 cold build", scene_label(name, scenes), ms(o), f"copy_fixed {ms(r)}",
+                       words, f"≥ {target:g}× faster", ratio >= target, key=f"cold.{name}",
+                       ratio=ratio, target_value=target))
+        words, ratio = faster(o, f, "floor")
+        out.append(row("1 cold build", scene_label(name, scenes), ms(o), f"floor {ms(f)}", words,
+                       "(distance from the C floor)", key=f"floor.{name}", ratio=ratio))
+    out += _scaling_rows(jobs, cfg)
+    for name in scenes:
+        loop = jobs.get(f"scene-{name}", {}).get("loop")
+        if not loop:
+            continue
+        label = f"{scene_label(name, scenes)}, {loop['rays']} rays"
+        o, r = loop["ours"]["iteration"]["median"], loop["copy_fixed"]["iteration"]["median"]
+        words, ratio = faster(o, r, "copy_fixed")
+        out.append(row("3 sampler loop, per iteration", label, ms(o), f"copy_fixed {ms(r)}",
+                       words, f"≥ {LOOP_TARGET:g}× faster", ratio >= LOOP_TARGET,
+                       key=f"loop.{name}", ratio=ratio, target_value=LOOP_TARGET))
+        o, r = loop["ours"]["build"]["median"], loop["copy_fixed"]["build"]["median"]
+        words, ratio = faster(o, r, "copy_fixed")
+        out.append(row("3 rebuild after moving all", scene_label(name, scenes), ms(o),
+                       f"copy_fixed {ms(r)}", words, f"≥ {LOOP_TARGET:g}× faster (issue 3)",
+                       ratio >= LOOP_TARGET, key=f"moved.{name}", ratio=ratio,
+                       target_value=LOOP_TARGET))
+    for name in scenes:
+        job = jobs.get(f"scene-{name}", {})
+        recast, cold = job.get("recast"), job.get("cold")
+        if not recast:
+            continue
+        r = cold["copy_fixed"]["best"] if cold else None
+        for how, text in (("build", "api.build() again + 1 ray"), ("update", "update() + 1 ray")):
+            o = recast[how]["median"]
+            words, _ratio = faster(o, r, "copy_fixed rebuild") if r else ("n/a", None)
+            met = o < RECAST_TARGET_S and recast["reused"]
+            out.append(row("4 unchanged re-cast", f"{scene_label(name, scenes)}: {text}", ms(o),
+                           f"copy_fixed {ms(r)}", words, f"< {ms(RECAST_TARGET_S)}", met,
+                           key=f"recast.{how}.{name}", seconds=o))
+    for name in scenes:
+        rays = jobs.get(f"scene-{name}", {}).get("rays")
+        if not rays:
+            continue
+        o, r = rays["ours"]["best"], rays["scene_ray_cast"]["best"]
+        words, ratio = faster(o, r, "Scene.ray_cast loop")
+        bad = sum(rays["mismatches"].values())
+        agree = (f"hits identical ({rays['hits']:,} of {rays['rays']:,} rays hit)" if not bad
+                 else f"MISMATCH: {rays['mismatches']}")
+        out.append(row("5 rays (ray_cast_many)", f"{scene_label(name, scenes)}, "
+                       f"{rays['rays']:,} rays", ms(o), f"scene_ray_cast {ms(r)}", words,
+                       f"≥ {RAYS_TARGET:g}× faster, identical hits",
+                       ratio >= RAYS_TARGET and not bad, key=f"rays.{name}", ratio=ratio,
+                       agreement=agree, target_value=RAYS_TARGET))
+    out += _memory_rows(jobs, cfg)
+    out += _trend_rows(jobs)
+    mon = jobs.get("monitor")
+    if mon:
+        words, ratio = faster(mon["mean"], mon["naive"]["median"], "a naive full recount")
+        out.append(row("7 monitor tick", f"{mon['meshes']:,} meshes, {mon['objects']:,} objects, "
+                       f"mean of {mon['ticks']:,} ticks", ms(mon["mean"]),
+                       f"naive recount {ms(mon['naive']['median'])}", words,
+                       f"< {ms(MONITOR_TARGET_S)} mean", mon["mean"] < MONITOR_TARGET_S,
+                       key="monitor", ratio=ratio))
+    return out
+
+
+def _scaling_rows(jobs, cfg):
+    out = []
+    counts = [n for n in cfg["scaling_counts"] if f"scaling-{n}" in jobs]
+    if not counts:
+        return out
+    first = jobs[f"scaling-{counts[0]}"]["per_object"]["ours"]
+    for n in counts:
+        job = jobs[f"scaling-{n}"]
+        per = job["per_object"]
+        sampled = (f" (timed on the first {job['copy_fixed_sample']:,} objects)"
+                   if job["copy_fixed_sample"] else "")
+        words, ratio = faster(per["ours"], per["copy_fixed"], "copy_fixed")
+        out.append(row("2 scaling, per object", f"{n:,} × 20 tris", ms(per["ours"]),
+                       f"copy_fixed {ms(per['copy_fixed'])}{sampled}", words, "",
+                       key=f"scaling.{n}", ratio=ratio))
+    n = counts[-1]
+    growth = jobs[f"scaling-{n}"]["per_object"]["ours"] / first
+    ref_growth = (jobs[f"scaling-{n}"]["per_object"]["copy_fixed"]
+                  / jobs[f"scaling-{counts[0]}"]["per_object"]["copy_fixed"])
+    words = (f"ours per object at {n:,} is {fmt_ratio(growth)}× its cost at {counts[0]:,} "
+             f"(copy_fixed: {fmt_ratio(ref_growth)}×)")
+    out.append(row("2 scaling, growth", f"{counts[0]:,} → {n:,} objects", f"{fmt_ratio(growth)}×",
+                   f"copy_fixed {fmt_ratio(ref_growth)}×", words,
+                   f"flat (≤ {SCALING_FLAT:g}×)", growth <= SCALING_FLAT, key="scaling.growth",
+                   ratio=growth))
+    return out
+
+
+def _memory_rows(jobs, cfg):
+    out = []
+    for name in cfg["peak_scenes"]:
+        ours, ref = jobs.get(f"peak-{name}-ours"), jobs.get(f"peak-{name}-copy_fixed")
+        if not ours or not ref or ours["peak_increase"] is None:
+            continue
+        words, ratio = less_memory(ours["peak_increase"], ref["peak_increase"], "copy_fixed")
+        out.append(row("6 peak RSS of one build", f"{scene_label(name, cfg['scenes'])} "
+                       "(fresh process each)", mb(ours["peak_increase"]),
+                       f"copy_fixed {mb(ref['peak_increase'])}", words, "ours ≤ copy_fixed",
+                       ours["peak_increase"] <= ref["peak_increase"], key=f"peak.{name}",
+                       ratio=ratio))
+    return out
+
+
+def trend_summary(job):
+    """Mesh growth over all cycles, RSS growth after warm-up (first 10% of cycles), time."""
+    n = len(job["meshes"])
+    warm = max(1, n // 10)
+    rss = job["rss_mb"]
+    seconds = job["seconds"]
+    k = max(1, n // 10)
+    return {"mesh_growth": job["meshes"][-1] - job["meshes_at_start"],
+            "rss_growth_mb": (rss[-1] - rss[warm - 1]) if rss[-1] is not None else None,
+            "cycles_after_warmup": n - warm,
+            "first_median": statistics.median(seconds[:k]),
+            "last_median": statistics.median(seconds[-k:]),
+            "median": statistics.median(seconds)}
+
+
+def _trend_rows(jobs):
+    out = []
+    got = {p: jobs.get(f"trend-{p}") for p in ("copy_leaky", "copy_fixed", "ours")}
+    if not all(got.values()):
+        return out
+    s = {p: trend_summary(j) for p, j in got.items()}
+    cycles = len(got["ours"]["meshes"])
+    case = f"{cycles:,} cycles, {got['ours']['objects']} × {got['ours']['triangles'] // got['ours']['objects']} tris"
+    for p in ("copy_leaky", "copy_fixed", "ours"):
+        t = s[p]
+        leak_free = t["mesh_growth"] == 0 and not got[p]["ids_grown"]
+        others = {k: v for k, v in got[p]["ids_grown"].items() if k != "meshes"}
+        extra = f"; other ID growth {others}" if others else ""
+        words = (f"{p}: bpy.data.meshes {t['mesh_growth']:+,}, RSS {t['rss_growth_mb']:+.1f} MB "
+                 f"over the last {t['cycles_after_warmup']:,} cycles{extra}")
+        out.append(row("6 1,000-cycle trend", f"{case}: {p}",
+                       f"{t['mesh_growth']:+,} meshes", f"RSS {t['rss_growth_mb']:+.1f} MB", words,
+                       "no ID growth" if p == "ours" else "", leak_free if p == "ours" else None,
+                       key=f"trend.{p}"))
+    words, ratio = faster(s["ours"]["median"], s["copy_fixed"]["median"], "copy_fixed")
+    out.append(row("6 1,000-cycle trend, time per cycle", case, ms(s["ours"]["median"]),
+                   f"copy_fixed {ms(s['copy_fixed']['median'])}", words, "",
+                   key="trend.time", ratio=ratio))
+    leaky = s["copy_leaky"]
+    words, _ = faster(leaky["last_median"], leaky["first_median"], "its first 10%",
+                      subject="copy_leaky's last 10% of cycles")
+    out.append(row("6 1,000-cycle trend, leak cost", case, ms(leaky["last_median"]),
+                   f"first cycles {ms(leaky['first_median'])}", words, "", key="trend.leaky"))
+    return out
+
+
+def format_table(doc):
+    meta = doc["meta"]
+    lines = [f"### Blender {meta['bpy']} — {meta['date'][:10]}, {meta['cpus']} cores "
+             f"({meta['machine']}, Python {meta['python']}), load average "
+             f"{_fmt_load(meta.get('load_average_start'))} → {_fmt_load(meta.get('load_average_end'))}"
+             f", suite {meta.get('seconds', 0):.0f} s{' [TINY sizes]' if meta['size'] == 'tiny' else ''}",
+             "",
+             "| measurement | case | ours | reference | comparison | target | status |",
+             "|---|---|---|---|---|---|---|"]
+    for r in doc["rows"]:
+        comparison = r["comparison"] + (f"; {r['agreement']}" if r.get("agreement") else "")
+        lines.append(f"| {r['measurement']} | {r['case']} | {r['ours']} | {r['reference']} | "
+                     f"{comparison} | {r['target']} | {'**MISSED**' if r['status'] == 'MISSED' else r['status']} |")
+    missed = [r for r in doc["rows"] if r["status"] == "MISSED"]
+    lines.append("")
+    if meta["size"] == "tiny":
+        lines.append("Tiny sizes (smoke test): targets not judged.")
+    elif missed:
+        lines.append(f"{len(missed)} target(s) MISSED: " + "; ".join(
+            f"{r['measurement']} {r['case']}" for r in missed))
+    else:
+        lines.append("All targets met.")
+    return "\n".join(lines)
+
+
+def _fmt_load(value):
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test, seconds)")
+    parser.add_argument("--only", default=",".join(MEASUREMENTS),
+                        help=f"comma-separated subset of: {', '.join(MEASUREMENTS)}")
+    parser.add_argument("--out", help="write the results (JSON) to this file")
+    parser.add_argument("--zip", help="add-on zip for the monitor job (default: newest dist/*.zip)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every job in this process (no subprocess isolation)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker_main(args.worker, args.worker_out)
+        return None
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(only) - set(MEASUREMENTS))
+    if unknown:
+        parser.error(f"unknown measurement(s) {', '.join(unknown)}; choose from "
+                     f"{', '.join(MEASUREMENTS)}")
+    size = "tiny" if args.tiny else "full"
+    print(f"bench: Blender {_bpy_version()} ({size} sizes): {', '.join(only)}", flush=True)
+    doc = run_suite(size, only, in_process=args.in_process, zip_path=args.zip,
+                    log=lambda text: print(text, flush=True))
+    print()
+    print(format_table(doc))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        print(f"\nbench: results written to {out}")
+    return doc
+
+
+if __name__ == "__main__":
+    main()
