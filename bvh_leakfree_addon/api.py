@@ -16,13 +16,13 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 * ``clear_cache()`` frees every cached object-space tree; ``shutdown()`` is called by the add-on's
   unregister (the core owns no handler, timer or other runtime hook).
 """
-from .core.bvh import BuildStats, Hit, SceneBVH, build
+from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core import cache as _cache
 from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
 from .core.datablocks import datablock_counts, orphans, purge_orphans
 
-__all__ = ["build", "SceneBVH", "Hit", "BuildStats", "clear_cache", "cache_info", "shutdown",
-           "LeakError", "LeakReport", "leak_guard", "process_rss_bytes",
+__all__ = ["build", "SceneBVH", "Hit", "BuildStats", "RayResults", "clear_cache", "cache_info",
+           "shutdown", "LeakError", "LeakReport", "leak_guard", "process_rss_bytes",
            "datablock_counts", "orphans", "purge_orphans"]
 
 

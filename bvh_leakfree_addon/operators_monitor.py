@@ -6,7 +6,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty
 
 from . import monitor
-from .core.datablocks import datablock_counts, format_counts, purge_orphans, resolve_types
+from .core.datablocks import collection_label, datablock_counts, format_counts, purge_orphans, resolve_types
 from .core.leaks import leak_guard, process_rss_bytes
 from .state import runtime_state
 
@@ -36,13 +36,10 @@ def _confirmation(preview, types, include_linked, has_linked):
     """
     def draw(menu, _context):
         layout = menu.layout
-        col = layout.column(align=True)
-        col.label(text="These unused datablocks will be deleted:", icon='TRASH')
+        layout.label(text="These unused datablocks will be deleted:", icon='TRASH')
         for name, count in sorted(preview.items(), key=lambda item: (-item[1], item[0])):
-            split = col.split(factor=0.65)
-            split.label(text="      " + name.replace("_", " ").title())
-            split.label(text=f"{count:,}")
-        col.label(text="Datablocks with a fake user are kept; Ctrl+Z undoes.", icon='INFO')
+            layout.label(text=f"{count:,} {collection_label(name, count)}", icon='DOT')
+        layout.label(text="Datablocks with a fake user are kept; Ctrl+Z undoes.", icon='INFO')
         layout.separator()
         layout.operator_context = 'EXEC_DEFAULT'
         choices = [("Delete", 'TRASH', False, include_linked),
@@ -99,6 +96,7 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
 
     def execute(self, context):
         types = 'ALL' if self.types == 'ALL' else {self.types}
+        _push_undo_before(context)
         removed = purge_orphans(types, recursive=self.recursive, include_linked=self.include_linked)
         monitor.tick(force=True)
         if not removed:
@@ -106,6 +104,17 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
             return {'CANCELLED'}
         self.report({'INFO'}, f"Removed {format_counts(removed)}")
         return {'FINISHED'}
+
+
+def _push_undo_before(context):
+    """Store the data as it is now as an undo step of its own.
+
+    Blender pushes an operator's undo step *after* execute; Ctrl+Z then returns to the previous
+    step.  Orphans made by scripts or timers since that step (the leaks we purge) are in no step, so
+    without this push Ctrl+Z could not bring them back.  Needs a window (not in ``blender -b``).
+    """
+    if context.window is not None and bpy.ops.ed.undo_push.poll():
+        bpy.ops.ed.undo_push(message="Before Purge Orphan Data")
 
 
 class WM_OT_bvh_reset_baseline(bpy.types.Operator):

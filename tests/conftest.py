@@ -33,6 +33,29 @@ def pytest_report_header(config):
             f"user resources in {_USER_DIR}")
 
 
+_EXIT_STATUS = [0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    _EXIT_STATUS[0] = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """Skip Blender's own interpreter-exit teardown on 4.2/4.5.
+
+    The ``bpy`` module of Blender 4.2 segfaults, and 4.5 hangs, at interpreter exit once any class
+    with a Python property callback (``update=``, ``get=``/``set=``) has been registered, even after
+    it was unregistered — reproduced with a five-line script and no add-on code (Blender 5.0 exits
+    cleanly).  Everything is reported by now, so leave with pytest's own status.
+    """
+    if bpy.app.version < (5, 0, 0):
+        shutil.rmtree(_USER_DIR, ignore_errors=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[0])
+
+
 def _zip_path():
     env = os.environ.get("BVH_ADDON_ZIP")
     if env:

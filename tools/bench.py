@@ -33,6 +33,7 @@ runs the jobs one after the other in this process instead (each after a factory 
 (tests/test_bench_smoke.py) uses that with ``--tiny``.
 """
 import argparse
+import atexit
 import datetime
 import gc
 import json
@@ -68,7 +69,7 @@ FULL = {
     "scaling_counts": (200, 2000, 20000),
     "scaling_reps": {200: 5, 2000: 2, 20000: 2},
     "scaling_ref_full_limit": 2000,     # copy_fixed above this many objects is timed on a sample
-    "scaling_ref_sample": 1000,
+    "scaling_ref_sample": 200,
     "peak_scenes": ("S1", "S4"),
     "trend_cycles": 1000,
     "trend_scene": (50, 2),             # 50 objects × 80 triangles
@@ -137,6 +138,17 @@ def reset_peak_rss():
             fh.write("5")
         return True
     except OSError:
+        return False
+
+
+def trim_heap():
+    """Give freed heap memory back to the kernel (glibc ``malloc_trim``), so that a later peak-RSS
+    increase counts new memory, not memory that scene creation freed and the allocator kept."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):
         return False
 
 
@@ -256,10 +268,38 @@ def api():
 
 
 def ours_cold(objects):
-    """ours, cold: empty cache, then ``api.build`` (a queryable SceneBVH)."""
+    """ours, cold: empty cache, then ``api.build`` (a queryable SceneBVH).  Timed runs empty the
+    cache untimed first (``cold_setups``): freeing the previous run's trees is not build work, as
+    the references' results are also freed outside the timed region."""
     core = api()
     core.clear_cache()
     return core.build(objects)
+
+
+def ours_cold_timed(objects):
+    return api().build(objects)
+
+
+def clear_cache():
+    api().clear_cache()
+
+
+def cold_setups(objects):
+    """Untimed setup before each cold run: the evaluated meshes are re-evaluated (so no runtime
+    cache of Blender's, e.g. triangulation, survives from the previous run) for the two that read
+    them, and our cache is emptied for ours."""
+    meshes = list({obj.data.as_pointer(): obj.data for obj in objects}.values())
+
+    def re_evaluate():
+        for mesh in meshes:
+            mesh.update_tag()
+        settle()
+
+    def ours():
+        re_evaluate()
+        clear_cache()
+
+    return {"floor": re_evaluate, "ours": ours}
 
 
 REFERENCES = {
@@ -274,20 +314,52 @@ REFERENCES = {
 # Timing helpers
 # ================================================================================================
 
-def interleaved(functions, reps, warmup=1):
+def interleaved(functions, reps, warmup=1, aftermath=None, setups=None):
     """Times of each ``functions[name]()`` over ``reps`` rounds, run in turn within each round (so
-    load from other processes hits all of them).  Results are dropped outside the timed region."""
+    load from other processes hits all of them).  Results are dropped outside the timed region.
+
+    After each call the depsgraph is brought up to date, untimed (``settle``): removing meshes (the
+    copy patterns) leaves a relations rebuild behind that would otherwise be charged to whichever
+    function runs next.  Not charging it to the copy patterns is conservative (in our disfavour);
+    ``aftermath`` (a dict) receives those untimed seconds per function, for the record.
+    ``setups[name]()`` runs untimed before each call of ``functions[name]``."""
     times = {name: [] for name in functions}
+    setups = setups or {}
+    gc.collect()     # ~40 ms in a bpy process: once, then the collector is off while timing
     for round_ in range(warmup + reps):
         for name, fn in functions.items():
-            gc.collect()
-            start = time.perf_counter()
-            result = fn()
-            elapsed = time.perf_counter() - start
+            if name in setups:
+                setups[name]()
+            with no_gc():
+                start = time.perf_counter()
+                result = fn()
+                elapsed = time.perf_counter() - start
             del result
+            settled = settle()
             if round_ >= warmup:
                 times[name].append(elapsed)
+                if aftermath is not None:
+                    aftermath.setdefault(name, []).append(settled)
     return times
+
+
+def settle():
+    """Bring the depsgraph up to date (untimed by callers); returns the seconds it took."""
+    start = time.perf_counter()
+    _bpy().context.evaluated_depsgraph_get()
+    return time.perf_counter() - start
+
+
+class no_gc:
+    """The cyclic garbage collector off inside the block (as ``timeit`` does)."""
+
+    def __enter__(self):
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self.was_enabled:
+            gc.enable()
 
 
 def summary(times):
@@ -326,10 +398,13 @@ def job_scene(cfg, name, parts):
     out = {"scene": name, "objects": count, "triangles": triangles(count, sub)}
     meshes_before = len(bpy.data.meshes)
     if "cold" in parts or "recast" in parts:
+        after = {}
         times = interleaved({"copy_fixed": lambda: ref_copy_fixed(objects),
                              "floor": lambda: ref_floor(objects),
-                             "ours": lambda: ours_cold(objects)}, cfg["cold_reps"][name])
+                             "ours": lambda: ours_cold_timed(objects)}, cfg["cold_reps"][name],
+                            aftermath=after, setups=cold_setups(objects))
         out["cold"] = {k: summary(v) for k, v in times.items()}
+        out["cold"]["aftermath"] = {k: statistics.median(v) for k, v in after.items()}
         out["cold"]["meshes_grown"] = len(bpy.data.meshes) - meshes_before
     if "recast" in parts:
         out["recast"] = _recast(cfg, objects, half, core)
@@ -412,10 +487,12 @@ def _loop(cfg, objects, half, core):
 
     core.build(objects)
     samples = {"copy_fixed": [], "ours": []}
+    gc.collect()
     for i in range(cfg["loop_iterations"] + 1):      # iteration 0 is the warm-up
         for name, fn in (("copy_fixed", reference), ("ours", ours)):
-            gc.collect()
-            parts = fn()
+            with no_gc():
+                parts = fn()
+            settle()     # see interleaved(): each side starts from an up-to-date depsgraph
             if i:
                 samples[name].append(parts)
     out = {"iterations": cfg["loop_iterations"], "rays": cfg["loop_rays"],
@@ -457,6 +534,7 @@ def _rays(cfg, objects, half, core):
     r = result["r"]
     names = [o.name for o in bvh.objects]
     mism = {"hit": 0, "object": 0, "polygon": 0, "location": 0, "normal": 0}
+    edge_ties = 0   # same point, other polygon: the ray met the edge between two polygons
     max_loc = max_nor = 0.0
     tol_loc = 1e-4 * 2.0 * half
     for k, (ok, loc, nor, index, obj, _m) in enumerate(oracle):
@@ -468,16 +546,23 @@ def _rays(cfg, objects, half, core):
         if obj.name != names[r["object_index"][k]]:
             mism["object"] += 1
             continue
-        if index != r["polygon_index"][k]:
-            mism["polygon"] += 1
         dl = float(np.linalg.norm(np.asarray(loc) - r["location"][k]))
+        max_loc = max(max_loc, dl)
+        if dl > tol_loc:
+            mism["location"] += 1
+        if index != r["polygon_index"][k]:
+            if dl <= tol_loc:
+                edge_ties += 1      # its normal is the other polygon's: not compared
+            else:
+                mism["polygon"] += 1
+            continue
         dn = float(np.linalg.norm(np.asarray(nor) - r["normal"][k]))
-        max_loc, max_nor = max(max_loc, dl), max(max_nor, dn)
-        mism["location"] += dl > tol_loc
+        max_nor = max(max_nor, dn)
         mism["normal"] += dn > 1e-3
     return {"rays": cfg["rays"], "hits": int(sum(1 for row in oracle if row[0])),
             "scene_ray_cast": summary(times["scene_ray_cast"]), "ours": summary(times["ours"]),
-            "mismatches": mism, "max_location_error": max_loc, "max_normal_error": max_nor,
+            "mismatches": mism, "edge_ties": edge_ties, "max_location_error": max_loc,
+            "max_normal_error": max_nor,
             "location_tolerance": tol_loc}
 
 
@@ -488,7 +573,7 @@ def job_scaling(cfg, count):
     sample = None if count <= cfg["scaling_ref_full_limit"] else cfg["scaling_ref_sample"]
     times = interleaved({"copy_fixed": lambda: ref_copy_fixed(objects, sample=sample),
                          "floor": lambda: ref_floor(objects),
-                         "ours": lambda: ours_cold(objects)}, reps)
+                         "ours": lambda: ours_cold_timed(objects)}, reps, setups=cold_setups(objects))
     api().clear_cache()
     per = {name: min(t) / (sample if name == "copy_fixed" and sample else count)
            for name, t in times.items()}
@@ -505,6 +590,7 @@ def job_peak(cfg, name, method):
     api()                                   # import outside the measured region
     bpy.context.evaluated_depsgraph_get()
     gc.collect()
+    trimmed = trim_heap()
     can_reset = reset_peak_rss()
     before = rss_bytes()
     peak_before = peak_rss_bytes()
@@ -519,7 +605,8 @@ def job_peak(cfg, name, method):
         return {"scene": name, "method": method, "peak_increase": None}
     return {"scene": name, "method": method, "seconds": seconds,
             "peak_increase": peak - before, "retained": after - before,
-            "peak_was_reset": can_reset, "peak_before": peak_before, "rss_before": before}
+            "peak_was_reset": can_reset, "heap_trimmed": trimmed, "peak_before": peak_before,
+            "rss_before": before}
 
 
 def job_trend(cfg, pattern):
@@ -579,6 +666,10 @@ def job_monitor(cfg, zip_path=None, installed=False):
     import addon_utils
     bpy = _bpy()
     if not installed:
+        if not os.environ.get("BLENDER_USER_RESOURCES"):
+            raise RuntimeError("bench: the monitor job installs the add-on: set "
+                               "BLENDER_USER_RESOURCES to a throwaway folder before importing bpy "
+                               "(tools/bench.py does) so the user's own Blender is not touched")
         _install_addon(zip_path)
     module = addon_utils.enable(ADDON_MODULE, default_set=True)
     if module is None:
@@ -695,7 +786,7 @@ def run_job_in_process(cfg, kind, args, zip_path=None, addon_installed=False):
 
 def run_job_subprocess(size, kind, args, zip_path, tmp):
     """Run one job in a fresh interpreter (this script with --worker); returns its JSON."""
-    out = Path(tmp) / f"{kind}-{'-'.join(map(str, args[:2] if kind == 'scene' else args))}.json"
+    out = Path(tmp) / f"{kind}-{'-'.join(map(str, args[:1] if kind == 'scene' else args))}.json"
     spec = json.dumps({"size": size, "kind": kind, "args": args,
                        "zip": str(zip_path) if zip_path else None})
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", spec, "--worker-out", str(out)]
@@ -709,18 +800,9 @@ def run_job_subprocess(size, kind, args, zip_path, tmp):
 
 def worker_main(spec_json, out_path):
     spec = json.loads(spec_json)
-    if spec["kind"] == "monitor":
-        user_dir = tempfile.mkdtemp(prefix="bvh_leakfree_bench_")
-        os.environ["BLENDER_USER_RESOURCES"] = user_dir   # before the first `import bpy`
-    else:
-        user_dir = None
-    try:
-        cfg = TINY if spec["size"] == "tiny" else FULL
-        result = run_job_in_process(cfg, spec["kind"], spec["args"], zip_path=spec.get("zip"))
-        Path(out_path).write_text(json.dumps(result), encoding="utf-8")
-    finally:
-        if user_dir:
-            shutil.rmtree(user_dir, ignore_errors=True)
+    cfg = TINY if spec["size"] == "tiny" else FULL
+    result = run_job_in_process(cfg, spec["kind"], spec["args"], zip_path=spec.get("zip"))
+    Path(out_path).write_text(json.dumps(result), encoding="utf-8")
 
 
 def run_suite(size="full", only=MEASUREMENTS, in_process=False, zip_path=None,
@@ -729,15 +811,23 @@ def run_suite(size="full", only=MEASUREMENTS, in_process=False, zip_path=None,
     cfg = TINY if size == "tiny" else FULL
     jobs = plan(cfg, set(only))
     started = time.perf_counter()
-    doc = {"meta": _meta(size, only), "jobs": {}}
+    doc = {"meta": _meta(size, only), "jobs": {}, "failures": {}}
     tmp = tempfile.mkdtemp(prefix="bvh_bench_")
     try:
         for job_id, kind, args in jobs:
             t0 = time.perf_counter()
-            if in_process:
-                result = run_job_in_process(cfg, kind, args, zip_path, addon_installed)
-            else:
-                result = run_job_subprocess(size, kind, args, zip_path, tmp)
+            try:
+                if in_process:
+                    result = run_job_in_process(cfg, kind, args, zip_path, addon_installed)
+                else:
+                    result = run_job_subprocess(size, kind, args, zip_path, tmp)
+            except Exception as ex:  # noqa: BLE001 - one broken job must not hide the others
+                if in_process and not log:
+                    raise
+                doc["failures"][job_id] = f"{type(ex).__name__}: {ex}"
+                if log is not None:
+                    log(f"  {job_id}: FAILED after {time.perf_counter() - t0:.1f} s\n{ex}")
+                continue
             doc["jobs"][job_id] = result
             if log is not None:
                 log(f"  {job_id}: {time.perf_counter() - t0:.1f} s")
@@ -761,7 +851,17 @@ def _meta(size, only):
             "system": platform.system(), "cpus": os.cpu_count(), "size": size,
             "only": list(only), "date": datetime.datetime.now().astimezone().isoformat(
                 timespec="seconds"), "load_average_start": load_average(),
-            "git": _git_head()}
+            "git": _git_head(), "addon_digest": _addon_digest()}
+
+
+def _addon_digest():
+    """Short digest of the add-on's sources, so results can be tied to the code measured."""
+    import hashlib
+    digest = hashlib.sha1()
+    for path in sorted((ROOT / "bvh_leakfree_addon").rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _bpy_version():
@@ -810,9 +910,9 @@ def faster(ours, ref, ref_name, subject="ours"):
 
 def less_memory(ours, ref, ref_name):
     if ours <= 0 and ref <= 0:
-        return f"both 0 MB", 1.0
+        return "neither grew measurably (0 MB)", None
     if ours <= 0:
-        return f"ours uses no measurable memory; {ref_name} {ref / 2**20:.1f} MB", math.inf
+        return f"ours uses less than {ref_name} (none measurable vs {ref / 2**20:.1f} MB)", None
     if ours <= ref:
         return f"ours uses {fmt_ratio(ref / ours)}× less than {ref_name}", ref / ours
     return f"ours uses {fmt_ratio(ours / ref)}× more than {ref_name}", ref / ours
@@ -892,8 +992,11 @@ def rows(doc, cfg):
         o, r = rays["ours"]["best"], rays["scene_ray_cast"]["best"]
         words, ratio = faster(o, r, "Scene.ray_cast loop")
         bad = sum(rays["mismatches"].values())
-        agree = (f"hits identical ({rays['hits']:,} of {rays['rays']:,} rays hit)" if not bad
-                 else f"MISMATCH: {rays['mismatches']}")
+        ties = rays.get("edge_ties", 0)
+        tie_text = (f", {ties} edge tie(s): same point, the neighbouring polygon's index"
+                    if ties else "")
+        agree = (f"hits identical ({rays['hits']:,} of {rays['rays']:,} rays hit{tie_text})"
+                 if not bad else f"MISMATCH vs Scene.ray_cast: {rays['mismatches']}{tie_text}")
         out.append(row("5 rays (ray_cast_many)", f"{scene_label(name, scenes)}, "
                        f"{rays['rays']:,} rays", ms(o), f"scene_ray_cast {ms(r)}", words,
                        f"≥ {RAYS_TARGET:g}× faster, identical hits",
@@ -989,15 +1092,14 @@ def _trend_rows(jobs):
                        f"{t['mesh_growth']:+,} meshes", f"RSS {t['rss_growth_mb']:+.1f} MB", words,
                        "no ID growth" if p == "ours" else "", leak_free if p == "ours" else None,
                        key=f"trend.{p}"))
-    words, ratio = faster(s["ours"]["median"], s["copy_fixed"]["median"], "copy_fixed")
-    out.append(row("6 1,000-cycle trend, time per cycle", case, ms(s["ours"]["median"]),
-                   f"copy_fixed {ms(s['copy_fixed']['median'])}", words, "",
-                   key="trend.time", ratio=ratio))
+    # The patterns ran in separate processes, so their times are not compared with each other
+    # (the interleaved loop measurement does that); copy_leaky is compared with itself.
     leaky = s["copy_leaky"]
     words, _ = faster(leaky["last_median"], leaky["first_median"], "its first 10%",
                       subject="copy_leaky's last 10% of cycles")
-    out.append(row("6 1,000-cycle trend, leak cost", case, ms(leaky["last_median"]),
-                   f"first cycles {ms(leaky['first_median'])}", words, "", key="trend.leaky"))
+    out.append(row("6 1,000-cycle trend, leak cost", f"{case}: copy_leaky, same process",
+                   ms(leaky["last_median"]), f"first 10% {ms(leaky['first_median'])}",
+                   words + " (medians; the leak's slowdown, noisy)", "", key="trend.leaky"))
     return out
 
 
@@ -1016,6 +1118,8 @@ def format_table(doc):
                      f"{comparison} | {r['target']} | {'**MISSED**' if r['status'] == 'MISSED' else r['status']} |")
     missed = [r for r in doc["rows"] if r["status"] == "MISSED"]
     lines.append("")
+    for job_id, message in doc.get("failures", {}).items():
+        lines.append(f"FAILED job {job_id}: {message.splitlines()[0]}")
     if meta["size"] == "tiny":
         lines.append("Tiny sizes (smoke test): targets not judged.")
     elif missed:
@@ -1042,9 +1146,30 @@ def main(argv=None):
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if "bpy" not in sys.modules and not os.environ.get("BLENDER_USER_RESOURCES"):
+        # Installing the add-on (monitor job) must never touch the user's own Blender: a throwaway
+        # user folder, set before the first `import bpy` (Blender reads it at start-up).  Removed
+        # at exit after Blender's own exit handlers (registered before bpy registers its own):
+        # removing it earlier made Blender 4.2 crash on exit.
+        user_dir = tempfile.mkdtemp(prefix="bvh_leakfree_bench_")
+        os.environ["BLENDER_USER_RESOURCES"] = user_dir
+        atexit.register(shutil.rmtree, user_dir, ignore_errors=True)
+    else:
+        user_dir = None
     if args.worker:
         worker_main(args.worker, args.worker_out)
-        return None
+        # The result is written: leave without Blender's exit handlers.  Blender 4.2's bpy module
+        # segfaults at exit once a class with a get/set-callback property has been registered
+        # (the add-on's state.py has one), even after unregistering it.
+        if user_dir:
+            shutil.rmtree(user_dir, ignore_errors=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    return _main(parser, args)
+
+
+def _main(parser, args):
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(only) - set(MEASUREMENTS))
     if unknown:
@@ -1061,6 +1186,8 @@ def main(argv=None):
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         print(f"\nbench: results written to {out}")
+    if doc["failures"]:
+        sys.exit(f"bench: {len(doc['failures'])} job(s) failed: {', '.join(doc['failures'])}")
     return doc
 
 

@@ -45,9 +45,9 @@ def draw(docs, out_path):
 
     if not docs:
         raise SystemExit("bench_chart: no benchmark results to draw")
-    fig = plt.figure(figsize=(12, 8.2), dpi=110)
-    grid = fig.add_gridspec(2, 2, height_ratios=(1.15, 1.0), hspace=0.42, wspace=0.22)
-    ax_mesh, ax_rss = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+    fig = plt.figure(figsize=(12, 8.6), dpi=110)
+    grid = fig.add_gridspec(2, 2, height_ratios=(1.15, 1.0), hspace=0.45, wspace=0.22)
+    ax_mesh, ax_rss = (fig.add_subplot(grid[0, i]) for i in range(2))
     ax_cold = fig.add_subplot(grid[1, :])
     _trend(ax_mesh, ax_rss, docs)
     _cold(ax_cold, docs)
@@ -65,35 +65,57 @@ def draw(docs, out_path):
 
 def _trend(ax_mesh, ax_rss, docs):
     drawn = False
+    last = len(docs) - 1
     for v, doc in enumerate(docs):
-        style = VERSION_STYLES[v % len(VERSION_STYLES)]
+        style = VERSION_STYLES[(last - v) % len(VERSION_STYLES)]   # newest Blender: solid
         for pattern, colour, label in PATTERNS:
             job = doc["jobs"].get(f"trend-{pattern}")
             if not job:
                 continue
             cycles = range(1, len(job["meshes"]) + 1)
-            version_label = f"{label}, {doc['meta']['bpy']}" if len(docs) > 1 else label
-            ax_mesh.plot(cycles, job["meshes"], style, color=colour, lw=1.6,
-                         label=version_label if v == len(docs) - 1 or len(docs) == 1 else None)
+            width = 2.2 if pattern == "copy_fixed" else 1.5     # ours is drawn over copy_fixed
+            ax_mesh.plot(cycles, job["meshes"], style, color=colour, lw=width,
+                         label=label if v == last else None)
             rss = job["rss_mb"]
             if rss and rss[0] is not None:
-                ax_rss.plot(cycles, [r - rss[0] for r in rss], style, color=colour, lw=1.3,
-                            label=f"{pattern}, Blender {doc['meta']['bpy']}")
+                ax_rss.plot(cycles, [r - rss[0] for r in rss], style, color=colour, lw=width)
+            if v == last:
+                _label_end(ax_mesh, len(job["meshes"]), job["meshes"][-1], f"{job['meshes'][-1]:,}",
+                           colour, pattern)
+                if rss and rss[0] is not None:
+                    _label_end(ax_rss, len(rss), rss[-1] - rss[0], f"{rss[-1] - rss[0]:+.0f} MB",
+                               colour, pattern)
             drawn = True
     if not drawn:
         for ax in (ax_mesh, ax_rss):
             ax.text(0.5, 0.5, "no trend results", ha="center", transform=ax.transAxes)
         return
-    ax_mesh.set_title("bpy.data.meshes after each build + cast cycle")
+    job = docs[-1]["jobs"].get("trend-ours") or {}
+    scene = (f"{job['objects']} objects × {job['triangles'] // job['objects']} tris"
+             if job else "")
+    ax_mesh.set_title(f"bpy.data.meshes after each cycle (move all, build, cast; {scene})",
+                      fontsize=10)
     ax_mesh.set_xlabel("cycle")
     ax_mesh.set_ylabel("meshes in the file")
-    ax_mesh.legend(loc="upper left", fontsize=8)
-    ax_mesh.grid(alpha=0.3)
-    ax_rss.set_title("process RSS growth since the first cycle")
+    ax_mesh.legend(loc="upper left", fontsize=7.5)
+    ax_rss.set_title("process RSS growth since the first cycle", fontsize=10)
     ax_rss.set_xlabel("cycle")
     ax_rss.set_ylabel("MB")
-    ax_rss.legend(loc="upper left", fontsize=7, ncol=1 if len(docs) == 1 else 2)
-    ax_rss.grid(alpha=0.3)
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], color=colour, lw=1.6, label=pattern) for pattern, colour, _ in PATTERNS]
+    if len(docs) > 1:
+        handles += [Line2D([], [], color="grey", ls=VERSION_STYLES[(last - v) % len(VERSION_STYLES)],
+                           label=f"Blender {doc['meta']['bpy']}") for v, doc in enumerate(docs)]
+    ax_rss.legend(handles=handles, loc="upper left", fontsize=7.5, ncol=2 if len(docs) > 1 else 1)
+    for ax in (ax_mesh, ax_rss):
+        ax.grid(alpha=0.3)
+
+
+def _label_end(ax, x, y, text, colour, pattern):
+    """Final value at the end of a line; copy_fixed and ours often coincide (both flat)."""
+    offset = {"copy_leaky": (0, 4), "copy_fixed": (0, 10), "ours": (0, -12)}[pattern]
+    ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha="right",
+                fontsize=7.5, color=colour, fontweight="bold")
 
 
 def _cold(ax, docs):

@@ -14,13 +14,13 @@ import time
 
 import bpy
 import numpy as np
-from mathutils import Vector
+from mathutils import Matrix, Vector
 from mathutils.bvhtree import BVHTree
 
 from . import cache, geometry
 from .geometry import GEOMETRY_TYPES, GeomEntry
 
-__all__ = ("build", "SceneBVH", "Hit", "BuildStats")
+__all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults")
 
 
 class Hit:
@@ -42,6 +42,17 @@ class Hit:
         inst = f" via {self.instancer.name!r}" if self.instancer is not None else ""
         return (f"<Hit {self.object.name!r}{inst} polygon {self.polygon_index} "
                 f"at {tuple(round(v, 5) for v in self.location)} distance {self.distance:.5g}>")
+
+
+class RayResults(dict):
+    """``ray_cast_many`` results: a dict of numpy arrays, also readable as attributes
+    (``res["hit"]`` or ``res.hit``)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 class BuildStats:
@@ -156,9 +167,12 @@ class _Items:
 
 
 def _has_instances(obj):
+    """Instancers (collection, verts, faces, particles) and objects with a geometry-nodes
+    modifier (which may output instances) are looked up in the depsgraph's instance list."""
     if obj.is_instancer:
         return True
-    return any(mod.type == 'NODES' for mod in obj.modifiers)
+    modifiers = obj.modifiers
+    return len(modifiers) > 0 and any(mod.type == 'NODES' for mod in modifiers)
 
 
 def _shows_own_geometry(obj, depsgraph):
@@ -192,8 +206,7 @@ class _Builder:
         return self._entry_converted(src_eval if self.evaluated else src_orig)
 
     def _entry_marked(self, src_eval, data, src_orig, defer_bounds):
-        original_data = src_orig.data if src_orig is not None else None
-        entry = cache.lookup_marked(data, original_data, self.epsilon)
+        entry = cache.lookup_marked(data, self.epsilon)
         if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
             return self._reused(entry)   # reuse=False still shares within this build
         if len(data.polygons) == 0:
@@ -206,8 +219,21 @@ class _Builder:
         return self._rebuilt(entry)
 
     def finish(self):
-        """Complete deferred work (bounds of new trees) while the evaluated meshes are current."""
-        geometry.fill_bounds(self.pending_bounds)
+        """Complete deferred work (bounds of new trees) while the evaluated meshes are current.
+
+        Entries are cached as soon as they are built (so linked duplicates share them); if the
+        bounds cannot be completed they are dropped from the cache again, never left half-made.
+        """
+        try:
+            geometry.fill_bounds(self.pending_bounds)
+        except BaseException:
+            self.abandon()
+            raise
+        self.pending_bounds = []
+
+    def abandon(self):
+        """The build failed: uncache the trees whose bounds were never completed."""
+        cache.discard([entry for entry, _mesh in self.pending_bounds])
         self.pending_bounds = []
 
     def _entry_converted(self, src):
@@ -245,7 +271,20 @@ def _gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats,
     builder = _Builder(depsgraph, evaluated, epsilon, use_cache, stats)
     items = _Items()
     instancers = {}
-    skipped = stats.objects_skipped
+    try:
+        _gather_objects(builder, objects, instances, items, instancers, progress)
+    except BaseException:
+        builder.abandon()
+        raise
+    builder.finish()
+    if instancers:
+        _gather_instances(builder, instancers, items)
+    return items, builder, instancers
+
+
+def _gather_objects(builder, objects, instances, items, instancers, progress):
+    depsgraph = builder.depsgraph
+    skipped = builder.stats.objects_skipped
     n = len(objects)
     step = max(1, n // 20) if progress is not None else n + 1
     for i, obj in enumerate(objects):
@@ -274,10 +313,6 @@ def _gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats,
                 skipped.append((obj.name, "no faces"))
             continue
         items.add(obj, None, entry, obj_eval.matrix_world)
-    builder.finish()
-    if instancers:
-        _gather_instances(builder, instancers, items)
-    return items, builder, instancers
 
 
 def _gather_instances(builder, instancers, items):
@@ -368,13 +403,17 @@ class SceneBVH:
 
     def _build(self, reuse=True, progress=None):
         start = time.perf_counter()
-        objects = _check_objects(self._input)
+        objects = self._input            # validated by _init; liveness is checked while gathering
         depsgraph = self._depsgraph()
         stats = BuildStats()
         cache.next_generation()
-        items, builder, instancers = _gather(objects, depsgraph, self._evaluated,
-                                             self._instances, self._epsilon, reuse, stats,
-                                             progress)
+        try:
+            items, builder, instancers = _gather(objects, depsgraph, self._evaluated,
+                                                 self._instances, self._epsilon, reuse, stats,
+                                                 progress)
+        except ReferenceError:
+            _check_objects(objects)      # names the deleted object
+            raise
         used = self._set_items(items, stats)
         for obj in objects:
             if obj.as_pointer() in instancers and obj.as_pointer() not in used:
@@ -432,7 +471,7 @@ class SceneBVH:
         self.objects = objects
         self._obj_index = obj_index
         if n:
-            inv = np.linalg.inv(mat)   # never singular: see geometry.singular()
+            inv = _affine_inverse(mat)   # never singular: see geometry.singular()
             bmin = np.stack([e.bmin for e in self._entries])
             bmax = np.stack([e.bmax for e in self._entries])
         else:
@@ -513,7 +552,6 @@ class SceneBVH:
         if length > 0.0:
             n_world /= length
         location = mat[:3, :3] @ np.asarray(loc, dtype=np.float64) + mat[:3, 3]
-        from mathutils import Matrix
         return Hit(Vector(location), Vector(n_world), self._object(i), self._instancers[i],
                    polygon, float(world_dist), Matrix(mat.tolist()))
 
@@ -529,7 +567,8 @@ class SceneBVH:
     def ray_cast_many(self, origins, directions, distance=math.inf):
         """Cast many rays: ``origins`` (N, 3), ``directions`` (N, 3) or one (3,) vector.
 
-        Returns a dict of numpy arrays: ``hit`` (bool), ``location``, ``normal`` (N, 3),
+        Returns a :class:`RayResults` (a dict of numpy arrays, also readable as attributes):
+        ``hit`` (bool), ``location``, ``normal`` (N, 3),
         ``distance``, ``object_index`` (index into :attr:`objects`, -1 on a miss) and
         ``polygon_index`` (-1 on a miss).
         """
@@ -549,14 +588,14 @@ class SceneBVH:
         d = d / lengths[:, None]
         limit = _max_distance(distance)
         n = len(o)
-        out = {
+        out = RayResults({
             "hit": np.zeros(n, dtype=bool),
             "location": np.full((n, 3), np.nan),
             "normal": np.full((n, 3), np.nan),
             "distance": np.full(n, np.inf),
             "object_index": np.full(n, -1, dtype=np.int64),
             "polygon_index": np.full(n, -1, dtype=np.int64),
-        }
+        })
         for r in range(n):
             found = self._cast(o[r], d[r], limit)
             if found is None:
@@ -609,7 +648,6 @@ class SceneBVH:
             return None
         i, polygon = self._tree_source_item(index)
         n_world = np.asarray(nor, dtype=np.float64)
-        from mathutils import Matrix
         return Hit(Vector(loc), Vector(n_world), self._object(i), self._instancers[i], polygon,
                    float(dist), Matrix(self._mat[i].tolist()))
 
@@ -650,6 +688,22 @@ class SceneBVH:
 
     def __repr__(self):
         return f"<SceneBVH {self.stats!r}>"
+
+
+def _affine_inverse(mat):
+    """Inverse of many affine 4×4 matrices (vectorised adjugate: much faster than a batched
+    ``np.linalg.inv`` for thousands of small matrices)."""
+    a = mat[:, :3, :3]
+    c0 = np.cross(a[:, :, 1], a[:, :, 2])
+    c1 = np.cross(a[:, :, 2], a[:, :, 0])
+    c2 = np.cross(a[:, :, 0], a[:, :, 1])
+    det = np.einsum("ni,ni->n", a[:, :, 0], c0)
+    inv3 = np.stack([c0, c1, c2], axis=1) / det[:, None, None]
+    out = np.zeros_like(mat)
+    out[:, :3, :3] = inv3
+    out[:, :3, 3] = -np.einsum("nij,nj->ni", inv3, mat[:, :3, 3])
+    out[:, 3, 3] = 1.0
+    return out
 
 
 def _all_similarities(mat):

@@ -1,31 +1,23 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The geometry cache: object-space trees reused across builds, and the proof that they are current.
 
-How a cached tree is proven current (no handler, no guessing from memory addresses):
+How a cached tree is proven current (no handler, nothing written into any data, no guessing from
+memory addresses):
 
-* Evaluated meshes: after building a tree for an evaluated mesh, a unique token is written as an ID
-  property into that *evaluated* mesh (never into user data).  Blender rebuilds or re-copies the
-  evaluated mesh whenever its geometry is re-evaluated (mesh edit, modifier or geometry-node input
-  change, shape key, edit-mode edit, dependency change) and the fresh copy carries no token.  So a
-  token found on an evaluated mesh means: this exact evaluated mesh has not been re-evaluated since
-  the tree was built.  A transform change does not re-evaluate geometry: the token survives, no mesh
-  work is done.  The pointer and the vertex/polygon/corner counts are checked too, and a token is
-  never trusted when the *original* data carries one (it could have been copied there, e.g. by a
-  "Convert to Mesh" of an evaluated object).
+* Evaluated meshes: the key is the evaluated mesh's ``ID.session_uid``.  Blender hands out session
+  UIDs from one counter that only grows for the whole session (across file loads too), and gives the
+  evaluated mesh a new one whenever its geometry is re-evaluated or re-copied (mesh edit, modifier or
+  geometry-node input change, shape key, edit-mode edit, dependency change), even when the new mesh
+  lands at the same address.  A transform change does not re-evaluate geometry: the UID stays, no
+  mesh work is done.  The pointer and the vertex/polygon/corner counts are checked too.
 * Everything else (curves, text, metaballs, surfaces, meshes in edit mode, ``evaluated=False``): the
   tree is keyed on a digest of the triangles themselves, read with ``to_mesh()``.
 
 Entries unused for a few builds are dropped; :func:`clear` drops everything.
 """
-import itertools
-import os
-
-__all__ = ("MARK", "lookup_marked", "store_marked", "lookup", "store", "touch", "evict", "clear",
+__all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "touch", "evict", "discard", "clear",
            "size", "runtime_hooks_active")
 
-MARK = "_bvh_leakfree_cache_token"
-_NONCE = f"{os.getpid():x}{id(object()):x}"
-_counter = itertools.count(1)
 _entries = {}
 _generation = 0
 KEEP_GENERATIONS = 8          # entries unused for this many builds are dropped
@@ -36,39 +28,26 @@ def check_of(data):
     return (data.as_pointer(), len(data.vertices), len(data.polygons), len(data.loops))
 
 
-def lookup_marked(data, original_data, epsilon):
+def evaluated_key(data):
+    """Cache key of evaluated mesh ``data``: its session UID (new on every re-evaluation)."""
+    return ("evaluated", data.session_uid)
+
+
+def lookup_marked(data, epsilon):
     """The cached entry proven current for evaluated mesh ``data``, or None."""
-    try:
-        token = data.get(MARK)
-    except (TypeError, AttributeError):
-        return None
-    if token is None:
-        return None
-    entry = _entries.get(token)
-    if entry is None or entry.epsilon != epsilon:
-        return None
-    if original_data is not None and original_data.get(MARK) is not None:
-        return None   # the token was copied into user data: it proves nothing
-    if entry.check != check_of(data):
+    entry = _entries.get(evaluated_key(data))
+    if entry is None or entry.epsilon != epsilon or entry.check != check_of(data):
         return None
     return entry
 
 
 def store_marked(data, entry):
-    """Remember ``entry`` for evaluated mesh ``data`` by writing a fresh token into ``data``.
-
-    Returns False (entry not cached) when the evaluated data cannot hold the token.
-    """
-    token = f"{_NONCE}-{next(_counter)}"
-    try:
-        data[MARK] = token
-    except (TypeError, AttributeError, RuntimeError, KeyError):
-        return False
-    entry.key = token
+    """Remember ``entry`` for evaluated mesh ``data`` (keyed on its session UID)."""
+    key = evaluated_key(data)
+    entry.key = key
     entry.check = check_of(data)
     entry.last_used = _generation
-    _entries[token] = entry
-    return True
+    _entries[key] = entry
 
 
 def lookup(key):
@@ -106,8 +85,15 @@ def evict():
             del _entries[key]
 
 
+def discard(entries):
+    """Drop these entries (e.g. a build failed before they were complete)."""
+    for entry in entries:
+        if entry.key is not None and _entries.get(entry.key) is entry:
+            del _entries[entry.key]
+
+
 def clear():
-    """Forget every cached tree (tokens left on evaluated meshes then match nothing)."""
+    """Forget every cached tree."""
     _entries.clear()
 
 

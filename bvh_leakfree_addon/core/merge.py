@@ -3,7 +3,7 @@
 
 Trees built by ``BVHTree.FromObject`` keep no triangle arrays (that is what makes cold builds
 fast).  When the merged tree is wanted, their arrays are read again from the evaluated meshes,
-found by the cache token (so a mesh re-evaluated since the build is never mistaken for the one the
+found by their session UID (so a mesh re-evaluated since the build is never mistaken for the one the
 tree was built from: the caller gets a clear error and should call ``update()``).
 """
 import numpy as np
@@ -26,7 +26,12 @@ def merged_arrays(bvh):
         co, tris, tri_poly = entry.arrays
         mat = bvh._mat[i]
         cos.append(co.astype(np.float64) @ mat[:3, :3].T + mat[:3, 3])
-        triss.append(tris.astype(np.int64) + v_off)
+        tris = tris.astype(np.int64) + v_off
+        if np.linalg.det(mat[:3, :3]) < 0.0:
+            # A mirror flips the winding; reverse it so the merged tree's normals face the way
+            # Scene.ray_cast (and SceneBVH.ray_cast) report them.
+            tris = tris[:, ::-1]
+        triss.append(tris)
         polys.append(tri_poly)
         starts.append(t_off)
         v_off += len(co)
@@ -39,15 +44,12 @@ def merged_arrays(bvh):
 
 
 def _take(data, missing):
-    try:
-        token = data.get(cache.MARK)
-    except (TypeError, AttributeError):
-        return
-    entry = missing.get(token)
+    key = cache.evaluated_key(data)
+    entry = missing.get(key)
     if entry is None or entry.check != cache.check_of(data):
         return
     entry.arrays = mesh_arrays(data)
-    del missing[token]
+    del missing[key]
 
 
 def _refetch(bvh, missing):

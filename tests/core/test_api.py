@@ -59,6 +59,9 @@ def test_ray_cast_many_shapes_and_single_direction(two):
     assert out["object_index"][2] == -1 and out["polygon_index"][2] == -1
     assert out["location"].shape == (3, 3) and out["normal"].shape == (3, 3)
     assert np.isnan(out["location"][2]).all() and out["distance"][2] == math.inf
+    assert out.hit is out["hit"]   # attribute access too
+    with pytest.raises(AttributeError):
+        out.nonsense  # noqa: B018
 
 
 def test_stats_and_skipped_objects():

@@ -246,12 +246,16 @@ def test_original_data_edit_is_seen_with_evaluated_false(scene):
     assert hit.location.z == pytest.approx(2.0, abs=1e-3)
 
 
-def test_converted_mesh_carrying_a_token_is_not_trusted(scene):
-    """A mesh made from evaluated data (Convert to Mesh, new_from_object) copies ID properties,
-    and with them a cache token; such a token must not prove anything."""
+def test_converted_mesh_is_cached_on_its_own_and_nothing_is_written_into_data(scene):
+    """A mesh made from evaluated data (Convert to Mesh, new_from_object) copies ID properties:
+    the cache writes none (neither into user data nor into evaluated data), so nothing of the
+    add-on can reach converted meshes or exported files, and the converted mesh is its own entry."""
     api.build(scene)
     depsgraph = bpy.context.evaluated_depsgraph_get()
+    for obj in scene:
+        assert not obj.data.keys() and not obj.evaluated_get(depsgraph).data.keys()
     converted = bpy.data.meshes.new_from_object(scene[0].evaluated_get(depsgraph))
+    assert not converted.keys()
     obj = sb.mesh_object("converted", converted, (0, -3, 0))
     objs = scene + [obj]
     bvh = api.build(objs)

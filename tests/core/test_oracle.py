@@ -79,6 +79,7 @@ def _check_tree_agrees(bvh, origins, directions, size, count=2000):
         assert polygon == many["polygon_index"][r], r
         assert np.linalg.norm(np.asarray(loc) - many["location"][r]) < 1e-4 * size, r
         assert abs(dist - many["distance"][r]) < 1e-4 * size, r
+        assert np.dot(np.asarray(nor), many["normal"][r]) > 0.0, r   # same facing
 
 
 def _report(problems, hits):

@@ -1,0 +1,76 @@
+"""Smoke test of the benchmark suite (tools/bench.py, tools/bench_chart.py) at tiny sizes, in this
+process, so that ``make bench`` never rots.  It checks that every measurement runs and reports, and
+that the references behave as described (copy_leaky leaks one mesh per object per cycle, copy_fixed
+and ours leak none); it judges no performance target (tiny scenes say nothing about speed)."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(f"_bench_tool_{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _tool("bench")
+
+
+@pytest.fixture(scope="module")
+def tiny_results(bench, installed_zip):
+    """The whole suite at tiny sizes, once for this module (the monitor job enables the installed
+    add-on itself and disables it afterwards)."""
+    return bench.run_suite("tiny", in_process=True, addon_installed=True)
+
+
+def test_every_measurement_reports(tiny_results):
+    keys = {row["key"].split(".")[0] for row in tiny_results["rows"]}
+    assert keys >= {"cold", "floor", "scaling", "loop", "moved", "recast", "rays", "peak", "trend",
+                    "monitor"}, keys
+
+
+def test_every_ratio_is_said_in_words(tiny_results):
+    for row in tiny_results["rows"]:
+        if row.get("ratio") is not None and row["key"] != "scaling.growth":
+            assert any(word in row["comparison"]
+                       for word in ("faster than", "slower than", "less than", "more than")), row
+
+
+def test_tiny_sizes_judge_no_target(bench, tiny_results):
+    statuses = {row["status"] for row in tiny_results["rows"]}
+    assert statuses <= {"", "not judged (tiny)"}, statuses
+    table = bench.format_table(tiny_results)
+    assert "| measurement | case |" in table and "TINY" in table
+
+
+def test_references_leak_as_described(tiny_results):
+    jobs = tiny_results["jobs"]
+    leaky, fixed, ours = (jobs[f"trend-{p}"] for p in ("copy_leaky", "copy_fixed", "ours"))
+    objects, cycles = leaky["objects"], len(leaky["meshes"])
+    assert leaky["meshes"][-1] - leaky["meshes_at_start"] == objects * cycles
+    assert fixed["ids_grown"] == {} and ours["ids_grown"] == {}
+    assert jobs["scene-S1"]["cold"]["meshes_grown"] == 0
+
+
+def test_rays_are_checked_against_scene_ray_cast(tiny_results):
+    rays = tiny_results["jobs"]["scene-S1"]["rays"]
+    assert rays["hits"] > rays["rays"] // 4          # the ray generator aims at objects
+    assert set(rays["mismatches"]) == {"hit", "object", "polygon", "location", "normal"}
+
+
+def test_results_are_json_and_the_chart_draws(tiny_results, tmp_path):
+    path = tmp_path / "bpy-tiny.json"
+    path.write_text(json.dumps(tiny_results), encoding="utf-8")
+    chart = _tool("bench_chart")
+    docs = chart.load([tmp_path])
+    assert len(docs) == 1
+    pytest.importorskip("matplotlib")     # installed by `make bench` into the 5.0 venv only
+    out = chart.draw(docs, tmp_path / "bench.png")
+    assert out.stat().st_size > 10_000
