@@ -18,8 +18,16 @@ SOURCES := blender_manifest.toml $(shell find bvh_leakfree_addon -name '*.py' -o
 PYTEST_ARGS ?=
 
 venv_python = $(VENV_DIR)/bpy-$(1)/bin/python
+# $(call pip_install,<blender version>,<requirements file>): fill the wheelhouse when an index is
+# reachable, then install from the wheelhouse only (so later set-ups work offline).
+define pip_install
+	@mkdir -p $(WHEELHOUSE)
+	-$(call venv_python,$(1)) -m pip download -q -d $(WHEELHOUSE) -r $(2) \
+	  || echo "(no package index reachable: installing from $(WHEELHOUSE))"
+	$(call venv_python,$(1)) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $(2)
+endef
 
-.PHONY: all dist demo test test-fast bench bench-smoke test-gui venvs clean
+.PHONY: all dist demo test test-fast bench test-gui docs-screenshots venvs clean
 all: test
 
 # One virtual environment per Blender version, from requirements/bpy-<version>.txt.
@@ -28,10 +36,7 @@ $(VENV_DIR)/bpy-%/.installed: requirements/bpy-%.txt
 	@echo "== setting up Blender $* environment in $(VENV_DIR)/bpy-$* (first run downloads ~370 MB)"
 	@rm -rf $(VENV_DIR)/bpy-$*
 	$(PYTHON) -m venv $(VENV_DIR)/bpy-$*
-	@mkdir -p $(WHEELHOUSE)
-	-$(call venv_python,$*) -m pip download -q -d $(WHEELHOUSE) -r $< \
-	  || echo "(no package index reachable: installing from $(WHEELHOUSE))"
-	$(call venv_python,$*) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $<
+	$(call pip_install,$*,$<)
 	@touch $@
 
 venvs: $(foreach v,$(VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed)
@@ -44,13 +49,13 @@ dist: $(ZIP)
 demo: $(ZIP)
 	$(call venv_python,$(FAST_VERSION)) tools/demo.py --zip $(ZIP)
 
-test: $(ZIP) venvs
+test: $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 	@set -e; for v in $(VERSIONS); do \
 	  echo "== pytest on Blender $$v"; \
 	  BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$$v) -m pytest tests $(PYTEST_ARGS); \
 	done
 
-test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
+test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 	BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$(FAST_VERSION)) -m pytest tests $(PYTEST_ARGS)
 
 # Benchmarks (tools/bench.py): one table + bench-results/bpy-<v>.json per version, then the chart
@@ -59,10 +64,7 @@ BENCH_ARGS ?=
 BENCH_STAMP := $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 $(BENCH_STAMP): requirements/bench.txt $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
 	@echo "== installing the chart's requirements (matplotlib) into $(VENV_DIR)/bpy-$(FAST_VERSION)"
-	@mkdir -p $(WHEELHOUSE)
-	-$(call venv_python,$(FAST_VERSION)) -m pip download -q -d $(WHEELHOUSE) -r $< \
-	  || echo "(no package index reachable: installing from $(WHEELHOUSE))"
-	$(call venv_python,$(FAST_VERSION)) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $<
+	$(call pip_install,$(FAST_VERSION),$<)
 	@touch $@
 
 bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(BENCH_STAMP)
@@ -74,12 +76,19 @@ bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(B
 	done
 	$(call venv_python,$(FAST_VERSION)) tools/bench_chart.py \
 	  $(foreach v,$(BENCH_VERSIONS),bench-results/bpy-$(v).json) docs/bench.png
+	@if [ -z "$(BENCH_ARGS)" ] && echo " $(BENCH_VERSIONS) " | grep -q " $(FAST_VERSION) "; then \
+	  $(PYTHON) tools/bench_table.py bench-results/bpy-$(FAST_VERSION).json --readme README.md; fi
 
 BLENDER ?= blender
 test-gui: $(ZIP)
 	$(PYTHON) tools/gui_site.py --blender "$(BLENDER)" --out build/gui-site
 	$(BLENDER) --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- \
 	  --zip $(ZIP) --shots gui-shots --site build/gui-site
+
+# Run the GUI acceptance test and keep its screenshots as the README's pictures.
+docs-screenshots: test-gui
+	@mkdir -p docs/screenshots
+	cp gui-shots/*.png docs/screenshots/
 
 clean:
 	rm -rf dist build .pytest_cache

@@ -93,7 +93,7 @@ class VIEW3D_PT_bvh_cast(BVHSidebarPanel, bpy.types.Panel):
 
 def result_lines(cast):
     """The last result as (text[, icon]) lines for the panel; tested headless."""
-    ray = _vector_text(cast.ray_direction, 3)
+    ray = _vector_text(cast.ray_direction, 2)  # short: the sidebar is narrow
     lines = [(f"Ray: {_direction_label(cast.direction_mode)} {ray}", 'CURSOR')]
     if cast.hit:
         name = cast.object_name

@@ -65,9 +65,10 @@ def test_rays_are_checked_against_scene_ray_cast(tiny_results):
     assert set(rays["mismatches"]) == {"hit", "object", "polygon", "location", "normal"}
 
 
-def test_results_are_json_and_the_chart_draws(tiny_results, tmp_path):
+def test_results_are_json_and_the_chart_draws(bench, tiny_results, tmp_path):
     path = tmp_path / "bpy-tiny.json"
-    path.write_text(json.dumps(tiny_results), encoding="utf-8")
+    path.write_text(bench.dump_json(tiny_results), encoding="utf-8")
+    assert json.loads(path.read_text(encoding="utf-8")) == json.loads(json.dumps(tiny_results))
     chart = _tool("bench_chart")
     docs = chart.load([tmp_path])
     assert len(docs) == 1

@@ -50,7 +50,7 @@ def test_result_lines_for_a_hit_and_a_miss(addon):
     assert not cast_state().has_result
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_NEG_Z')
     texts = [line[0] for line in addon.ui.result_lines(cast_state())]
-    assert texts.pop(0) == "Ray: Global -Z (0.000, 0.000, -1.000)"
+    assert texts.pop(0) == "Ray: Global -Z (0.00, 0.00, -1.00)"
     assert texts[0] == "Hit: Target"
     assert "Face: " in texts[1]
     assert texts[2] == "Location: (0.00, 0.00, 1.00)"
