@@ -10,6 +10,7 @@ stopping when the next box starts beyond the best hit (the way ``Scene.ray_cast`
 ``SceneBVH.tree`` (one world-space ``BVHTree`` over all triangles) is built on first access.
 """
 import math
+import operator
 import time
 
 import bpy
@@ -56,10 +57,12 @@ class RayResults(dict):
 
 
 class BuildStats:
-    """What a build did.  ``reused`` is True when no geometry had to be rebuilt."""
+    """What a build did.  ``reused`` is True when no geometry had to be rebuilt; ``unchanged``
+    is True when Blender evaluated nothing since the previous build of the same objects, so not
+    even the per-object walk was done (see ``cache``: the change watch)."""
 
     __slots__ = ("objects_used", "objects_skipped", "instances", "triangles", "build_seconds",
-                 "reused", "meshes_rebuilt", "meshes_reused", "trees")
+                 "reused", "meshes_rebuilt", "meshes_reused", "trees", "unchanged")
 
     def __init__(self):
         self.objects_used = 0
@@ -71,6 +74,18 @@ class BuildStats:
         self.meshes_rebuilt = 0
         self.meshes_reused = 0
         self.trees = 0              # distinct object-space trees
+        self.unchanged = False
+
+    def unchanged_copy(self, seconds):
+        """The stats of a build skipped because nothing changed since the one these describe."""
+        out = BuildStats()
+        for name in ("objects_used", "instances", "triangles", "trees"):
+            setattr(out, name, getattr(self, name))
+        out.objects_skipped = list(self.objects_skipped)
+        out.meshes_reused = self.meshes_reused + self.meshes_rebuilt
+        out.reused = out.unchanged = True
+        out.build_seconds = seconds
+        return out
 
     def __repr__(self):
         return (f"<BuildStats used={self.objects_used} skipped={len(self.objects_skipped)} "
@@ -83,27 +98,35 @@ class BuildStats:
 # Input validation
 # ------------------------------------------------------------------------------------------------
 
+class _ObjectList(list):
+    """Checked objects; ``keys`` holds their ``as_pointer()`` values, in the same order."""
+
+    __slots__ = ("keys",)
+
+
 def _check_objects(objects):
     """A de-duplicated list of live ``bpy.types.Object``; clear errors for anything else."""
     if objects is None:
         raise ValueError("no objects given: pass a list of Blender objects")
-    if isinstance(objects, bpy.types.Object):
+    object_type = bpy.types.Object
+    if isinstance(objects, object_type):
         objects = [objects]
-    out = []
+    out = _ObjectList()
+    keys = out.keys = []
     seen = set()
     for i, obj in enumerate(objects):
-        if not isinstance(obj, bpy.types.Object):
+        if type(obj) is not object_type and not isinstance(obj, object_type):
             raise TypeError(f"item {i} of the object list is a {type(obj).__name__}, "
                             f"not a Blender object")
         try:
-            key = obj.as_pointer()
-            obj.name  # noqa: B018 - raises ReferenceError for a removed object
+            key = obj.as_pointer()   # raises ReferenceError for a removed object
         except ReferenceError:
             raise ReferenceError(f"item {i} of the object list has been deleted "
                                  f"(removed from bpy.data)") from None
         if key not in seen:
             seen.add(key)
             out.append(obj)
+            keys.append(key)
     if not out:
         raise ValueError("the object list is empty: give at least one object to build a BVH of")
     return out
@@ -146,19 +169,22 @@ def _max_distance(distance):
 class _Items:
     """The top level being gathered: parallel lists, one row per object or instance."""
 
-    __slots__ = ("objs", "instancers", "entries", "matrices")
+    __slots__ = ("objs", "instancers", "entries", "matrices", "keys", "any_instances")
 
     def __init__(self):
         self.objs = []
         self.instancers = []
         self.entries = []
         self.matrices = []   # mathutils.Matrix copies; converted to numpy in one go
+        self.keys = []       # as_pointer() of each row's object
+        self.any_instances = False
 
-    def add(self, obj, instancer, entry, matrix):
+    def add(self, obj, instancer, entry, matrix, key):
         self.objs.append(obj)
         self.instancers.append(instancer)
         self.entries.append(entry)
         self.matrices.append(matrix)
+        self.keys.append(key)
 
     def describe(self, i):
         if self.instancers[i] is not None:
@@ -195,6 +221,7 @@ class _Builder:
         self.stats = stats
         self.entries_seen = {}
         self.pending_bounds = []   # (entry, evaluated mesh) of new trees, bounds read in one go
+        self.saw_edit_mode = False  # edit-mode geometry can change without any depsgraph update
 
     def entry_for(self, src_eval, src_orig, defer_bounds=False):
         """The object-space tree of ``src_eval``'s geometry (an evaluated or temporary instance
@@ -203,19 +230,29 @@ class _Builder:
             data = src_eval.data
             if not data.is_editmode:
                 return self._entry_marked(src_eval, data, src_orig, defer_bounds)
+            self.saw_edit_mode = True
+        elif src_eval.original.mode != 'OBJECT':
+            self.saw_edit_mode = True
         return self._entry_converted(src_eval if self.evaluated else src_orig)
 
     def _entry_marked(self, src_eval, data, src_orig, defer_bounds):
-        entry = cache.lookup_marked(data, self.epsilon)
+        check = cache.check_of(data)
+        entry = cache.lookup_marked(data, self.epsilon, check)
         if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
-            return self._reused(entry)   # reuse=False still shares within this build
-        if len(data.polygons) == 0:
+            # reuse=False still shares within this build
+            cache.touch(entry)
+            seen = self.entries_seen
+            if id(entry) not in seen:
+                seen[id(entry)] = entry
+                self.stats.meshes_reused += 1
+            return entry
+        if check[2] == 0:    # no polygons
             return None
         entry = geometry.entry_from_object(src_eval, self.depsgraph, data, self.epsilon,
                                            bounds=not defer_bounds)
         if entry.bmin is None:
             self.pending_bounds.append((entry, data))
-        cache.store_marked(data, entry)
+        cache.store_marked(data, entry, check)
         return self._rebuilt(entry)
 
     def finish(self):
@@ -287,6 +324,10 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
     skipped = builder.stats.objects_skipped
     n = len(objects)
     step = max(1, n // 20) if progress is not None else n + 1
+    keys = getattr(objects, "keys", None) or [obj.as_pointer() for obj in objects]
+    marked = builder.evaluated
+    entry_marked = builder._entry_marked
+    add = items.add
     for i, obj in enumerate(objects):
         if i % step == 0 and progress is not None:
             progress(0.9 * i / n)
@@ -296,8 +337,22 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
                              f"(another scene, or its collection is excluded)")
         wants_instances = instances and _has_instances(obj_eval)
         if wants_instances:
-            instancers[obj.as_pointer()] = obj
+            instancers[keys[i]] = obj
             if not _shows_own_geometry(obj_eval, depsgraph):
+                continue
+        elif marked and obj_eval.type == 'MESH':
+            # the common case, kept short: an evaluated mesh (the same as entry_for)
+            data = obj_eval.data
+            if not data.is_editmode:
+                try:
+                    entry = entry_marked(obj_eval, data, obj, True)
+                except ValueError as ex:
+                    skipped.append((obj.name, f"no evaluated geometry ({ex})"))
+                    continue
+                if entry is None:
+                    skipped.append((obj.name, "no faces"))
+                else:
+                    add(obj, None, entry, obj_eval.matrix_world, keys[i])
                 continue
         if obj_eval.type not in GEOMETRY_TYPES:
             if not wants_instances:
@@ -312,7 +367,7 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
             if not wants_instances:
                 skipped.append((obj.name, "no faces"))
             continue
-        items.add(obj, None, entry, obj_eval.matrix_world)
+        add(obj, None, entry, obj_eval.matrix_world, keys[i])
 
 
 def _gather_instances(builder, instancers, items):
@@ -356,7 +411,8 @@ def _take_instance(builder, instancers, items, inst):
         return
     if entry is None:
         return
-    items.add(src_orig, instancer, entry, inst.matrix_world.copy())
+    items.any_instances = True
+    items.add(src_orig, instancer, entry, inst.matrix_world.copy(), src_orig.as_pointer())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -367,9 +423,44 @@ def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.
           progress=None):
     """Build a :class:`SceneBVH` over ``objects`` (see the module and ``api`` docs)."""
     bvh = SceneBVH.__new__(SceneBVH)
+    if reuse and bvh._adopt_recent(objects, depsgraph, evaluated, instances, epsilon):
+        if progress is not None:
+            progress(1.0)
+        return bvh
     bvh._init(objects, depsgraph, evaluated, instances, epsilon)
     bvh._build(reuse=reuse, progress=progress)
     return bvh
+
+
+def _stamp_now(depsgraph_arg):
+    """``(change count, depsgraph pointer)`` when the change watch can vouch for the depsgraph,
+    else None.
+
+    Only the context's own depsgraph qualifies, and only after ``evaluated_depsgraph_get()``:
+    that evaluates whatever is tagged, which fires the watch for every pending change.  Outside
+    object mode edits can bypass the depsgraph (edit-mode bmesh, sculpting): never vouched for.
+    """
+    context = bpy.context
+    view_layer = getattr(context, "view_layer", None)
+    if view_layer is None:
+        return None
+    if depsgraph_arg is not None:
+        own = view_layer.depsgraph
+        if own is None or own.as_pointer() != depsgraph_arg.as_pointer():
+            return None
+    current = context.evaluated_depsgraph_get()
+    if context.mode != 'OBJECT':
+        return None
+    return (cache.change_count(), current.as_pointer())
+
+
+def _as_sequence(objects):
+    """The object list as passed, as a tuple, when it can be compared later; else None."""
+    if isinstance(objects, bpy.types.Object):
+        return (objects,)
+    if type(objects) in (list, tuple):
+        return tuple(objects)
+    return None
 
 
 class SceneBVH:
@@ -383,7 +474,37 @@ class SceneBVH:
     def __init__(self, *args, **kwargs):
         raise TypeError("use bvh_leakfree_addon.api.build(objects) to create a SceneBVH")
 
+    def _adopt_recent(self, objects, depsgraph, evaluated, instances, epsilon):
+        """Become a copy of the latest full build when it was made from the very same object
+        list (same Python objects, same order) with the same flags and nothing changed since.
+        Returns False (and changes nothing) otherwise."""
+        start = time.perf_counter()
+        recent = cache.recent_build()
+        if recent is None:
+            return False
+        inputs, state = recent
+        if isinstance(objects, bpy.types.Object):
+            objects = (objects,)
+        if type(objects) not in (list, tuple) or len(objects) != len(inputs) or \
+                not all(map(operator.is_, objects, inputs)):
+            return False
+        try:
+            flags = (bool(evaluated), bool(instances), float(epsilon))
+        except (TypeError, ValueError):
+            return False
+        if flags != (state["_evaluated"], state["_instances"], state["_epsilon"]):
+            return False
+        stamp = state["_stamp"]
+        if stamp is None or stamp != _stamp_now(depsgraph):
+            return False
+        self.__dict__.update(state)
+        self._depsgraph_arg = depsgraph
+        self.stats = state["stats"].unchanged_copy(time.perf_counter() - start)
+        return True
+
     def _init(self, objects, depsgraph, evaluated, instances, epsilon):
+        self._raw_input = _as_sequence(objects)
+        self._stamp = None
         self._input = _check_objects(objects)
         self._depsgraph_arg = depsgraph
         self._evaluated = bool(evaluated)
@@ -405,6 +526,9 @@ class SceneBVH:
         start = time.perf_counter()
         objects = self._input            # validated by _init; liveness is checked while gathering
         depsgraph = self._depsgraph()
+        # read before gathering: whatever changes from now on bumps the count
+        stamp = _stamp_now(self._depsgraph_arg) if self._evaluated else None
+        self._stamp = None
         stats = BuildStats()
         cache.next_generation()
         try:
@@ -428,11 +552,23 @@ class SceneBVH:
         self.stats = stats
         self._tree = None
         self._tree_source = None
+        if stamp is not None and not builder.saw_edit_mode and stamp == _stamp_now(
+                self._depsgraph_arg):
+            self._stamp = stamp
+            if self._raw_input is not None:
+                cache.remember_build(self._raw_input, dict(self.__dict__))
         if progress is not None:
             progress(1.0)
 
     def update(self, *, reuse=True, progress=None):
         """Follow the scene: rebuild what changed (nothing, when nothing did).  Returns self."""
+        if reuse and self._stamp is not None:
+            start = time.perf_counter()
+            if self._stamp == _stamp_now(self._depsgraph_arg):
+                self.stats = self.stats.unchanged_copy(time.perf_counter() - start)
+                if progress is not None:
+                    progress(1.0)
+                return self
         self._build(reuse=reuse, progress=progress)
         return self
 
@@ -454,26 +590,33 @@ class SceneBVH:
         self._entries = pick(items.entries)
         self._instancers = pick(items.instancers)
         item_objs = pick(items.objs)
+        item_keys = pick(items.keys)
         n = len(self._entries)
-        objects = []
-        index = {}
-        used = set()
-        obj_index = np.empty(n, dtype=np.int64)
-        for i, obj in enumerate(item_objs):
-            key = obj.as_pointer()
-            j = index.get(key)
-            if j is None:
-                j = index[key] = len(objects)
-                objects.append(obj)
-            obj_index[i] = j
-            inst = self._instancers[i]
-            used.add(key if inst is None else inst.as_pointer())
+        if not items.any_instances:
+            # one row per object (the input list is de-duplicated): no mapping to work out
+            objects = list(item_objs)
+            used = set(item_keys)
+            obj_index = np.arange(n, dtype=np.int64)
+        else:
+            objects = []
+            index = {}
+            used = set()
+            obj_index = np.empty(n, dtype=np.int64)
+            for i, obj in enumerate(item_objs):
+                key = item_keys[i]
+                j = index.get(key)
+                if j is None:
+                    j = index[key] = len(objects)
+                    objects.append(obj)
+                obj_index[i] = j
+                inst = self._instancers[i]
+                used.add(key if inst is None else inst.as_pointer())
         self.objects = objects
         self._obj_index = obj_index
         if n:
             inv = _affine_inverse(mat)   # never singular: see geometry.singular()
-            bmin = np.stack([e.bmin for e in self._entries])
-            bmax = np.stack([e.bmax for e in self._entries])
+            bmin = np.array([e.bmin for e in self._entries], dtype=np.float64)
+            bmax = np.array([e.bmax for e in self._entries], dtype=np.float64)
         else:
             inv = np.zeros((0, 4, 4))
             bmin = bmax = np.zeros((0, 3))
@@ -587,28 +730,8 @@ class SceneBVH:
             raise ValueError("a direction has zero length: every ray needs a direction")
         d = d / lengths[:, None]
         limit = _max_distance(distance)
-        n = len(o)
-        out = RayResults({
-            "hit": np.zeros(n, dtype=bool),
-            "location": np.full((n, 3), np.nan),
-            "normal": np.full((n, 3), np.nan),
-            "distance": np.full(n, np.inf),
-            "object_index": np.full(n, -1, dtype=np.int64),
-            "polygon_index": np.full(n, -1, dtype=np.int64),
-        })
-        for r in range(n):
-            found = self._cast(o[r], d[r], limit)
-            if found is None:
-                continue
-            hit = self._hit(*found)
-            i = found[0]
-            out["hit"][r] = True
-            out["location"][r] = hit.location
-            out["normal"][r] = hit.normal
-            out["distance"][r] = hit.distance
-            out["object_index"][r] = self._obj_index[i]
-            out["polygon_index"][r] = hit.polygon_index
-        return out
+        from .rays import cast_many   # batched: the same casts as ray_cast, grouped per tree
+        return RayResults(cast_many(self, o, d, limit))
 
     def find_nearest(self, point, distance=math.inf):
         """Nearest surface point within ``distance`` of ``point``, or None."""

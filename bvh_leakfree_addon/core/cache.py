@@ -14,11 +14,28 @@ memory addresses):
   tree is keyed on a digest of the triangles themselves, read with ``to_mesh()``.
 
 Entries unused for a few builds are dropped; :func:`clear` drops everything.
+
+The change watch (the unchanged fast path): one callback in ``bpy.app.handlers``
+(``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post``, ``load_post``)
+counts everything Blender evaluates.  A build remembers the count it saw; when the count is the
+same at the next ``update()`` (and the same depsgraph, object list and flags, nothing in edit
+mode), Blender evaluated nothing in between, so the evaluated data the build read is still what
+the depsgraph holds and the per-object walk is skipped.  The callback is added lazily by
+:func:`change_count`, never persistent: if it went missing (Blender clears non-persistent handlers
+on file load and factory reset, :func:`clear` removes it) it is added again and the count jumps,
+so every earlier count is treated as "unknown changes".
 """
+import bpy
+
 __all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "touch", "evict", "discard", "clear",
-           "size", "runtime_hooks_active")
+           "size", "runtime_hooks_active", "change_count", "remove_hooks", "remember_build",
+           "recent_build")
 
 _entries = {}
+_changes = 0        # bumped by _on_change: anything evaluated (or loaded, undone) since
+_recent = None      # (input tuple, SceneBVH state) of the latest full build, see remember_build
+WATCHED_HANDLERS = ("depsgraph_update_post", "frame_change_post", "undo_post", "redo_post",
+                    "load_post")
 _generation = 0
 KEEP_GENERATIONS = 8          # entries unused for this many builds are dropped
 MAX_TRIANGLES = 20_000_000    # and stale entries are dropped first when the cache grows beyond this
@@ -33,19 +50,21 @@ def evaluated_key(data):
     return ("evaluated", data.session_uid)
 
 
-def lookup_marked(data, epsilon):
-    """The cached entry proven current for evaluated mesh ``data``, or None."""
-    entry = _entries.get(evaluated_key(data))
-    if entry is None or entry.epsilon != epsilon or entry.check != check_of(data):
+def lookup_marked(data, epsilon, check=None):
+    """The cached entry proven current for evaluated mesh ``data``, or None (``check``:
+    ``check_of(data)`` when the caller has it already)."""
+    entry = _entries.get(("evaluated", data.session_uid))
+    if entry is None or entry.epsilon != epsilon or \
+            entry.check != (check if check is not None else check_of(data)):
         return None
     return entry
 
 
-def store_marked(data, entry):
+def store_marked(data, entry, check=None):
     """Remember ``entry`` for evaluated mesh ``data`` (keyed on its session UID)."""
     key = evaluated_key(data)
     entry.key = key
-    entry.check = check_of(data)
+    entry.check = check if check is not None else check_of(data)
     entry.last_used = _generation
     _entries[key] = entry
 
@@ -93,8 +112,12 @@ def discard(entries):
 
 
 def clear():
-    """Forget every cached tree."""
+    """Forget every cached tree and the latest build; remove the change watch (it is added again,
+    as "unknown changes", by the next build)."""
+    global _recent
     _entries.clear()
+    _recent = None
+    remove_hooks()
 
 
 def size():
@@ -102,6 +125,53 @@ def size():
     return len(_entries), sum(e.triangles for e in _entries.values())
 
 
+def _on_change(*_args):
+    """The change watch (app handler): count one possible change."""
+    global _changes
+    _changes += 1
+
+
+def change_count():
+    """How many evaluations, frame changes, undos and loads the watch has seen.
+
+    Installs the watch where it is missing (first use, or Blender dropped it: file load, factory
+    reset); a missing watch may have missed changes, so the count then jumps.
+    """
+    global _changes
+    handlers = bpy.app.handlers
+    for name in WATCHED_HANDLERS:
+        callbacks = getattr(handlers, name)
+        if _on_change not in callbacks:
+            callbacks.append(_on_change)
+            _changes += 1
+    return _changes
+
+
+def remove_hooks():
+    """Remove the change watch from every handler list (idempotent)."""
+    global _changes
+    handlers = bpy.app.handlers
+    for name in WATCHED_HANDLERS:
+        callbacks = getattr(handlers, name)
+        while _on_change in callbacks:
+            callbacks.remove(_on_change)
+    _changes += 1
+
+
+def remember_build(inputs, state):
+    """Keep the latest full build (``inputs``: the object list as passed, ``state``: the
+    SceneBVH's attributes) so ``build()`` with the same list can adopt it when nothing changed."""
+    global _recent
+    _recent = (inputs, state)
+
+
+def recent_build():
+    """``(inputs, state)`` of the latest full build, or None."""
+    return _recent
+
+
 def runtime_hooks_active():
-    """This module owns no runtime hook (no handler, timer or draw callback)."""
-    return []
+    """Names of the live app handlers of the change watch."""
+    handlers = bpy.app.handlers
+    return [f"bpy.app.handlers.{name}" for name in WATCHED_HANDLERS
+            if _on_change in getattr(handlers, name)]

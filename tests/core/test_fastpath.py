@@ -1,0 +1,204 @@
+"""The unchanged fast path: nothing evaluated since the last build → no per-object work at all;
+anything evaluated (or a frame change, file load, edit mode, a missing watch) → the full walk.
+
+After every change the result is checked against Blender's own ``Scene.ray_cast``.
+"""
+import bmesh
+import bpy
+import pytest
+
+import scene_builders as sb
+from bvh_leakfree_addon import api
+from bvh_leakfree_addon.core import bvh as core_bvh
+from bvh_leakfree_addon.core import cache as core_cache
+from test_cache import _agree, scene  # noqa: F401 - the fixture is used by name
+
+
+class Walked(RuntimeError):
+    pass
+
+
+@pytest.fixture
+def no_walk(monkeypatch):
+    """Make the per-object walk fail: a build that passes did no per-object work."""
+    def boom(*args, **kwargs):
+        raise Walked("the per-object walk ran")
+    return lambda: monkeypatch.setattr(core_bvh, "_gather", boom)
+
+
+def _changed_and_agrees(first, objs, **agree):
+    """Both ways of following the scene do the full walk and agree with Scene.ray_cast."""
+    again = api.build(objs)
+    assert not again.stats.unchanged
+    _agree(again, objs, **agree)
+    first.update()
+    assert not first.stats.unchanged
+    _agree(first, objs, **agree)
+
+
+def test_unchanged_build_and_update_do_no_per_object_work(scene, no_walk):
+    bvh = api.build(scene)
+    assert not bvh.stats.unchanged
+    no_walk()
+    again = api.build(scene)
+    assert again.stats.unchanged and again.stats.reused and again.stats.meshes_rebuilt == 0
+    assert again.stats.meshes_reused == 4 and again.stats.trees == 4
+    assert again.objects == bvh.objects
+    assert api.build(list(scene)).stats.unchanged      # another list, the same objects
+    bvh.update()
+    assert bvh.stats.unchanged and bvh.stats.reused
+    _agree(bvh, scene)
+    _agree(again, scene)
+
+
+def test_other_lists_and_flags_walk(scene, no_walk):
+    api.build(scene)
+    no_walk()
+    for kwargs in ({"objects": scene[::-1]}, {"objects": scene[:-1]},
+                   {"objects": scene, "reuse": False}, {"objects": scene, "epsilon": 0.01},
+                   {"objects": scene, "instances": False}, {"objects": scene, "evaluated": False}):
+        with pytest.raises(Walked):
+            api.build(**kwargs)
+
+
+def test_reordered_list_maps_hits_to_the_right_objects(scene):
+    api.build(scene)
+    bvh = api.build(scene[::-1])
+    assert not bvh.stats.unchanged
+    assert bvh.objects[0] == scene[-1]
+    _agree(bvh, scene)
+
+
+def test_evaluated_false_never_skips_the_walk(scene):
+    bvh = api.build(scene, evaluated=False)
+    bvh.update()
+    assert not bvh.stats.unchanged
+
+
+def test_move_is_seen(scene):
+    bvh = api.build(scene)
+    scene[1].location.z += 0.8
+    _changed_and_agrees(bvh, scene)
+    assert bvh.stats.meshes_rebuilt == 0
+
+
+def test_mesh_edit_is_seen(scene):
+    bvh = api.build(scene)
+    for v in scene[1].data.vertices:
+        v.co *= 1.5
+    scene[1].data.update()
+    _changed_and_agrees(bvh, scene)
+
+
+def test_modifier_and_shape_key_changes_are_seen(scene):
+    bvh = api.build(scene)
+    scene[0].modifiers["sub"].levels = 2
+    _changed_and_agrees(bvh, scene)
+    scene[2].data.shape_keys.key_blocks["Up"].value = 1.0
+    _changed_and_agrees(bvh, scene)
+
+
+def test_geometry_nodes_input_is_seen():
+    gn = sb.gn_instances_object("gn", (0, 0, 0), radius_input=0.3)
+    bvh = api.build([gn])
+    assert api.build([gn]).stats.unchanged
+    sb.set_gn_input(gn, 0.6)
+    _changed_and_agrees(bvh, [gn], size=4.0, min_hits=5)
+
+
+def test_deleted_object_is_an_error_not_a_stale_result(scene):
+    bvh = api.build(scene)
+    bpy.data.objects.remove(scene[1])
+    with pytest.raises(ReferenceError):
+        bvh.update()
+    with pytest.raises(ReferenceError):
+        api.build(scene)
+    rest = scene[:1] + scene[2:]
+    _agree(api.build(rest), rest)
+
+
+def test_frame_change_with_animated_modifier_is_seen(scene):
+    obj = scene[1]
+    mod = obj.modifiers.new("disp", 'DISPLACE')
+    mod.strength = 0.0
+    obj.keyframe_insert('modifiers["disp"].strength', frame=1)
+    mod.strength = 1.5
+    obj.keyframe_insert('modifiers["disp"].strength', frame=10)
+    bpy.context.scene.frame_set(1)
+    bvh = api.build(scene)
+    bpy.context.scene.frame_set(10)
+    _changed_and_agrees(bvh, scene)
+    bpy.context.scene.frame_current = 1         # without frame_set: evaluated on demand
+    _changed_and_agrees(bvh, scene)
+
+
+def test_edit_mode_never_skips_the_walk(scene):
+    target = scene[1]
+    bvh = api.build(scene)
+    bpy.context.view_layer.objects.active = target
+    bpy.ops.object.mode_set(mode='EDIT')
+    try:
+        bvh.update()
+        assert not bvh.stats.unchanged
+        bvh.update()
+        assert not bvh.stats.unchanged
+        bm = bmesh.from_edit_mesh(target.data)
+        for v in bm.verts:
+            v.co.x *= 1.8
+        bmesh.update_edit_mesh(target.data)
+        bvh.update()
+        assert not bvh.stats.unchanged and bvh.stats.meshes_rebuilt == 1
+        _agree(bvh, scene)
+    finally:
+        bpy.ops.object.mode_set(mode='OBJECT')
+    _changed_and_agrees(bvh, scene)
+
+
+def test_file_reload_invalidates(scene):
+    bvh = api.build(scene)
+    assert core_cache.runtime_hooks_active()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assert not core_cache.runtime_hooks_active()      # Blender dropped the watch
+    with pytest.raises(ReferenceError):
+        bvh.update()
+    objs = [sb.mesh_object("ico", sb.ico_mesh("i"), (0, 0, 0))]
+    new = api.build(objs)
+    assert not new.stats.unchanged and core_cache.runtime_hooks_active()
+    _agree(new, objs, min_hits=10)
+
+
+def test_missing_watch_means_unknown_changes(scene):
+    """If the watch is removed behind the core's back, a change made meanwhile is not missed."""
+    bvh = api.build(scene)
+    core_cache.remove_hooks()
+    scene[1].location.x += 1.0
+    bpy.context.evaluated_depsgraph_get()             # evaluated while nobody watched
+    bvh.update()
+    assert not bvh.stats.unchanged
+    _agree(bvh, scene)
+    assert api.build(scene).stats.unchanged
+
+
+def test_explicit_depsgraph(scene):
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    bvh = api.build(scene, depsgraph)
+    assert api.build(scene, depsgraph).stats.unchanged
+    scene[0].location.y -= 0.5
+    bvh.update()      # the context's own depsgraph: evaluated first, so the move is seen
+    assert not bvh.stats.unchanged
+    _agree(bvh, scene)
+
+
+def test_watch_is_one_callback_removed_by_shutdown(scene):
+    for _ in range(3):
+        api.build(scene).update()
+    for name in core_cache.WATCHED_HANDLERS:
+        callbacks = getattr(bpy.app.handlers, name)
+        assert callbacks.count(core_cache._on_change) == 1, name
+    api.shutdown()
+    assert core_cache.runtime_hooks_active() == []
+    for name in core_cache.WATCHED_HANDLERS:
+        assert core_cache._on_change not in getattr(bpy.app.handlers, name)
+    bvh = api.build(scene)
+    assert not bvh.stats.unchanged
+    _agree(bvh, scene)
