@@ -13,8 +13,10 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 * ``SceneBVH.ray_cast / ray_cast_many / find_nearest / tree / source_of / objects / stats / update``
 * ``leak_guard(collections=None, *, raise_on_leak=True)``: raises ``LeakError`` when ``bpy.data``
   grew inside the block.
-* ``clear_cache()`` frees every cached object-space tree; ``shutdown()`` is called by the add-on's
-  unregister (the core owns no handler, timer or other runtime hook).
+* ``clear_cache()`` frees every cached object-space tree and removes the core's one runtime hook: a
+  change watch (one callback in ``depsgraph_update_post``, ``frame_change_post``, ``undo_post``,
+  ``redo_post`` and ``load_post``) that lets an unchanged ``build()``/``update()`` skip every object.
+  It is added on the first build; ``shutdown()`` (called by the add-on's unregister) removes it.
 """
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core import cache as _cache
@@ -37,5 +39,6 @@ def cache_info():
 
 
 def shutdown():
-    """Release what the core holds (called when the add-on is disabled)."""
+    """Release what the core holds: cached trees and the change watch (called when the add-on is
+    disabled; scripts may call it when they are done)."""
     _cache.clear()

@@ -2,7 +2,7 @@
 Blender's built-ins, inside the real ``bpy`` module of the interpreter that runs it.
 
     .venv/bpy-5.0/bin/python tools/bench.py [--tiny] [--only cold,loop,...] [--out FILE.json]
-                                            [--zip dist/bvh_leakfree_addon-0.1.0.zip]
+                                            [--zip dist/bvh_leakfree_addon-<version>.zip]
 
 ``make bench`` runs it once per Blender version (``BENCH_VERSIONS="5.0"`` to pick) and then draws
 ``docs/bench.png`` with ``tools/bench_chart.py``.
