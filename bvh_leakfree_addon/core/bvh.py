@@ -175,11 +175,12 @@ class _Items:
         self.objs = []
         self.instancers = []
         self.entries = []
-        self.matrices = []   # mathutils.Matrix copies; converted to numpy in one go
+        self.matrices = []   # geometry.matrix_row() of each; converted to numpy in one go
         self.keys = []       # as_pointer() of each row's object
         self.any_instances = False
 
     def add(self, obj, instancer, entry, matrix, key):
+        """One row; ``matrix`` as made by ``geometry.matrix_row`` (a copy, or bytes)."""
         self.objs.append(obj)
         self.instancers.append(instancer)
         self.entries.append(entry)
@@ -192,13 +193,11 @@ class _Items:
         return f"object {self.objs[i].name!r}"
 
 
-def _has_instances(obj):
-    """Instancers (collection, verts, faces, particles) and objects with a geometry-nodes
-    modifier (which may output instances) are looked up in the depsgraph's instance list."""
-    if obj.is_instancer:
-        return True
-    modifiers = obj.modifiers
-    return len(modifiers) > 0 and any(mod.type == 'NODES' for mod in modifiers)
+def _has_nodes_modifier(obj):
+    """Instancers (collection, verts, faces, particles: ``is_instancer``) and objects with a
+    geometry-nodes modifier (which may output instances) are looked up in the depsgraph's
+    instance list."""
+    return any(mod.type == 'NODES' for mod in obj.modifiers)
 
 
 def _shows_own_geometry(obj, depsgraph):
@@ -320,22 +319,39 @@ def _gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats,
 
 
 def _gather_objects(builder, objects, instances, items, instancers, progress):
+    """Every input object's own geometry (instances come later, from the depsgraph).
+
+    The common case (an evaluated mesh already in the cache: a transforms-only rebuild) is
+    inlined: the same checks as ``_Builder._entry_marked``, without its call overhead.
+    """
     depsgraph = builder.depsgraph
-    skipped = builder.stats.objects_skipped
+    stats = builder.stats
+    skipped = stats.objects_skipped
     n = len(objects)
-    step = max(1, n // 20) if progress is not None else n + 1
+    step = max(1, n // 20)
     keys = getattr(objects, "keys", None) or [obj.as_pointer() for obj in objects]
     marked = builder.evaluated
     entry_marked = builder._entry_marked
-    add = items.add
+    epsilon = builder.epsilon
+    use_cache = builder.use_cache
+    seen = builder.entries_seen
+    cached = cache.ENTRIES
+    generation = cache.generation()
+    to_row = geometry.matrix_row
+    objs_append = items.objs.append
+    entries_append = items.entries.append
+    matrices_append = items.matrices.append
+    keys_append = items.keys.append
+    first_row = len(items.objs)
     for i, obj in enumerate(objects):
-        if i % step == 0 and progress is not None:
+        if progress is not None and i % step == 0:
             progress(0.9 * i / n)
         obj_eval = obj.evaluated_get(depsgraph)
         if not obj_eval.is_evaluated:
             raise ValueError(f"object {obj.name!r} is not in the view layer being evaluated "
                              f"(another scene, or its collection is excluded)")
-        wants_instances = instances and _has_instances(obj_eval)
+        wants_instances = instances and (obj_eval.is_instancer or (
+            len(obj_eval.modifiers) > 0 and _has_nodes_modifier(obj_eval)))
         if wants_instances:
             instancers[keys[i]] = obj
             if not _shows_own_geometry(obj_eval, depsgraph):
@@ -344,15 +360,28 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
             # the common case, kept short: an evaluated mesh (the same as entry_for)
             data = obj_eval.data
             if not data.is_editmode:
-                try:
-                    entry = entry_marked(obj_eval, data, obj, True)
-                except ValueError as ex:
-                    skipped.append((obj.name, f"no evaluated geometry ({ex})"))
-                    continue
-                if entry is None:
-                    skipped.append((obj.name, "no faces"))
+                entry = cached.get(("evaluated", data.session_uid))
+                if entry is not None and entry.epsilon == epsilon and entry.check == (
+                        data.as_pointer(), len(data.vertices), len(data.polygons),
+                        len(data.loops)) and (use_cache or id(entry) in seen):
+                    # proven current: what cache.lookup_marked + touch would do
+                    entry.last_used = generation
+                    if id(entry) not in seen:
+                        seen[id(entry)] = entry
+                        stats.meshes_reused += 1
                 else:
-                    add(obj, None, entry, obj_eval.matrix_world, keys[i])
+                    try:
+                        entry = entry_marked(obj_eval, data, obj, True)
+                    except ValueError as ex:
+                        skipped.append((obj.name, f"no evaluated geometry ({ex})"))
+                        continue
+                    if entry is None:
+                        skipped.append((obj.name, "no faces"))
+                        continue
+                objs_append(obj)
+                entries_append(entry)
+                matrices_append(to_row(obj_eval.matrix_world))
+                keys_append(keys[i])
                 continue
         if obj_eval.type not in GEOMETRY_TYPES:
             if not wants_instances:
@@ -367,7 +396,11 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
             if not wants_instances:
                 skipped.append((obj.name, "no faces"))
             continue
-        add(obj, None, entry, obj_eval.matrix_world, keys[i])
+        objs_append(obj)
+        entries_append(entry)
+        matrices_append(to_row(obj_eval.matrix_world))
+        keys_append(keys[i])
+    items.instancers.extend([None] * (len(items.objs) - first_row))
 
 
 def _gather_instances(builder, instancers, items):
@@ -412,7 +445,8 @@ def _take_instance(builder, instancers, items, inst):
     if entry is None:
         return
     items.any_instances = True
-    items.add(src_orig, instancer, entry, inst.matrix_world.copy(), src_orig.as_pointer())
+    items.add(src_orig, instancer, entry, geometry.matrix_row(inst.matrix_world, copy=True),
+              src_orig.as_pointer())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -452,6 +486,20 @@ def _stamp_now(depsgraph_arg):
     if context.mode != 'OBJECT':
         return None
     return (cache.change_count(), current.as_pointer())
+
+
+def _recent_checked(raw_input):
+    """The checked object list of the latest full build when ``raw_input`` is the very same
+    list (same Python objects, same order), else None.  Type checks and de-duplication depend
+    only on those objects; a since deleted object raises ``ReferenceError`` while gathering, and
+    ``_build`` then names it with ``_check_objects`` as the first check would have."""
+    recent = cache.recent_build()
+    if recent is None or raw_input is None:
+        return None
+    inputs, state = recent
+    if len(inputs) != len(raw_input) or not all(map(operator.is_, raw_input, inputs)):
+        return None
+    return state["_input"]
 
 
 def _as_sequence(objects):
@@ -505,7 +553,7 @@ class SceneBVH:
     def _init(self, objects, depsgraph, evaluated, instances, epsilon):
         self._raw_input = _as_sequence(objects)
         self._stamp = None
-        self._input = _check_objects(objects)
+        self._input = _recent_checked(self._raw_input) or _check_objects(objects)
         self._depsgraph_arg = depsgraph
         self._evaluated = bool(evaluated)
         self._instances = bool(instances)
@@ -539,7 +587,7 @@ class SceneBVH:
             _check_objects(objects)      # names the deleted object
             raise
         used = self._set_items(items, stats)
-        for obj in objects:
+        for obj in objects if instancers else ():
             if obj.as_pointer() in instancers and obj.as_pointer() not in used:
                 stats.objects_skipped.append((obj.name, "instancer without instanced geometry"))
         stats.objects_used = len(used)
@@ -576,17 +624,21 @@ class SceneBVH:
         """Numpy arrays of the top level; returns the pointers of the objects used."""
         mat = geometry.read_matrices(items.matrices, items.describe) if items.matrices else \
             np.zeros((0, 4, 4))
-        keep = ~geometry.singular(mat) if len(mat) else np.zeros(0, dtype=bool)
+        cof, det = _cofactors(mat)
+        keep = ~geometry.singular(mat, det) if len(mat) else np.zeros(0, dtype=bool)
         if not keep.all():
             for i in np.nonzero(~keep)[0]:
                 if items.instancers[i] is None:
                     stats.objects_skipped.append((items.objs[i].name,
                                                   "zero scale (flat world matrix)"))
             rows = np.nonzero(keep)[0].tolist()
-            mat = mat[keep]
+            mat, cof, det = mat[keep], cof[keep], det[keep]
         else:
             rows = None
         pick = (lambda seq: seq) if rows is None else (lambda seq: [seq[i] for i in rows])
+        previous = (self.__dict__, (cache.recent_build() or (None, None))[1])
+        previous = [(state["_entries"], state["_bmin"], state["_bmax"]) for state in previous
+                    if state is not None and "_bmin" in state]
         self._entries = pick(items.entries)
         self._instancers = pick(items.instancers)
         item_objs = pick(items.objs)
@@ -614,19 +666,25 @@ class SceneBVH:
         self.objects = objects
         self._obj_index = obj_index
         if n:
-            inv = _affine_inverse(mat)   # never singular: see geometry.singular()
-            bmin = np.array([e.bmin for e in self._entries], dtype=np.float64)
-            bmax = np.array([e.bmax for e in self._entries], dtype=np.float64)
+            inv = _affine_inverse(mat, cof, det)   # never singular: see geometry.singular()
+            bmin, bmax = _entry_boxes(self._entries, previous)
         else:
             inv = np.zeros((0, 4, 4))
             bmin = bmax = np.zeros((0, 3))
+        self._bmin, self._bmax = bmin, bmax
         self._mat = mat
         self._inv = inv
         self._wmin, self._wmax = _world_boxes(mat, bmin, bmax)
         self._pad = 1e-6 * max(1.0, float(np.abs(np.concatenate([self._wmin, self._wmax]))
                                           .max(initial=0.0)))
-        self._similar = _all_similarities(mat)
+        self._similar = None   # computed by find_nearest when first needed
         return used
+
+    @property
+    def _all_similar(self):
+        if self._similar is None:
+            self._similar = _all_similarities(self._mat)
+        return self._similar
 
     # -- queries ------------------------------------------------------------------------------
     def ray_cast(self, origin, direction, distance=math.inf):
@@ -737,7 +795,7 @@ class SceneBVH:
         """Nearest surface point within ``distance`` of ``point``, or None."""
         p = _vector3(point, "point")
         limit = _max_distance(distance)
-        if not self._similar:
+        if not self._all_similar:
             return self._nearest_merged(p, limit)
         if len(self._entries) == 0:
             return None
@@ -813,20 +871,51 @@ class SceneBVH:
         return f"<SceneBVH {self.stats!r}>"
 
 
-def _affine_inverse(mat):
-    """Inverse of many affine 4×4 matrices (vectorised adjugate: much faster than a batched
-    ``np.linalg.inv`` for thousands of small matrices)."""
+_NEXT = np.array([1, 2, 0])
+_AFTER = np.array([2, 0, 1])
+
+
+def _cofactors(mat):
+    """Cofactor matrices and determinants of the 3×3 parts of many 4×4 matrices.
+
+    ``cof[i, j] = a[i+1, j+1] a[i+2, j+2] - a[i+1, j+2] a[i+2, j+1]`` (indices mod 3), by fancy
+    indexing: a handful of whole-array operations, much cheaper than ``np.cross`` or a batched
+    ``np.linalg.det`` / ``inv`` at a few hundred matrices.
+    """
     a = mat[:, :3, :3]
-    c0 = np.cross(a[:, :, 1], a[:, :, 2])
-    c1 = np.cross(a[:, :, 2], a[:, :, 0])
-    c2 = np.cross(a[:, :, 0], a[:, :, 1])
-    det = np.einsum("ni,ni->n", a[:, :, 0], c0)
-    inv3 = np.stack([c0, c1, c2], axis=1) / det[:, None, None]
+    r1 = a[:, _NEXT]
+    r2 = a[:, _AFTER]
+    cof = r1[:, :, _NEXT] * r2[:, :, _AFTER] - r1[:, :, _AFTER] * r2[:, :, _NEXT]
+    det = (a[:, 0] * cof[:, 0]).sum(axis=1)
+    return cof, det
+
+
+def _affine_inverse(mat, cof=None, det=None):
+    """Inverse of many affine 4×4 matrices (vectorised adjugate; ``cof``, ``det``: from
+    :func:`_cofactors` when the caller has them)."""
+    if cof is None:
+        cof, det = _cofactors(mat)
+    inv3 = cof.transpose(0, 2, 1) / det[:, None, None]
     out = np.zeros_like(mat)
     out[:, :3, :3] = inv3
-    out[:, :3, 3] = -np.einsum("nij,nj->ni", inv3, mat[:, :3, 3])
+    out[:, :3, 3] = -np.matmul(inv3, mat[:, :3, 3, None])[:, :, 0]
     out[:, 3, 3] = 1.0
     return out
+
+
+def _entry_boxes(entries, previous):
+    """``(bmin, bmax)`` (N, 3) of the entries' object-space boxes.  ``previous``:
+    ``(entries, bmin, bmax)`` of earlier builds; their arrays are reused when made for the very
+    same entry objects in the same order (a transforms-only rebuild).  An entry's box never
+    changes once the entry is built."""
+    for prev, bmin, bmax in previous:
+        if len(prev) == len(entries) and all(map(operator.is_, prev, entries)):
+            return bmin, bmax
+    bmin = np.array([e.bmin for e in entries], dtype=np.float64)
+    bmax = np.array([e.bmax for e in entries], dtype=np.float64)
+    bmin.flags.writeable = False
+    bmax.flags.writeable = False
+    return bmin, bmax
 
 
 def _all_similarities(mat):
@@ -847,8 +936,8 @@ def _world_boxes(mat, bmin, bmax):
         return np.zeros((0, 3)), np.zeros((0, 3))
     center = 0.5 * (bmin + bmax)
     half = 0.5 * (bmax - bmin)
-    wc = np.einsum("nij,nj->ni", mat[:, :3, :3], center) + mat[:, :3, 3]
-    wh = np.einsum("nij,nj->ni", np.abs(mat[:, :3, :3]), half)
+    wc = np.matmul(mat[:, :3, :3], center[:, :, None])[:, :, 0] + mat[:, :3, 3]
+    wh = np.matmul(np.abs(mat[:, :3, :3]), half[:, :, None])[:, :, 0]
     return wc - wh, wc + wh
 
 

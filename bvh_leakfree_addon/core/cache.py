@@ -28,10 +28,11 @@ so every earlier count is treated as "unknown changes".
 import bpy
 
 __all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "touch", "evict", "discard", "clear",
-           "size", "runtime_hooks_active", "change_count", "remove_hooks", "remember_build",
+           "size", "generation", "runtime_hooks_active", "change_count", "remove_hooks", "remember_build",
            "recent_build")
 
 _entries = {}
+ENTRIES = _entries  # the same dict, read directly by the gatherer's inlined lookup (never rebound)
 _changes = 0        # bumped by _on_change: anything evaluated (or loaded, undone) since
 _recent = None      # (input tuple, SceneBVH state) of the latest full build, see remember_build
 WATCHED_HANDLERS = ("depsgraph_update_post", "frame_change_post", "undo_post", "redo_post",
@@ -81,6 +82,11 @@ def store(key, entry):
 
 def touch(entry):
     entry.last_used = _generation
+
+
+def generation():
+    """The current build's generation (what :func:`touch` stamps)."""
+    return _generation
 
 
 def next_generation():

@@ -14,11 +14,11 @@ import hashlib
 import math
 
 import numpy as np
-from mathutils import Vector, geometry
+from mathutils import Matrix, Vector, geometry
 from mathutils.bvhtree import BVHTree
 
 __all__ = ("GEOMETRY_TYPES", "GeomEntry", "mesh_arrays", "to_mesh", "to_mesh_clear", "entry_from_arrays",
-           "entry_from_object", "fill_bounds", "read_matrices", "singular", "skip_reason")
+           "entry_from_object", "fill_bounds", "matrix_row", "read_matrices", "singular", "skip_reason")
 
 # Object types whose evaluated geometry can be a triangle mesh.
 GEOMETRY_TYPES = frozenset({'MESH', 'CURVE', 'SURFACE', 'FONT', 'META'})
@@ -205,10 +205,42 @@ def _bounds(co):
     return by_axis.min(axis=1), by_axis.max(axis=1)
 
 
+def _matrix_bytes_supported():
+    """True when ``bytes(Matrix)`` gives the 16 float32 values row by row (``mathutils.Matrix``
+    exports the buffer protocol in Blender 5.0, not in 4.2/4.5): proven on a matrix with
+    distinct entries, not assumed."""
+    m = Matrix([(1.0, 2.0, 3.0, 4.0), (5.0, 6.0, 7.0, 8.0), (9.0, 10.0, 11.0, 12.0),
+                (13.0, 14.0, 15.0, 16.0)])
+    try:
+        raw = bytes(m)
+    except (TypeError, ValueError, BufferError):
+        return False
+    if len(raw) != 64:
+        return False
+    return bool(np.array_equal(np.frombuffer(raw, dtype=np.float32).reshape(4, 4),
+                               np.array(m, dtype=np.float32)))
+
+
+MATRIX_BYTES = _matrix_bytes_supported()
+
+
+def matrix_row(matrix, copy=False):
+    """What the gatherer keeps of a 4×4 world matrix until :func:`read_matrices`: its raw bytes
+    where ``Matrix`` exports them (one cheap copy, converted for all rows at once), else the
+    ``Matrix`` itself (a copy when ``copy``: instance matrices die with their iteration step)."""
+    if MATRIX_BYTES:
+        return bytes(matrix)
+    return matrix.copy() if copy else matrix
+
+
 def read_matrices(matrices, describe):
-    """``mathutils.Matrix`` list → float64 (N, 4, 4); ``ValueError`` naming (``describe(i)``) the
+    """:func:`matrix_row` list → float64 (N, 4, 4); ``ValueError`` naming (``describe(i)``) the
     first non-finite one."""
-    m = np.array(matrices, dtype=np.float64).reshape(len(matrices), 4, 4)
+    if MATRIX_BYTES:
+        m = np.frombuffer(b"".join(matrices), dtype=np.float32).astype(np.float64)
+        m = m.reshape(len(matrices), 4, 4)
+    else:
+        m = np.array(matrices, dtype=np.float64).reshape(len(matrices), 4, 4)
     # Blender clamps an infinite location to FLT_MAX: treat values that large as infinite too.
     bad = ~(np.isfinite(m) & (np.abs(m) < 1e37)).all(axis=(1, 2))
     if bad.any():
@@ -217,11 +249,14 @@ def read_matrices(matrices, describe):
     return m
 
 
-def singular(m):
-    """(N,) bool: matrices that cannot be inverted (zero scale on some axis): nothing to hit."""
+def singular(m, det=None):
+    """(N,) bool: matrices that cannot be inverted (zero scale on some axis): nothing to hit.
+    ``det``: the determinants of the 3×3 parts, when the caller has them."""
     a = m[:, :3, :3]
-    scale = np.maximum(np.abs(a).max(axis=(1, 2)), 1e-300)
-    return np.abs(np.linalg.det(a)) <= 1e-12 * scale ** 3
+    scale = np.maximum(np.abs(a).reshape(len(a), 9).max(axis=1), 1e-300)
+    if det is None:
+        det = np.linalg.det(a)
+    return np.abs(det) <= 1e-12 * scale ** 3
 
 
 def skip_reason(obj):
