@@ -15,6 +15,10 @@ class BVHSidebarPanel:
     bl_region_type = 'UI'
     bl_category = "BVH"
 
+    @classmethod
+    def poll(cls, context):
+        return get_preferences(context) is not None
+
 
 def _addon_panels():
     """The add-on's panel classes (any module), in registration order."""
@@ -45,10 +49,6 @@ class VIEW3D_PT_bvh_cast(BVHSidebarPanel, bpy.types.Panel):
 
     bl_label = "Ray Cast"
     bl_order = 0
-
-    @classmethod
-    def poll(cls, context):
-        return get_preferences(context) is not None
 
     def draw(self, context):
         layout = self.layout

@@ -71,10 +71,6 @@ class VIEW3D_PT_bvh_datablocks(BVHSidebarPanel, bpy.types.Panel):
     bl_label = "Datablocks"
     bl_order = 10
 
-    @classmethod
-    def poll(cls, context):
-        return get_preferences(context) is not None
-
     def draw(self, context):
         layout = self.layout
         prefs = get_preferences(context)
