@@ -14,15 +14,13 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProp
 from mathutils import Vector
 
 from . import api
+from .core.geometry import GEOMETRY_TYPES
 from .preferences import get_preferences
 from .state import CAST_DIRECTION_ITEMS, runtime_state
 
 NO_GEOMETRY_MESSAGE = "Select at least one object with geometry"
 ZERO_DIRECTION_MESSAGE = "Custom direction is zero: give it a length"
 VIEW_FALLBACK_NOTE = "View direction needs a 3D Viewport: used Cursor -Z"
-
-# Object types whose data the core turns into triangles; any object may also instance others.
-GEOMETRY_TYPES = {'MESH', 'CURVE', 'SURFACE', 'FONT', 'META'}
 
 # Unit axes of the non-view direction modes: (space, axis); space CURSOR rotates by the cursor.
 _AXES = {
@@ -50,6 +48,17 @@ FALLBACK_SETTINGS = {
     "direction": 'VIEW', "custom_direction": (0.0, 0.0, -1.0), "distance": 100.0,
     "evaluated": True, "instances": True, "snap_cursor": False, "select_hit": False,
 }
+
+
+
+def cast_defaults(context, names=tuple(SETTINGS_FROM_PREFERENCES)):
+    """``{setting: value}`` for the cast settings ``names``: from the add-on preferences, or the
+    fallbacks when the add-on is not enabled."""
+    prefs = get_preferences(context)
+    return {name: (getattr(prefs, SETTINGS_FROM_PREFERENCES[name]) if prefs is not None
+                   else FALLBACK_SETTINGS[name])
+            for name in names}
+
 
 PROGRESS_DELAY_SECONDS = 0.3  # builds taking longer than this show progress and status text
 
@@ -442,11 +451,10 @@ class OBJECT_OT_bvh_cast_from_cursor(bpy.types.Operator):
 
     def _fill_from_preferences(self, context):
         """Settings the caller did not give come from the add-on preferences."""
-        prefs = get_preferences(context)
-        for name, pref in SETTINGS_FROM_PREFERENCES.items():
-            if not self.properties.is_property_set(name):
-                value = getattr(prefs, pref) if prefs is not None else FALLBACK_SETTINGS[name]
-                setattr(self, name, value)
+        unset = [name for name in SETTINGS_FROM_PREFERENCES
+                 if not self.properties.is_property_set(name)]
+        for name, value in cast_defaults(context, unset).items():
+            setattr(self, name, value)
 
     def draw(self, context):
         layout = self.layout

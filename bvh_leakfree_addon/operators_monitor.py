@@ -161,7 +161,9 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
     def execute(self, context):
         from . import operators
 
-        settings = _cast_settings(context, operators)
+        settings = operators.cast_defaults(
+            context, ("direction", "custom_direction", "distance", "evaluated", "instances"))
+        settings["custom_direction"] = tuple(settings["custom_direction"])
         wm = context.window_manager
         started = time.perf_counter()
         rss_before = None
@@ -193,21 +195,6 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
         else:
             self.report({'INFO'}, text + f"no datablock growth, RSS {rss_mb:+.1f} MB")
         return {'FINISHED'}
-
-
-def _cast_settings(context, operators):
-    """The cast operator's settings: its preferences, or its fallbacks without the add-on."""
-    from .preferences import get_preferences
-
-    prefs = get_preferences(context)
-    names = ("direction", "custom_direction", "distance", "evaluated", "instances")
-    out = {}
-    for name in names:
-        pref = operators.SETTINGS_FROM_PREFERENCES[name]
-        out[name] = (getattr(prefs, pref) if prefs is not None
-                     else operators.FALLBACK_SETTINGS[name])
-    out["custom_direction"] = tuple(out["custom_direction"])
-    return out
 
 
 def _store(context, iterations, objects, growth, rss_mb, seconds):
