@@ -5,6 +5,7 @@
 #   make dist        dist/bvh_leakfree_addon-<version>.zip, built and validated by Blender's own tool
 #   make bench       benchmarks (BENCH_VERSIONS="5.0" to pick versions)
 #   make test-gui BLENDER="blender"   GUI acceptance in a real windowed Blender
+#   make lint        ruff (pinned in requirements/dev.txt); make test runs it first
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VERSIONS ?= 4.2 4.5 5.0
@@ -17,7 +18,7 @@ ZIP := dist/bvh_leakfree_addon-$(ADDON_VERSION).zip
 SOURCES := blender_manifest.toml $(shell find bvh_leakfree_addon -name '*.py' -o -name '*.toml' 2>/dev/null)
 PYTEST_ARGS ?=
 
-venv_python = $(VENV_DIR)/bpy-$(1)/bin/python
+venv_python = $(VENV_DIR)/$(if $(filter dev,$(1)),dev,bpy-$(1))/bin/python
 # $(call pip_install,<blender version>,<requirements file>): fill the wheelhouse when an index is
 # reachable, then install from the wheelhouse only (so later set-ups work offline).
 define pip_install
@@ -27,7 +28,7 @@ define pip_install
 	$(call venv_python,$(1)) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $(2)
 endef
 
-.PHONY: all dist demo test test-fast bench test-gui docs-screenshots venvs clean
+.PHONY: all dist demo lint test test-fast bench test-gui docs-screenshots venvs clean
 all: test
 
 # One virtual environment per Blender version, from requirements/bpy-<version>.txt.
@@ -41,6 +42,16 @@ $(VENV_DIR)/bpy-%/.installed: requirements/bpy-%.txt
 
 venvs: $(foreach v,$(VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed)
 
+# The linter lives in a small venv of its own (no Blender needed).
+$(VENV_DIR)/dev/.installed: requirements/dev.txt
+	@rm -rf $(VENV_DIR)/dev
+	$(PYTHON) -m venv $(VENV_DIR)/dev
+	$(call pip_install,dev,$<)
+	@touch $@
+
+lint: $(VENV_DIR)/dev/.installed
+	$(VENV_DIR)/dev/bin/ruff check bvh_leakfree_addon tests tools
+
 $(ZIP): $(SOURCES) tools/build_dist.py $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
 	$(call venv_python,$(FAST_VERSION)) tools/build_dist.py --output $(ZIP)
 
@@ -49,7 +60,7 @@ dist: $(ZIP)
 demo: $(ZIP)
 	$(call venv_python,$(FAST_VERSION)) tools/demo.py --zip $(ZIP)
 
-test: $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
+test: lint $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 	@set -e; for v in $(VERSIONS); do \
 	  echo "== pytest on Blender $$v"; \
 	  BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$$v) -m pytest tests $(PYTEST_ARGS); \

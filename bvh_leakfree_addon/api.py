@@ -13,15 +13,16 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 * ``SceneBVH.ray_cast / ray_cast_many / find_nearest / tree / source_of / objects / stats / update``
 * ``leak_guard(collections=None, *, raise_on_leak=True)``: raises ``LeakError`` when ``bpy.data``
   grew inside the block.
-* ``clear_cache()`` frees every cached object-space tree and removes the core's one runtime hook: a
-  change watch (one callback in ``depsgraph_update_post``, ``frame_change_post``, ``undo_post``,
-  ``redo_post`` and ``load_post``) that lets an unchanged ``build()``/``update()`` skip every object.
-  It is added on the first build; ``shutdown()`` (called by the add-on's unregister) removes it.
+* ``clear_cache()`` frees every cached object-space tree (the next build starts cold).
+* ``shutdown()`` also removes the core's one runtime hook: a change watch (one callback in
+  ``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post`` and ``load_post``)
+  that lets an unchanged ``build()``/``update()`` skip every object.  It is added on the first
+  build; the add-on's unregister calls ``shutdown()``.
 """
-from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core import cache as _cache
-from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
+from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core.datablocks import datablock_counts, orphans, purge_orphans
+from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
 
 __all__ = ["build", "SceneBVH", "Hit", "BuildStats", "RayResults", "clear_cache", "cache_info",
            "shutdown", "LeakError", "LeakReport", "leak_guard", "process_rss_bytes",
@@ -41,4 +42,4 @@ def cache_info():
 def shutdown():
     """Release what the core holds: cached trees and the change watch (called when the add-on is
     disabled; scripts may call it when they are done)."""
-    _cache.clear()
+    _cache.shutdown()

@@ -1,6 +1,7 @@
 """Test harness: pytest inside the real ``bpy`` module (no mocks).
 
-* ``BLENDER_USER_RESOURCES`` points at a throwaway folder **before** ``import bpy`` (Blender reads it
+* ``BLENDER_USER_RESOURCES`` points at a throwaway folder **before** ``import bpy`` (Blender reads
+it
   at start-up), so installing the extension never touches the developer's own Blender.
 * Every test starts from factory settings with an empty scene (autouse fixture).
 * Two ways in: ``addon`` installs the built zip with Blender's own extension installer (as users get
@@ -18,14 +19,12 @@ os.environ["BLENDER_USER_RESOURCES"] = _USER_DIR
 atexit.register(shutil.rmtree, _USER_DIR, ignore_errors=True)
 
 import bpy  # noqa: E402
-import addon_utils  # noqa: E402
+
 import pytest  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/helpers.py
 
-REPO = "user_default"
-ADDON_MODULE = f"bl_ext.{REPO}.bvh_leakfree_addon"
+from helpers import REPO, ROOT, disable_addon, enable_addon  # noqa: E402
 
 
 def pytest_report_header(config):
@@ -85,20 +84,6 @@ def installed_zip():
         filepath=str(zip_path), repo=REPO, enable_on_install=False)
     assert result == {'FINISHED'}, result
     return zip_path
-
-
-def enable_addon():
-    module = addon_utils.enable(ADDON_MODULE, default_set=True, handle_error=_raise)
-    assert module is not None, f"could not enable {ADDON_MODULE}"
-    return module
-
-
-def disable_addon():
-    addon_utils.disable(ADDON_MODULE, default_set=True, handle_error=_raise)
-
-
-def _raise(ex):
-    raise ex
 
 
 @pytest.fixture

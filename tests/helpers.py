@@ -1,7 +1,28 @@
 """Shared test helpers (real bpy, no mocks)."""
 import sys
+from pathlib import Path
 
 import bpy
+
+import addon_utils
+
+ROOT = Path(__file__).resolve().parent.parent
+REPO = "user_default"
+ADDON_MODULE = f"bl_ext.{REPO}.bvh_leakfree_addon"
+
+
+def enable_addon():
+    module = addon_utils.enable(ADDON_MODULE, default_set=True, handle_error=_raise)
+    assert module is not None, f"could not enable {ADDON_MODULE}"
+    return module
+
+
+def disable_addon():
+    addon_utils.disable(ADDON_MODULE, default_set=True, handle_error=_raise)
+
+
+def _raise(ex):
+    raise ex
 
 
 def handler_snapshot():
@@ -41,8 +62,8 @@ def keymap_snapshot():
 def live_runtime_hooks(package):
     """Timers, draw handlers and the like that the add-on's modules report as live.
 
-    Each module of the add-on that owns a runtime hook exposes ``runtime_hooks_active()`` returning a
-    list of human-readable names of the hooks it currently holds.
+    Each module of the add-on that owns a runtime hook exposes ``runtime_hooks_active()`` returning
+    a list of human-readable names of the hooks it currently holds.
     """
     live = []
     for name, module in list(sys.modules.items()):

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tool(name):
-    spec = importlib.util.spec_from_file_location(f"_bench_tool_{name}", ROOT / "tools" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_bench_tool_{name}",
+                                                  ROOT / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -63,6 +64,10 @@ def test_rays_are_checked_against_scene_ray_cast(tiny_results):
     rays = tiny_results["jobs"]["scene-S1"]["rays"]
     assert rays["hits"] > rays["rays"] // 4          # the ray generator aims at objects
     assert set(rays["mismatches"]) == {"hit", "object", "polygon", "location", "normal"}
+    assert rays["mismatches"] == dict.fromkeys(rays["mismatches"], 0), rays
+    assert rays["max_location_error"] <= rays["location_tolerance"]
+    # another polygon at the same point is a ray through a shared edge: rare, never the rule
+    assert rays["edge_ties"] <= max(1, rays["hits"] // 100), rays
 
 
 def test_results_are_json_and_the_chart_draws(bench, tiny_results, tmp_path):

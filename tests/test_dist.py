@@ -6,8 +6,7 @@ import sys
 import zipfile
 
 import pytest
-
-from conftest import ROOT
+from helpers import ROOT
 
 BUILD = ROOT / "tools" / "build_dist.py"
 
@@ -21,7 +20,8 @@ def _copy_project(tmp_path, manifest_text=None):
 
 
 def _build(root, output):
-    return subprocess.run([sys.executable, str(BUILD), "--root", str(root), "--output", str(output)],
+    return subprocess.run([sys.executable, str(BUILD), "--root", str(root),
+                           "--output", str(output)],
                           capture_output=True, text=True)
 
 

@@ -1,8 +1,7 @@
 """The README's pipeline example runs as printed (real bpy, no edits)."""
 import re
 
-from conftest import ROOT
-from helpers import id_collection_sizes
+from helpers import ROOT, id_collection_sizes
 
 
 def _python_blocks():

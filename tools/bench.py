@@ -29,8 +29,8 @@ Measurements (``--only`` names): ``cold`` (1), ``scaling`` (2), ``loop`` (3), ``
 
 Isolation: every job (one scene, one memory figure, one trend pattern, the monitor) runs in a fresh
 subprocess of this script, so leaked meshes and allocator state never carry over.  ``--in-process``
-runs the jobs one after the other in this process instead (each after a factory reset); the smoke test
-(tests/test_bench_smoke.py) uses that with ``--tiny``.
+runs the jobs one after the other in this process instead (each after a factory reset); the smoke
+test (tests/test_bench_smoke.py) uses that with ``--tiny``.
 """
 import argparse
 import atexit
@@ -220,8 +220,8 @@ def scene_label(name, scenes):
 
 def ref_copy_leaky(objects):
     """copy_leaky: copy, transform, append to one bmesh, FromBMesh; the copies are never removed."""
-    from mathutils.bvhtree import BVHTree
     import bmesh
+    from mathutils.bvhtree import BVHTree
     bm = bmesh.new()
     try:
         for obj in objects:
@@ -236,8 +236,8 @@ def ref_copy_leaky(objects):
 def ref_copy_fixed(objects, sample=None):
     """copy_fixed: copy_leaky plus ``bpy.data.meshes.remove`` of each copy (BlenderProc v2.8.0).
     ``sample``: only the first that many objects (per-object timing of huge scenes)."""
-    from mathutils.bvhtree import BVHTree
     import bmesh
+    from mathutils.bvhtree import BVHTree
     bpy = _bpy()
     bm = bmesh.new()
     try:
@@ -446,7 +446,7 @@ def _mover(objects, half, seed):
 
     def move():
         positions = center + rng.uniform(-half, half, (len(objects), 3))
-        for obj, p in zip(objects, positions):
+        for obj, p in zip(objects, positions, strict=False):
             obj.location = p
     return move
 
@@ -456,7 +456,7 @@ def _loop(cfg, objects, half, core):
     from mathutils import Vector
     bpy = _bpy()
     origins, directions = random_rays(cfg["loop_rays"], scene_center(objects), half, objects, 7)
-    ray_vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions)]
+    ray_vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions, strict=False)]
     move_ref, move_ours = _mover(objects, half, 11), _mover(objects, half, 11)
 
     def reference():
@@ -513,7 +513,7 @@ def _rays(cfg, objects, half, core):
     from mathutils import Vector
     bpy = _bpy()
     origins, directions = random_rays(cfg["rays"], scene_center(objects), half, objects, 3)
-    vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions)]
+    vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions, strict=False)]
     scene = bpy.context.scene
     depsgraph = bpy.context.evaluated_depsgraph_get()
     bvh = core.build(objects)
@@ -573,7 +573,8 @@ def job_scaling(cfg, count):
     sample = None if count <= cfg["scaling_ref_full_limit"] else cfg["scaling_ref_sample"]
     times = interleaved({"copy_fixed": lambda: ref_copy_fixed(objects, sample=sample),
                          "floor": lambda: ref_floor(objects),
-                         "ours": lambda: ours_cold_timed(objects)}, reps, setups=cold_setups(objects))
+                         "ours": lambda: ours_cold_timed(objects)}, reps,
+                        setups=cold_setups(objects))
     api().clear_cache()
     per = {name: min(t) / (sample if name == "copy_fixed" and sample else count)
            for name, t in times.items()}
@@ -618,7 +619,7 @@ def job_trend(cfg, pattern):
     objects, half = ico_scene(count, sub)
     core = api()
     origins, directions = random_rays(cfg["trend_rays"], scene_center(objects), half, objects, 5)
-    ray_vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions)]
+    ray_vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions, strict=False)]
     move = _mover(objects, half, 13)
     if pattern == "ours":
         def cycle():
@@ -663,6 +664,7 @@ def job_monitor(cfg, zip_path=None, installed=False):
     ``installed``: the zip is already installed in this Blender's user folder (the smoke test's
     fixture did it); only enable it."""
     import importlib
+
     import addon_utils
     bpy = _bpy()
     if not installed:
@@ -675,7 +677,7 @@ def job_monitor(cfg, zip_path=None, installed=False):
     if module is None:
         raise RuntimeError(f"bench: could not enable {ADDON_MODULE}")
     try:
-        monitor = importlib.import_module(ADDON_MODULE + ".monitor")
+        monitor = importlib.import_module(ADDON_MODULE + ".monitor.service")
         n = cfg["monitor_meshes"]
         src = bpy.data.meshes.new("m")
         collection = bpy.context.scene.collection
@@ -683,7 +685,7 @@ def job_monitor(cfg, zip_path=None, installed=False):
             mesh = src.copy()
             if i % 2 == 0:
                 collection.objects.link(bpy.data.objects.new(f"o{i}", mesh))
-        tracked = monitor.tracked_types(_addon_prefs(module))
+        tracked = monitor.tracked_types()
         monitor.tick(force=True)
         ticks, blocks = cfg["monitor_ticks"], cfg["monitor_blocks"]
         per_block = max(1, ticks // blocks)
@@ -723,11 +725,6 @@ def _mesh_period(monitor):
     return getattr(job, "period", None)
 
 
-def _addon_prefs(module):
-    addon = _bpy().context.preferences.addons.get(module.__name__)
-    return addon.preferences if addon is not None else None
-
-
 def _naive_tick(names):
     """The obvious monitor: count every tracked type and its orphans in Python, every tick."""
     bpy = _bpy()
@@ -743,7 +740,8 @@ def _install_addon(zip_path):
     if zip_path is None:
         found = sorted((ROOT / "dist").glob("bvh_leakfree_addon-*.zip"))
         if not found:
-            raise SystemExit("bench: no dist zip for the monitor job: run `make dist` or pass --zip")
+            raise SystemExit("bench: no dist zip for the monitor job: run `make dist` or pass "
+                             "--zip")
         zip_path = found[-1]
     result = bpy.ops.extensions.package_install_files(
         filepath=str(Path(zip_path).resolve()), repo="user_default", enable_on_install=False)
@@ -796,7 +794,8 @@ def run_job_subprocess(size, kind, args, zip_path, tmp):
     out = Path(tmp) / f"{kind}-{'-'.join(map(str, args[:1] if kind == 'scene' else args))}.json"
     spec = json.dumps({"size": size, "kind": kind, "args": args,
                        "zip": str(zip_path) if zip_path else None})
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", spec, "--worker-out", str(out)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", spec,
+           "--worker-out", str(out)]
     proc = subprocess.run(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
     if proc.returncode != 0 or not out.exists():
@@ -1090,7 +1089,8 @@ def _trend_rows(jobs):
         return out
     s = {p: trend_summary(j) for p, j in got.items()}
     cycles = len(got["ours"]["meshes"])
-    case = f"{cycles:,} cycles, {got['ours']['objects']} × {got['ours']['triangles'] // got['ours']['objects']} tris"
+    objects = got['ours']['objects']
+    case = f"{cycles:,} cycles, {objects} × {got['ours']['triangles'] // objects} tris"
     for p in ("copy_leaky", "copy_fixed", "ours"):
         t = s[p]
         leak_free = t["mesh_growth"] == 0 and not got[p]["ids_grown"]
@@ -1127,15 +1127,18 @@ def format_table(doc):
     meta = doc["meta"]
     lines = [f"### Blender {meta['bpy']} — {meta['date'][:10]}, {meta['cpus']} cores "
              f"({meta['machine']}, Python {meta['python']}), load average "
-             f"{_fmt_load(meta.get('load_average_start'))} → {_fmt_load(meta.get('load_average_end'))}"
-             f", suite {meta.get('seconds', 0):.0f} s{' [TINY sizes]' if meta['size'] == 'tiny' else ''}",
+             f"{_fmt_load(meta.get('load_average_start'))} → "
+             f"{_fmt_load(meta.get('load_average_end'))}"
+             f", suite {meta.get('seconds', 0):.0f} s"
+             f"{' [TINY sizes]' if meta['size'] == 'tiny' else ''}",
              "",
              "| measurement | case | ours | reference | comparison | target | status |",
              "|---|---|---|---|---|---|---|"]
     for r in doc["rows"]:
         comparison = r["comparison"] + (f"; {r['agreement']}" if r.get("agreement") else "")
         lines.append(f"| {r['measurement']} | {r['case']} | {r['ours']} | {r['reference']} | "
-                     f"{comparison} | {r['target']} | {'**MISSED**' if r['status'] == 'MISSED' else r['status']} |")
+                     f"{comparison} | {r['target']} | "
+                     f"{'**MISSED**' if r['status'] == 'MISSED' else r['status']} |")
     missed = [r for r in doc["rows"] if r["status"] == "MISSED"]
     lines.append("")
     for job_id, message in doc.get("failures", {}).items():

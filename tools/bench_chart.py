@@ -3,8 +3,8 @@
     .venv/bpy-5.0/bin/python tools/bench_chart.py bench-results docs/bench.png
 
 Top (the headline): the 1,000-cycle sampler loop with copy_leaky, copy_fixed and ours — bpy.data
-mesh count and process RSS per cycle.  Bottom: cold-build speedup over copy_fixed per scene (ours and
-the C floor), one bar group per Blender version, with the targets.
+mesh count and process RSS per cycle.  Bottom: cold-build speedup over copy_fixed per scene (ours
+and the C floor), one bar group per Blender version, with the targets.
 
 matplotlib is a development dependency (requirements/bench.txt, installed by ``make bench``), never
 an add-on dependency.
@@ -53,7 +53,8 @@ def draw(docs, out_path):
     _cold(ax_cold, docs)
     meta = docs[-1]["meta"]
     versions = ", ".join(d["meta"]["bpy"] for d in docs)
-    fig.suptitle("BVH ray casting over many objects: leak-free and fast vs the copy–transform–bmesh "
+    fig.suptitle("BVH ray casting over many objects: leak-free and fast vs the "
+                 "copy–transform–bmesh "
                  f"pattern\nBlender {versions} (PyPI bpy) · {meta['date'][:10]} · "
                  f"{meta['cpus']}-core shared machine", fontsize=12)
     out_path = Path(out_path)
@@ -102,9 +103,11 @@ def _trend(ax_mesh, ax_rss, docs):
     ax_rss.set_xlabel("cycle")
     ax_rss.set_ylabel("MB")
     from matplotlib.lines import Line2D
-    handles = [Line2D([], [], color=colour, lw=1.6, label=pattern) for pattern, colour, _ in PATTERNS]
+    handles = [Line2D([], [], color=colour, lw=1.6, label=pattern)
+               for pattern, colour, _ in PATTERNS]
     if len(docs) > 1:
-        handles += [Line2D([], [], color="grey", ls=VERSION_STYLES[(last - v) % len(VERSION_STYLES)],
+        handles += [Line2D([], [], color="grey",
+                           ls=VERSION_STYLES[(last - v) % len(VERSION_STYLES)],
                            label=f"Blender {doc['meta']['bpy']}") for v, doc in enumerate(docs)]
     ax_rss.legend(handles=handles, loc="upper left", fontsize=7.5, ncol=2 if len(docs) > 1 else 1)
     for ax in (ax_mesh, ax_rss):
@@ -141,14 +144,15 @@ def _cold(ax, docs):
                 ours.append(np.nan)
                 floor.append(np.nan)
         pos = x - 0.4 + width * (v + 0.5)
-        bars = ax.bar(pos, ours, width * 0.9, color="#2ca02c", alpha=0.55 + 0.45 * (v + 1) / len(docs),
-                      edgecolor="black", lw=0.5)
+        bars = ax.bar(pos, ours, width * 0.9, color="#2ca02c",
+                      alpha=0.55 + 0.45 * (v + 1) / len(docs), edgecolor="black", lw=0.5)
         ax.scatter(pos, floor, marker="_", s=260, color="black", zorder=3,
                    label="floor: Σ BVHTree.FromObject (C, no merging)" if v == 0 else None)
-        for bar, value in zip(bars, ours):
+        for bar, value in zip(bars, ours, strict=False):
             if np.isfinite(value):
-                ax.annotate(f"{value:.3g}×\n{doc['meta']['bpy']}", (bar.get_x() + bar.get_width() / 2,
-                            value), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
+                ax.annotate(f"{value:.3g}×\n{doc['meta']['bpy']}",
+                            (bar.get_x() + bar.get_width() / 2, value), ha="center",
+                            va="bottom", fontsize=7, xytext=(0, 2),
                             textcoords="offset points")
                 any_bar = True
     for i, name in enumerate(SCENES):

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bpy  # noqa: E402
 
-from bvh_leakfree_addon import monitor  # noqa: E402
+from bvh_leakfree_addon.monitor import service as monitor  # noqa: E402
 
 
 def scene(meshes, with_objects):
@@ -52,12 +52,13 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--ticks", type=int, default=200)
     args = parser.parse_args()
-    print(f"Blender {bpy.app.version_string}: monitor tick, median of 5 rounds of {args.ticks} ticks")
+    print(f"Blender {bpy.app.version_string}: monitor tick, median of 5 rounds of "
+          f"{args.ticks} ticks")
     for size in args.sizes:
         for with_objects in (False, True):
             scene(size, with_objects)
             average, full = measure(args.ticks)
-            period = monitor.refresh_period_seconds(monitor.MESHES, monitor.DEFAULT_INTERVAL)
+            period = monitor.refresh_period_seconds(monitor.MESHES)
             what = f"{size:,} meshes" + (f" + {size - 1:,} objects" if with_objects else "")
             print(f"  {what:>32}: average tick {average * 1e3:.3f} ms, full refresh "
                   f"{full * 1e3:.2f} ms, meshes refreshed every {period:.1f} s")

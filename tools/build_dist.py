@@ -3,9 +3,9 @@
 Blender's builder wants ``__init__.py`` beside ``blender_manifest.toml``.  The repository keeps the
 manifest at the top level (single source of truth) and the code in ``bvh_leakfree_addon/``, so this
 script stages both into ``build/stage/``, runs ``blender_ext.py build`` there and then
-``blender_ext.py validate`` on the zip.  The builder is the one shipped inside the ``bpy`` wheel of the
-interpreter running this script.  Any validation failure stops the build with Blender's own message
-and leaves no zip behind.
+``blender_ext.py validate`` on the zip.  The builder is the one shipped inside the ``bpy`` wheel of
+the interpreter running this script.  Any validation failure stops the build with Blender's own
+message and leaves no zip behind.
 """
 import argparse
 import os

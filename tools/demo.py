@@ -22,6 +22,7 @@ USER_DIR = tempfile.mkdtemp(prefix="bvh_leakfree_demo_")
 os.environ["BLENDER_USER_RESOURCES"] = USER_DIR  # must be set before the first `import bpy`
 
 import bpy  # noqa: E402
+
 import addon_utils  # noqa: E402
 import bmesh  # noqa: E402
 from mathutils.bvhtree import BVHTree  # noqa: E402
@@ -44,14 +45,15 @@ def install_and_enable(zip_path):
     if module is None:
         sys.exit("demo: the add-on did not enable")
     print(f"Blender {bpy.app.version_string}: enabled {MODULE} "
-          f"({len(module.classes)} classes registered)")
+          f"({len(module.classes())} classes registered)")
     return module
 
 
 def demo_scene():
     heading("Demo scene")
     for i in range(6):
-        bpy.ops.mesh.primitive_ico_sphere_add(subdivisions=2, radius=0.8, location=(i * 2.0 - 5, 0, 1))
+        bpy.ops.mesh.primitive_ico_sphere_add(subdivisions=2, radius=0.8,
+                                              location=(i * 2.0 - 5, 0, 1))
         obj = bpy.context.object
         obj.name = f"Sphere.{i:02d}"
         if i % 2:
@@ -107,7 +109,7 @@ def leaky_copy_pattern(objects):
 
 def demo_monitor(module, api):
     heading("Datablock monitor (sidebar › BVH › Datablocks): a leaky loop, then purge")
-    monitor = module.monitor
+    monitor = module.monitor.service
     objects = [o for o in bpy.context.scene.objects if o.type == 'MESH']
     bpy.ops.wm.bvh_reset_baseline()
     monitor_line(monitor, "baseline")
@@ -119,7 +121,8 @@ def demo_monitor(module, api):
     sys.stdout.flush()
     monitor_line(monitor, "after Purge Orphan Meshes")
 
-    heading(f"The same {LEAKY_ITERATIONS} builds (plus a cast each) with the add-on's API, in leak_guard")
+    heading(f"The same {LEAKY_ITERATIONS} builds (plus a cast each) with the add-on's API, "
+            "in leak_guard")
     depsgraph = bpy.context.evaluated_depsgraph_get()
     start = time.perf_counter()
     with api.leak_guard() as report:
@@ -128,8 +131,8 @@ def demo_monitor(module, api):
             scene_bvh.ray_cast((0.0, 0.0, 5.0), (0.0, 0.0, -1.0))
     took = (time.perf_counter() - start) / LEAKY_ITERATIONS
     monitor_line(monitor, "after the add-on's builds")
-    print(f"  leak_guard: growth {report.growth or 'none'}; {took * 1e3:.1f} ms per cold build + cast "
-          f"({scene_bvh.stats.triangles:,} triangles)")
+    print(f"  leak_guard: growth {report.growth or 'none'}; {took * 1e3:.1f} ms per cold build "
+          f"+ cast ({scene_bvh.stats.triangles:,} triangles)")
 
     heading("Leak Check (the panel's button): 100 fresh builds + casts on the selection")
     print("bpy.ops.object.bvh_leak_check(iterations=100):", flush=True)

@@ -1,10 +1,11 @@
 """Make numpy importable for the GUI test's Blender when that Blender lacks it.
 
 Official Blender builds bundle numpy; some distribution packages (e.g. Debian's ``blender`` without
-``python3-numpy``) do not.  The add-on needs numpy, so for the GUI acceptance test this script asks the
-given Blender for its Python version and whether numpy imports; if not, it downloads a matching numpy
-wheel from PyPI (kept in the project's wheelhouse so later runs work offline) and unpacks it into
-``--out``, which the driver puts on ``sys.path`` (the add-on itself never touches ``sys.path``).
+``python3-numpy``) do not.  The add-on needs numpy, so for the GUI acceptance test this script asks
+the given Blender for its Python version and whether numpy imports; if not, it downloads a matching
+numpy wheel from PyPI (kept in the project's wheelhouse so later runs work offline) and unpacks it
+into ``--out``, which the driver puts on ``sys.path`` (the add-on itself never touches
+``sys.path``).
 
     python tools/gui_site.py --blender "blender" --out build/gui-site
 """
@@ -16,13 +17,15 @@ import sys
 import zipfile
 from pathlib import Path
 
-PROBE = "import sys; print('GUI_SITE_PY', '%d.%d' % sys.version_info[:2]); import numpy; print('GUI_SITE_NUMPY')"
+PROBE = ("import sys; print('GUI_SITE_PY', '%d.%d' % sys.version_info[:2]); "
+         "import numpy; print('GUI_SITE_NUMPY')")
 
 
 def probe(blender):
     cmd = shlex.split(blender) + ["--background", "--factory-startup", "--python-expr", PROBE]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    version = next((line.split()[1] for line in out.splitlines() if line.startswith("GUI_SITE_PY")), None)
+    version = next((line.split()[1] for line in out.splitlines()
+                    if line.startswith("GUI_SITE_PY")), None)
     if version is None:
         sys.exit(f"gui_site: could not run {blender!r} to ask for its Python version:\n{out}")
     return version, "GUI_SITE_NUMPY" in out
@@ -32,7 +35,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--blender", required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--wheelhouse", default=str(Path.home() / ".cache/bvh_leakfree_addon/wheels"))
+    parser.add_argument("--wheelhouse",
+                        default=str(Path.home() / ".cache/bvh_leakfree_addon/wheels"))
     args = parser.parse_args()
     out = Path(args.out)
     version, has_numpy = probe(args.blender)
@@ -54,7 +58,8 @@ def main():
     out.mkdir(parents=True)
     with zipfile.ZipFile(wheels[-1]) as whl:
         whl.extractall(out)
-    print(f"gui_site: Blender's Python {version} lacks numpy: unpacked {wheels[-1].name} into {out}")
+    print(f"gui_site: Blender's Python {version} lacks numpy: unpacked {wheels[-1].name} "
+          f"into {out}")
 
 
 if __name__ == "__main__":

@@ -1,2 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Pure core: geometry gathering → BVH → queries → datablock accounting.  Imports no UI."""
+"""The pure core: it imports nothing of the add-on outside this folder, and no UI.
+
+Data flow of a build, one module each:
+
+* ``validate``  checks what callers pass (objects, vectors, distances, ray arrays);
+* ``gather``    walks the objects and instances: each one's object-space tree (``geometry`` builds
+  it, ``cache`` keeps it and proves it current) and world matrix;
+* ``toplevel``  turns that into immutable arrays (matrices, inverses, boxes: ``linalg``);
+* ``bvh``       ``build()`` and ``SceneBVH``: single-ray queries, ``fastpath`` (skip an unchanged
+  build), ``rays`` (many rays at once), ``merge`` (one world-space tree on demand);
+* ``results``   what queries hand back (``Hit``, ``RayResults``, ``BuildStats``);
+* ``datablocks`` and ``leaks``: counting, purging and guarding ``bpy.data``.
+"""

@@ -6,14 +6,15 @@ memory addresses):
 
 * Evaluated meshes: the key is the evaluated mesh's ``ID.session_uid``.  Blender hands out session
   UIDs from one counter that only grows for the whole session (across file loads too), and gives the
-  evaluated mesh a new one whenever its geometry is re-evaluated or re-copied (mesh edit, modifier or
-  geometry-node input change, shape key, edit-mode edit, dependency change), even when the new mesh
-  lands at the same address.  A transform change does not re-evaluate geometry: the UID stays, no
-  mesh work is done.  The pointer and the vertex/polygon/corner counts are checked too.
+  evaluated mesh a new one whenever its geometry is re-evaluated or re-copied (mesh edit, modifier
+  or geometry-node input change, shape key, edit-mode edit, dependency change), even when the new
+  mesh lands at the same address.  A transform change does not re-evaluate geometry: the UID stays,
+  no mesh work is done.  The pointer and the vertex/polygon/corner counts are checked too.
 * Everything else (curves, text, metaballs, surfaces, meshes in edit mode, ``evaluated=False``): the
   tree is keyed on a digest of the triangles themselves, read with ``to_mesh()``.
 
-Entries unused for a few builds are dropped; :func:`clear` drops everything.
+Entries unused for a few builds are dropped; :func:`clear` drops everything, :func:`shutdown` also
+removes the change watch.
 
 The change watch (the unchanged fast path): one callback in ``bpy.app.handlers``
 (``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post``, ``load_post``)
@@ -22,19 +23,19 @@ same at the next ``update()`` (and the same depsgraph, object list and flags, no
 mode), Blender evaluated nothing in between, so the evaluated data the build read is still what
 the depsgraph holds and the per-object walk is skipped.  The callback is added lazily by
 :func:`change_count`, never persistent: if it went missing (Blender clears non-persistent handlers
-on file load and factory reset, :func:`clear` removes it) it is added again and the count jumps,
+on file load and factory reset, :func:`shutdown` removes it) it is added again and the count jumps,
 so every earlier count is treated as "unknown changes".
 """
 import bpy
 
-__all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "touch", "evict", "discard", "clear",
-           "size", "generation", "runtime_hooks_active", "change_count", "remove_hooks", "remember_build",
-           "recent_build")
+__all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "touch", "evict",
+           "discard", "clear", "shutdown", "size", "generation", "runtime_hooks_active",
+           "change_count", "remove_hooks", "remember_build", "recent_build")
 
 _entries = {}
 ENTRIES = _entries  # the same dict, read directly by the gatherer's inlined lookup (never rebound)
 _changes = 0        # bumped by _on_change: anything evaluated (or loaded, undone) since
-_recent = None      # (input tuple, SceneBVH state) of the latest full build, see remember_build
+_recent = None      # fastpath.BuildState of the latest full build, see remember_build
 WATCHED_HANDLERS = ("depsgraph_update_post", "frame_change_post", "undo_post", "redo_post",
                     "load_post")
 _generation = 0
@@ -118,11 +119,16 @@ def discard(entries):
 
 
 def clear():
-    """Forget every cached tree and the latest build; remove the change watch (it is added again,
-    as "unknown changes", by the next build)."""
+    """Forget every cached tree and the latest build (the next build starts cold)."""
     global _recent
     _entries.clear()
     _recent = None
+
+
+def shutdown():
+    """:func:`clear`, and remove the change watch (the next build adds it again, as "unknown
+    changes")."""
+    clear()
     remove_hooks()
 
 
@@ -164,15 +170,15 @@ def remove_hooks():
     _changes += 1
 
 
-def remember_build(inputs, state):
-    """Keep the latest full build (``inputs``: the object list as passed, ``state``: the
-    SceneBVH's attributes) so ``build()`` with the same list can adopt it when nothing changed."""
+def remember_build(state):
+    """Keep the latest full build (a ``fastpath.BuildState``) so ``build()`` with the same object
+    list can adopt it when nothing changed."""
     global _recent
-    _recent = (inputs, state)
+    _recent = state
 
 
 def recent_build():
-    """``(inputs, state)`` of the latest full build, or None."""
+    """The latest full build's ``BuildState``, or None."""
     return _recent
 
 

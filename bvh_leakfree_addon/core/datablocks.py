@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Datablock accounting: per-type totals and orphans, and a safe batch purge of orphans.
 
-An *orphan* is an ID with zero users.  A fake user counts as a user (``ID.users`` includes it), so an
-ID with a fake user is never an orphan and never purged.  Root IDs (window managers, workspaces,
+An *orphan* is an ID with zero users.  A fake user counts as a user (``ID.users`` includes it), so
+an ID with a fake user is never an orphan and never purged.  Root IDs (window managers, workspaces,
 screens, scenes, libraries) and viewer images (Render Result, Viewer Node) are never orphans, as in
 Blender's own File › Clean Up.
 
@@ -10,45 +10,29 @@ Keys are the ``bpy.data`` collection names (``"meshes"``, ``"materials"``, …),
 ``leak_guard`` reports.  Where a type is asked for, Blender's ID type codes (``'MESH'``,
 ``'MATERIAL'``, …, ``ID.id_type``) are accepted too.
 
-Nothing here keeps an ID reference beyond the call: IDs can be freed by undo or file load at any time.
+Nothing here keeps an ID reference beyond the call: IDs can be freed by undo or file load at any
+time.
 """
 from collections import namedtuple
 
 import bpy
+
 import numpy as np
 
-from .leaks import id_collection_names
+from .idtypes import collection_of_code, id_collection_names, singular
 
-__all__ = ("DatablockCount", "datablock_counts", "count_type", "orphans", "purge_orphans", "resolve_types",
-           "collection_label", "format_counts")
+__all__ = ("DatablockCount", "datablock_counts", "count_type", "orphans", "purge_orphans",
+           "resolve_types", "collection_label", "format_counts")
 
 # ID types that are never unused: Blender's purge skips them too (removing them breaks the session).
 NEVER_ORPHANED = frozenset({"window_managers", "workspaces", "screens", "scenes", "libraries"})
 # Images that hold render/compositor output have no users by design.
 _VIEWER_IMAGE_TYPES = frozenset({"RENDER_RESULT", "COMPOSITING"})
 
-# ``ID.id_type`` code → ``bpy.data`` collection name (grease pencil types are resolved per version).
-_ID_TYPE_COLLECTIONS = {
-    "ACTION": "actions", "ARMATURE": "armatures", "BRUSH": "brushes", "CACHEFILE": "cache_files",
-    "CAMERA": "cameras", "COLLECTION": "collections", "CURVE": "curves", "CURVES": "hair_curves",
-    "FONT": "fonts", "IMAGE": "images", "KEY": "shape_keys", "LATTICE": "lattices",
-    "LIBRARY": "libraries", "LIGHT": "lights", "LIGHT_PROBE": "lightprobes",
-    "LINESTYLE": "linestyles", "MASK": "masks", "MATERIAL": "materials", "MESH": "meshes",
-    "META": "metaballs", "MOVIECLIP": "movieclips", "NODETREE": "node_groups", "OBJECT": "objects",
-    "PAINTCURVE": "paint_curves", "PALETTE": "palettes", "PARTICLE": "particles",
-    "POINTCLOUD": "pointclouds", "SCENE": "scenes", "SCREEN": "screens", "SOUND": "sounds",
-    "SPEAKER": "speakers", "TEXT": "texts", "TEXTURE": "textures", "VOLUME": "volumes",
-    "WINDOWMANAGER": "window_managers", "WORKSPACE": "workspaces", "WORLD": "worlds",
-}
-
-_SINGULAR = {"meshes": "mesh", "node_groups": "node group", "shape_keys": "shape key",
-             "particles": "particle system", "lightprobes": "light probe", "cache_files": "cache file",
-             "paint_curves": "paint curve", "linestyles": "line style", "movieclips": "movie clip",
-             "hair_curves": "hair curves", "fonts": "font", "pointclouds": "point cloud"}
-
 
 class DatablockCount(namedtuple("DatablockCount", "total orphans local linked linked_orphans")):
-    """Figures of one ID type.  ``orphans`` counts local and linked orphans; ``local_orphans`` is what
+    """Figures of one ID type.  ``orphans`` counts local and linked orphans; ``local_orphans`` is
+    what
     a purge without ``include_linked`` removes."""
 
     __slots__ = ()
@@ -58,19 +42,9 @@ class DatablockCount(namedtuple("DatablockCount", "total orphans local linked li
         return self.orphans - self.linked_orphans
 
 
-def _id_type_collection(code):
-    names = set(id_collection_names())
-    if code == "GREASEPENCIL":  # legacy grease pencil / annotations
-        return "annotations" if "annotations" in names else "grease_pencils"
-    if code == "GREASEPENCIL_V3":
-        if "grease_pencils_v3" in names:
-            return "grease_pencils_v3"
-        return "grease_pencils" if "annotations" in names else None
-    return _ID_TYPE_COLLECTIONS.get(code)
-
-
 def resolve_types(types):
-    """Collection names for ``types``: None or ``'ALL'`` → every collection; otherwise a name or code,
+    """Collection names for ``types``: None or ``'ALL'`` → every collection; otherwise a name or
+    code,
     or an iterable of them (``{'MESH', 'materials'}``).  Unknown names raise ``ValueError``."""
     names = id_collection_names()
     if types is None or types == "ALL":
@@ -82,7 +56,7 @@ def resolve_types(types):
     for item in types:
         if item == "ALL":
             return names
-        name = item if item in known else _id_type_collection(item)
+        name = item if item in known else collection_of_code(item)
         if name not in known:
             raise ValueError(f"unknown ID type {item!r}: use a bpy.data collection name "
                              f"(e.g. 'meshes') or an ID type code (e.g. 'MESH')")
@@ -93,9 +67,7 @@ def resolve_types(types):
 
 def collection_label(name, count=2):
     """Human label of a collection for ``count`` items: ``meshes``/``mesh``, ``node groups``…"""
-    if count == 1:
-        return _SINGULAR.get(name, name[:-1] if name.endswith("s") else name).replace("_", " ")
-    return name.replace("_", " ")
+    return singular(name) if count == 1 else name.replace("_", " ")
 
 
 def format_counts(counts):
@@ -148,7 +120,8 @@ def _is_orphan(name, id_):
 
 def count_type(name, has_libraries=None):
     """``DatablockCount`` of one ``bpy.data`` collection name (no type-name resolution: the cheap
-    path for the live monitor).  ``has_libraries``: pass ``len(bpy.data.libraries) > 0`` if known."""
+    path for the live monitor).  ``has_libraries``: pass ``len(bpy.data.libraries) > 0`` if
+    known."""
     if has_libraries is None:
         has_libraries = len(bpy.data.libraries) > 0
     return _count(name, has_libraries)
@@ -157,9 +130,10 @@ def count_type(name, has_libraries=None):
 def datablock_counts(types=None):
     """``{collection name: DatablockCount(total, orphans, local, linked, linked_orphans)}``.
 
-    ``types``: None (every ID collection), a collection name or ID type code, or an iterable of them.
-    Cost: O(n) in C per type (``len`` walks Blender's list; users are read with ``foreach_get``);
-    only files with linked libraries pay a Python loop, for the local/linked split.
+    ``types``: None (every ID collection), a collection name or ID type code, or an iterable of
+    them. Cost: O(n) in C per type (``len`` walks Blender's list; users are read with
+    ``foreach_get``); only files with linked libraries pay a Python loop, for the local/linked
+    split.
     """
     has_libraries = len(bpy.data.libraries) > 0
     return {name: _count(name, has_libraries) for name in resolve_types(types)}

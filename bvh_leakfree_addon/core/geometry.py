@@ -17,8 +17,8 @@ import numpy as np
 from mathutils import Matrix, Vector, geometry
 from mathutils.bvhtree import BVHTree
 
-__all__ = ("GEOMETRY_TYPES", "GeomEntry", "mesh_arrays", "to_mesh", "to_mesh_clear", "entry_from_arrays",
-           "entry_from_object", "fill_bounds", "matrix_row", "read_matrices", "singular", "skip_reason")
+__all__ = ("GEOMETRY_TYPES", "GeomEntry", "mesh_arrays", "to_mesh", "to_mesh_clear", "content_key",
+           "entry_from_arrays", "entry_from_object", "fill_bounds", "matrix_row", "read_matrices")
 
 # Object types whose evaluated geometry can be a triangle mesh.
 GEOMETRY_TYPES = frozenset({'MESH', 'CURVE', 'SURFACE', 'FONT', 'META'})
@@ -60,6 +60,18 @@ class GeomEntry:
                 polys = np.repeat(np.arange(len(first_tri) - 1, dtype=np.int64),
                                   np.diff(first_tri))
                 self.arrays = (co, tris, polys)
+
+    def hit_normal(self, tree_index, polygon, location, tree_normal):
+        """Object-space normal to report for a hit: for meshes with non-triangle polygons the
+        normal of the triangle hit (facing the way the tree's normal faces), else the tree's."""
+        tri_normal = self.triangle_normal(tree_index, polygon, location) if self.has_ngons \
+            else None
+        if tri_normal is None:
+            return np.asarray(tree_normal, dtype=np.float64)
+        n_obj = np.asarray(tri_normal, dtype=np.float64)
+        if float(np.dot(n_obj, np.asarray(tree_normal, dtype=np.float64))) < 0.0:
+            n_obj = -n_obj   # never flip relative to what the tree reported
+        return n_obj
 
     def triangle_normal(self, tree_index, polygon, location):
         """Object-space normal of the triangle of ``polygon`` that contains ``location``.
@@ -114,15 +126,6 @@ def mesh_arrays(mesh):
     return co.reshape(nv, 3), tris.reshape(nt, 3), tri_poly
 
 
-def first_tri_table(tri_poly, polygon_count):
-    """``first[p]`` .. ``first[p + 1]`` are the triangles of polygon ``p`` (triangles are grouped)."""
-    counts = np.bincount(tri_poly, minlength=polygon_count) if len(tri_poly) else \
-        np.zeros(polygon_count, dtype=np.int64)
-    first = np.zeros(polygon_count + 1, dtype=np.int64)
-    np.cumsum(counts, out=first[1:])
-    return first
-
-
 def content_key(co, tris, tri_poly, epsilon):
     """Digest of a mesh's triangles: equal digests mean the same tree (used where no depsgraph
     marker can prove the geometry unchanged: non-mesh objects, edit mode, original data)."""
@@ -138,7 +141,6 @@ def content_key(co, tris, tri_poly, epsilon):
 def entry_from_arrays(co, tris, tri_poly, epsilon, key=None):
     """A tree over triangles given as arrays (``FromPolygons``: indices are triangle indices)."""
     tree = BVHTree.FromPolygons(co.tolist(), tris.tolist(), all_triangles=True, epsilon=epsilon)
-    polygon_count = int(tri_poly.max()) + 1 if len(tri_poly) else 0
     bmin, bmax = _bounds(co)
     return GeomEntry(tree, bmin, bmax, len(tris), epsilon, tri_poly=tri_poly, co=co, tris=tris,
                      first_tri=None, key=key, has_ngons=True)
@@ -188,7 +190,7 @@ def fill_bounds(pending):
     np.cumsum(counts[:-1], out=starts[1:])
     total = int(sum(counts))
     buf = np.empty(total * 3, dtype=np.float32)
-    for (entry, mesh), start, count in zip(pending, starts, counts):
+    for (_entry, mesh), start, count in zip(pending, starts, counts, strict=True):
         mesh.vertices.foreach_get("co", buf[3 * start:3 * (start + count)])
     by_axis = buf.reshape(total, 3).T.astype(np.float64)     # (3, total), contiguous rows
     lo = np.minimum.reduceat(by_axis, starts, axis=1).T
@@ -247,20 +249,3 @@ def read_matrices(matrices, describe):
         what = describe(int(np.nonzero(bad)[0][0]))
         raise ValueError(f"{what} has a non-finite (NaN or infinite) world matrix")
     return m
-
-
-def singular(m, det=None):
-    """(N,) bool: matrices that cannot be inverted (zero scale on some axis): nothing to hit.
-    ``det``: the determinants of the 3×3 parts, when the caller has them."""
-    a = m[:, :3, :3]
-    scale = np.maximum(np.abs(a).reshape(len(a), 9).max(axis=1), 1e-300)
-    if det is None:
-        det = np.linalg.det(a)
-    return np.abs(det) <= 1e-12 * scale ** 3
-
-
-def skip_reason(obj):
-    """Why an object contributes no geometry of its own, or None when it may."""
-    if obj.type not in GEOMETRY_TYPES:
-        return f"{obj.type.lower()} object has no surface geometry"
-    return None

@@ -6,6 +6,8 @@ import sys
 
 import bpy
 
+from .idtypes import id_collection_names
+
 __all__ = ("LeakError", "leak_guard", "LeakReport", "id_collection_names", "collection_sizes",
            "process_rss_bytes")
 
@@ -19,14 +21,8 @@ class LeakError(RuntimeError):
         super().__init__(f"bpy.data grew inside leak_guard: {parts}")
 
 
-def id_collection_names():
-    """Names of every ID collection of ``bpy.data`` (meshes, objects, materials, …) in this Blender."""
-    return tuple(prop.identifier for prop in bpy.data.bl_rna.properties
-                 if prop.type == 'COLLECTION')
-
-
 def collection_sizes(names=None):
-    """``{collection name: len(bpy.data.<name>)}`` (Blender counts a linked list: O(n), but in C)."""
+    """``{collection name: len(bpy.data.<name>)}`` (Blender counts a linked list: O(n), in C)."""
     names = id_collection_names() if names is None else names
     return {name: len(getattr(bpy.data, name)) for name in names}
 
@@ -55,7 +51,8 @@ class LeakReport:
 
 @contextlib.contextmanager
 def leak_guard(collections=None, *, raise_on_leak=True):
-    """Snapshot the size of every ``bpy.data`` ID collection (or the named ones) and compare on exit.
+    """Snapshot the size of every ``bpy.data`` ID collection (or the named ones) and compare on
+    exit.
 
     On exit a collection that grew is a leak: ``LeakError`` names each one and by how much (or, with
     ``raise_on_leak=False``, the yielded ``LeakReport`` records it).  An exception raised inside the

@@ -14,17 +14,18 @@ from .geometry import mesh_arrays
 __all__ = ("merged_arrays",)
 
 
-def merged_arrays(bvh):
-    """(world co (V, 3) float64, tris (T, 3), tri → polygon (T,), first triangle of each item)."""
-    missing = {e.key: e for e in bvh._entries if e.arrays is None}
+def merged_arrays(top, objects, depsgraph):
+    """(world co (V, 3) float64, tris (T, 3), tri → polygon (T,), first triangle of each row) of
+    the ``TopLevel`` ``top``, built from the input ``objects`` with ``depsgraph``."""
+    missing = {e.key: e for e in top.entries if e.arrays is None}
     if missing:
-        _refetch(bvh, missing)
+        _refetch(top, objects, depsgraph, missing)
     cos, triss, polys, starts = [], [], [], []
     v_off = 0
     t_off = 0
-    for i, entry in enumerate(bvh._entries):
+    for i, entry in enumerate(top.entries):
         co, tris, tri_poly = entry.arrays
-        mat = bvh._mat[i]
+        mat = top.mat[i]
         cos.append(co.astype(np.float64) @ mat[:3, :3].T + mat[:3, 3])
         tris = tris.astype(np.int64) + v_off
         if np.linalg.det(mat[:3, :3]) < 0.0:
@@ -52,16 +53,15 @@ def _take(data, missing):
     del missing[key]
 
 
-def _refetch(bvh, missing):
-    depsgraph = bvh._depsgraph()
-    for obj in bvh._input:
+def _refetch(top, objects, depsgraph, missing):
+    for obj in objects:
         obj_eval = obj.evaluated_get(depsgraph)
         if obj_eval.type == 'MESH':
             _take(obj_eval.data, missing)
         if not missing:
             return
-    if any(inst is not None for inst in bvh._instancers):
-        wanted = {inst.as_pointer() for inst in bvh._instancers if inst is not None}
+    if any(inst is not None for inst in top.instancers):
+        wanted = {inst.as_pointer() for inst in top.instancers if inst is not None}
         # Never break out of this loop: an unfinished depsgraph iterator leaks (Blender 4.2).
         for inst in depsgraph.object_instances:
             if not missing or not inst.is_instance or inst.parent is None:

@@ -26,14 +26,15 @@ from operator import itemgetter
 
 import numpy as np
 
+from .linalg import FAR
+from .results import alive
+
 __all__ = ("cast_many", "empty_results")
 
 #: rays × boxes per slab-test chunk (float64 temporaries of this many elements stay in cache)
 PAIR_BUDGET = 1 << 16
 #: up to this many boxes, candidates are ordered by a per-row argsort of the dense chunk
 DENSE_SORT_MAX = 64
-#: the single-ray path's "no limit" for ``BVHTree.ray_cast`` (a C float)
-FAR = 3.0e38
 
 _get_loc_nor = itemgetter(0, 1)
 _get_index = itemgetter(2)
@@ -52,25 +53,25 @@ def empty_results(n):
     }
 
 
-def cast_many(bvh, origins, directions, limit):
-    """Nearest hits of rays: validated float64 (N, 3) ``origins``, unit ``directions`` (N, 3),
-    one world ``limit``.  Returns the ``ray_cast_many`` dict of arrays.
+def cast_many(top, origins, directions, limit):
+    """Nearest hits of rays into the ``TopLevel`` ``top``: validated float64 (N, 3) ``origins``,
+    unit ``directions`` (N, 3), one world ``limit``.  Returns the ``ray_cast_many`` dict of arrays.
 
     The garbage collector is paused meanwhile (restored after): the casts create hundreds of
     thousands of short-lived tuples and vectors, no cycles, and collections cost ~30 % here.
     """
     n = len(origins)
     out = empty_results(n)
-    if n == 0 or len(bvh._entries) == 0:
+    if n == 0 or len(top) == 0:
         return out
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        pair_ray, pair_item, pair_tnear = _candidates(bvh, origins, directions, limit)
+        pair_ray, pair_item, pair_tnear = _candidates(top, origins, directions, limit)
         if len(pair_ray):
-            best_t, best_item, best_res = _rounds(bvh, origins, directions, limit, pair_ray,
+            best_t, best_item, best_res = _rounds(top, origins, directions, limit, pair_ray,
                                                   pair_item, pair_tnear)
-            _fill(bvh, out, best_t, best_item, best_res)
+            _fill(top, out, best_t, best_item, best_res)
     finally:
         if was_enabled:
             gc.enable()
@@ -81,12 +82,12 @@ def cast_many(bvh, origins, directions, limit):
 # 1. Candidates
 # ------------------------------------------------------------------------------------------------
 
-def _candidates(bvh, o, d, limit):
+def _candidates(top, o, d, limit):
     """(ray, item, box entry distance) of every box each ray enters within ``limit``, sorted by
     ray, then entry distance, then item (the single-ray path's order)."""
-    m = len(bvh._entries)
-    lo = (bvh._wmin - bvh._pad).T.copy()      # (3, M): per axis, contiguous
-    hi = (bvh._wmax + bvh._pad).T.copy()
+    m = len(top)
+    lo = (top.wmin - top.pad).T.copy()      # (3, M): per axis, contiguous
+    hi = (top.wmax + top.pad).T.copy()
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         safe = np.where(np.abs(d) < 1e-300, np.copysign(1e-300, d), d)
         inv = 1.0 / safe
@@ -173,13 +174,13 @@ def _tree_groups(entries):
     return of_item, casts
 
 
-def _rounds(bvh, o, d, limit, pair_ray, pair_item, pair_tnear):
+def _rounds(top, o, d, limit, pair_ray, pair_item, pair_tnear):
     """Cast candidates in entry order, round by round.  Returns (best world distance, best item
     (-1: miss), the list of every cast's result and each ray's position of its best in it)."""
     n = len(o)
-    tree_of_item, casts = _tree_groups(bvh._entries)
-    inv3 = np.ascontiguousarray(bvh._inv[:, :3, :3])
-    inv_t = np.ascontiguousarray(bvh._inv[:, :3, 3])
+    tree_of_item, casts = _tree_groups(top.entries)
+    inv3 = np.ascontiguousarray(top.inv[:, :3, :3])
+    inv_t = np.ascontiguousarray(top.inv[:, :3, 3])
     counts = np.bincount(pair_ray, minlength=n)
     first = np.zeros(n, dtype=np.int64)
     np.cumsum(counts[:-1], out=first[1:])
@@ -254,7 +255,7 @@ def _cast_pairs(o, d, bound, items, inv3, inv_t, trees, casts, results):
 # 3. Winners to world space
 # ------------------------------------------------------------------------------------------------
 
-def _fill(bvh, out, best_t, best_item, res):
+def _fill(top, out, best_t, best_item, res):
     rays = np.nonzero(best_item >= 0)[0]
     h = len(rays)
     if not h:
@@ -268,19 +269,19 @@ def _fill(bvh, out, best_t, best_item, res):
     index = np.fromiter(map(_get_index, res), dtype=np.int64, count=h)
     polygon = index.copy()
     special = [k for k in np.unique(items).tolist()
-               if bvh._entries[k].tri_poly is not None or bvh._entries[k].has_ngons]
+               if top.entries[k].tri_poly is not None or top.entries[k].has_ngons]
     for k in special:
-        entry = bvh._entries[k]
+        entry = top.entries[k]
         rows = np.nonzero(items == k)[0]
         if entry.tri_poly is not None:
             polygon[rows] = entry.tri_poly[index[rows]]
         if entry.has_ngons:
             _triangle_normals(entry, rows, index, polygon, res, nor)
-    object_index = bvh._obj_index[items]
+    object_index = top.obj_index[items]
     for j in np.unique(object_index).tolist():
-        _check_alive(bvh.objects[j])
-    mat = bvh._mat[items]
-    inv = bvh._inv[items]
+        alive(top.objects[j])
+    mat = top.mat[items]
+    inv = top.inv[items]
     world_loc = np.einsum("pij,pj->pi", mat[:, :3, :3], loc) + mat[:, :3, 3]
     world_nor = np.einsum("pji,pj->pi", inv[:, :3, :3], nor)
     length = np.sqrt(np.einsum("pi,pi->p", world_nor, world_nor))
@@ -296,18 +297,4 @@ def _fill(bvh, out, best_t, best_item, res):
 def _triangle_normals(entry, rows, index, polygon, res, nor):
     """Normals of the triangle hit, for meshes with non-triangle polygons (as ``_hit`` does)."""
     for r in rows.tolist():
-        tri_normal = entry.triangle_normal(int(index[r]), int(polygon[r]), res[r][0])
-        if tri_normal is None:
-            continue
-        n_obj = np.asarray(tri_normal, dtype=np.float64)
-        if float(np.dot(n_obj, nor[r])) < 0.0:
-            n_obj = -n_obj   # never flip relative to what the tree reported
-        nor[r] = n_obj
-
-
-def _check_alive(obj):
-    """``ray_cast`` raises for a hit on an object deleted since the build: so does this."""
-    try:
-        obj.name  # noqa: B018
-    except ReferenceError:
-        raise ReferenceError("the object hit was deleted after build(); call update()") from None
+        nor[r] = entry.hit_normal(int(index[r]), int(polygon[r]), res[r][0], nor[r])

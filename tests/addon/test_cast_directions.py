@@ -3,9 +3,9 @@ Blender's own Scene.ray_cast from the cursor (the cursor sits inside a sphere: b
 import math
 
 import bpy
+
 import pytest
 from mathutils import Euler, Matrix, Quaternion, Vector
-
 from test_cast_support import cast_state, scene_ray_cast, select_only, set_cursor, sphere
 
 CURSOR_LOCATION = (0.3, -0.2, 0.4)
@@ -53,7 +53,7 @@ def test_direction_identifiers_are_exactly_the_documented_ones(addon):
     items = bpy.ops.object.bvh_cast_from_cursor.get_rna_type().properties["direction"]
     assert [item.identifier for item in items.enum_items] == ALL_MODES
     prefs = bpy.context.preferences.addons[addon.__name__].preferences
-    pref_items = prefs.bl_rna.properties["default_direction"].enum_items
+    pref_items = prefs.cast.bl_rna.properties["direction"].enum_items
     assert [item.identifier for item in pref_items] == ALL_MODES
 
 
@@ -90,8 +90,8 @@ def test_zero_custom_direction_is_a_clear_error(inside_sphere, addon):
     with pytest.raises(RuntimeError, match="Custom direction is zero"):
         bpy.ops.object.bvh_cast_from_cursor(direction='CUSTOM', custom_direction=(0, 0, 0))
     assert not cast_state().has_result
-    with pytest.raises(addon.operators.CastError):
-        addon.operators.ray_direction(bpy.context, 'CUSTOM', (0.0, 0.0, 0.0))
+    with pytest.raises(ValueError, match="Custom direction is zero"):
+        addon.cast.directions.ray_direction(bpy.context, 'CUSTOM', (0.0, 0.0, 0.0))
 
 
 def test_view_outside_a_viewport_falls_back_to_cursor_neg_z_and_says_so(inside_sphere, capfd):
@@ -108,9 +108,9 @@ def test_view_outside_a_viewport_falls_back_to_cursor_neg_z_and_says_so(inside_s
 
 def test_ray_direction_function_view_fallback(addon):
     set_cursor(CURSOR_LOCATION, CURSOR_ROTATION)
-    direction, note = addon.operators.ray_direction(bpy.context, 'VIEW', (0, 0, 0))
+    direction, note = addon.cast.directions.ray_direction(bpy.context, 'VIEW', (0, 0, 0))
     assert (direction - _expected_axis('CURSOR_NEG_Z')).length < 1e-6
-    assert note == addon.operators.VIEW_FALLBACK_NOTE
+    assert note == addon.cast.directions.VIEW_FALLBACK_NOTE
 
 
 # --- View mode inside the real 3D viewport of the bpy module's window ---------------------------
@@ -157,7 +157,7 @@ def test_view_mode_in_a_real_viewport(inside_sphere, perspective, region_kind):
 
 
 def test_view_direction_math(addon):
-    view_direction = addon.operators.view_direction
+    view_direction = addon.cast.directions.view_direction
     rotation = Quaternion((0.3, 0.5, -0.2, 0.7)).normalized()
     eye = Vector((1.0, 2.0, 3.0))
     view = _view_matrix(eye, rotation)

@@ -2,8 +2,9 @@
 
 Real bpy only: objects are made with bpy.data and bmesh, as a user's script would.
 """
-import bmesh
 import bpy
+
+import bmesh
 from mathutils import Euler, Matrix, Vector
 
 

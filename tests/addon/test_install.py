@@ -2,10 +2,10 @@
 import sys
 import zipfile
 
-import addon_utils
 import bpy
 
-from conftest import ADDON_MODULE, enable_addon, disable_addon
+import addon_utils
+from helpers import ADDON_MODULE, disable_addon, enable_addon
 
 
 def test_zip_holds_the_addon_and_nothing_else(installed_zip):
@@ -27,8 +27,8 @@ def test_enabled_addon_is_the_code_package(addon):
 
 
 def test_every_registered_class_is_registered_while_enabled(addon):
-    assert addon.classes, "the add-on registers no classes"
-    for cls in addon.classes:
+    assert addon.classes(), "the add-on registers no classes"
+    for cls in addon.classes():
         assert cls.is_registered, cls
 
 
@@ -45,7 +45,8 @@ def test_manifest_is_read_by_blender(installed_zip):
 
 def _manifest_version():
     import tomllib
-    from conftest import ROOT
+
+    from helpers import ROOT
 
     with open(ROOT / "blender_manifest.toml", "rb") as fh:
         return tuple(int(p) for p in tomllib.load(fh)["version"].split("."))

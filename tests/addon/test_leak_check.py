@@ -1,8 +1,10 @@
 """object.bvh_leak_check: cold builds + casts on the selection, growth per type and RSS growth."""
+import sys
+
 import bpy
+
 import bmesh
 import pytest
-
 from helpers import id_collection_sizes
 
 
@@ -34,7 +36,7 @@ def test_leak_check_on_selection_reports_no_growth(addon, capfd):
     assert state.leak_check_done and state.leak_check_clean
     assert state.leak_check_iterations == 10 and state.leak_check_objects == 3
     assert state.leak_check_growth == ""
-    lines = addon.ui_monitor.leak_check_lines(state)
+    lines = addon.monitor.panels.leak_check_lines(state)
     assert lines[1] == ("No datablock growth", 'CHECKMARK')
 
 
@@ -64,6 +66,43 @@ def test_leak_check_lines_show_growth(addon):
     state.leak_check_growth = "meshes +100"
     state.leak_check_iterations = 100
     state.leak_check_objects = 1
-    lines = addon.ui_monitor.leak_check_lines(state)
+    lines = addon.monitor.panels.leak_check_lines(state)
     assert lines[0][0] == "Leak check: 100 builds + casts, 1 object"
     assert lines[1] == ("Grew: meshes +100", 'ERROR')
+
+
+def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):
+    """A build step that leaks (a mesh copy per build, the BlenderProc bug) is reported."""
+    for i in range(2):
+        _ico(f"ico{i}", (i * 3.0, 0.0, -5.0))
+    geometry = sys.modules[addon.__name__ + ".core.geometry"]
+    real = geometry.entry_from_object
+
+    def leaky_entry_from_object(obj_eval, depsgraph, mesh, epsilon, bounds=True):
+        obj_eval.original.data.copy()          # never removed: an orphan mesh per call
+        return real(obj_eval, depsgraph, mesh, epsilon, bounds)
+
+    monkeypatch.setattr(geometry, "entry_from_object", leaky_entry_from_object)
+    assert bpy.ops.object.bvh_leak_check(iterations=5) == {'FINISHED'}
+    out = capfd.readouterr().out
+    assert "datablocks grew (meshes +10)" in out, out
+    state = bpy.context.window_manager.bvh_leakfree.monitor
+    assert not state.leak_check_clean and state.leak_check_growth == "meshes +10"
+    lines = addon.monitor.panels.leak_check_lines(state)
+    assert lines[1] == ("Grew: meshes +10", 'ERROR')
+
+
+def test_leak_check_result_is_forgotten_on_file_load(addon):
+    """The add-on's load_post handlers forget the last leak check.  (Headless, opening a file
+    also replaces the window manager; in a window Blender may keep it, so the handler is what
+    counts: run exactly what Blender runs after a load.)"""
+    _ico("ico", (0.0, 0.0, -5.0))
+    assert bpy.ops.object.bvh_leak_check(iterations=2) == {'FINISHED'}
+    state = bpy.context.window_manager.bvh_leakfree.monitor
+    assert state.leak_check_done and state.leak_check_iterations == 2
+    ours = [fn for fn in bpy.app.handlers.load_post
+            if getattr(fn, "__module__", "").startswith(addon.__name__ + ".")]
+    assert ours
+    for fn in ours:
+        fn(bpy.context.scene)
+    assert not state.leak_check_done and state.leak_check_iterations == 0

@@ -2,14 +2,14 @@
 survival across file load / new file (real bpy, the installed add-on)."""
 
 import bpy
-import pytest
 
-from conftest import disable_addon
+import pytest
+from helpers import disable_addon
 
 
 @pytest.fixture
 def mon(addon):
-    monitor = addon.monitor
+    monitor = addon.monitor.service
     monitor.tick(force=True)
     return monitor
 
@@ -21,14 +21,14 @@ def _orphan_meshes(n, name="leak"):
 
 
 def test_hooks_live_while_enabled_and_gone_after(addon):
-    monitor = addon.monitor
+    monitor = addon.monitor.service
     assert sorted(monitor.runtime_hooks_active()) == [
         "app timer monitor._timer", "load_post handler monitor._on_load_post"]
     assert bpy.app.timers.is_registered(monitor._timer)
     disable_addon()
     assert monitor.runtime_hooks_active() == []
     assert monitor._on_load_post not in bpy.app.handlers.load_post
-    from conftest import enable_addon
+    from helpers import enable_addon
     enable_addon()  # the fixture disables again
 
 
@@ -53,7 +53,8 @@ def test_tick_tags_redraw_only_on_change(mon):
     assert mon.redraw_requests() == before + 1
     assert mon.tick() is False
     assert mon.redraw_requests() == before + 1
-    # A change of users only (total unchanged) is a change too: the object goes, its mesh is orphaned.
+    # A change of users only (total unchanged) is a change too: the object goes, its mesh is
+    # orphaned.
     obj = bpy.data.objects.new("o", bpy.data.meshes.new("m"))
     bpy.context.scene.collection.objects.link(obj)
     mon.tick()
@@ -77,30 +78,30 @@ def test_growth_since_baseline_and_reset(mon):
 
 
 def test_alert_threshold_from_preferences(mon, addon):
-    prefs = addon.preferences.get_preferences()
-    prefs.monitor_alert_threshold = 10
+    settings = addon.utils.get_preferences().monitor
+    settings.alert_threshold = 10
     _orphan_meshes(9)
     mon.tick()
-    assert not addon.ui_monitor.is_alert("meshes", prefs)
+    assert not addon.monitor.panels.is_alert("meshes", settings)
     _orphan_meshes(1, "one_more")
     mon.tick()
-    assert addon.ui_monitor.is_alert("meshes", prefs)
+    assert addon.monitor.panels.is_alert("meshes", settings)
 
 
 def test_table_types_follow_preferences(mon, addon):
-    prefs = addon.preferences.get_preferences()
-    prefs.monitor_types = {'materials'}
+    settings = addon.utils.get_preferences().monitor
+    settings.types = {'materials'}
     mon.tick()
-    assert mon.tracked_types(prefs) == ("meshes", "materials")
+    assert mon.tracked_types(settings) == ("meshes", "materials")
     assert mon.figures("objects") is None and mon.figures("materials") is not None
-    prefs.monitor_types = {'objects', 'worlds'}
+    settings.types = {'objects', 'worlds'}
     mon.tick()
     assert mon.figures("worlds") is not None and mon.figures("materials") is None
 
 
 def test_timer_uses_the_preference_interval_and_survives_errors(mon, addon, monkeypatch):
-    prefs = addon.preferences.get_preferences()
-    prefs.monitor_interval = 2.0
+    settings = addon.utils.get_preferences().monitor
+    settings.interval = 2.0
     assert mon._timer() == pytest.approx(2.0)
 
     def broken(*_args):
@@ -187,6 +188,6 @@ def test_ticks_with_10000_meshes_count_a_bounded_share_of_the_ids(mon, monkeypat
     period = mon.math.ceil(10_001 / mon.ITEMS_PER_TICK)
     assert mon._monitor.jobs["meshes"].period == period
     assert sum(1 for name, _ in counted if name == "meshes") <= ticks // period + 1
-    tracked = len(mon.tracked_types(mon.get_preferences()))
+    tracked = len(mon.tracked_types())
     assert sum(total for _, total in counted) / ticks <= tracked * mon.ITEMS_PER_TICK
     assert mon.figures("meshes").total == 10_001

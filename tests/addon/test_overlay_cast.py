@@ -1,14 +1,16 @@
-"""Viewport overlay of the last cast: one draw handler (idempotent), no shaders in background mode,
-geometry of what is drawn, load_post clearing the stale result, deleted hit objects."""
+"""Viewport overlay of the last cast: one draw handler (added at register, removed at unregister,
+both idempotent), what decides whether it draws, the geometry it draws, load_post clearing the
+stale result, deleted hit objects.  The drawing itself needs a GPU: the GUI test looks at it."""
 import bpy
-import pytest
-from mathutils import Vector
 
+import pytest
+from helpers import handler_snapshot
+from mathutils import Vector
 from test_cast_support import cast_state, cube, select_only, set_cursor
 
 
-def _overlay(addon):
-    return addon.overlay
+def _draw_handlers(addon):
+    return [hook for hook in addon.cast.overlay.runtime_hooks_active() if "draw handler" in hook]
 
 
 @pytest.fixture
@@ -20,48 +22,34 @@ def hit_cube(addon):
     return obj
 
 
-def test_overlay_on_by_default_and_toggle_is_idempotent(addon):
-    overlay = _overlay(addon)
-    assert overlay.is_enabled()  # preferences: overlay on by default
-    assert any("draw handler" in hook for hook in overlay.runtime_hooks_active())
-    state = bpy.context.window_manager.bvh_leakfree.cast
-    assert state.show_overlay
-    for _ in range(3):
-        state.show_overlay = False
-        assert not overlay.is_enabled()
-        assert not any("draw handler" in hook for hook in overlay.runtime_hooks_active())
-    overlay.disable()
-    for _ in range(3):
-        overlay.enable()
-        state.show_overlay = True
+def test_one_draw_handler_while_enabled_idempotent(addon):
+    overlay = addon.cast.overlay
+    assert len(_draw_handlers(addon)) == 1
     handle = overlay._draw_handle
-    overlay.enable()
-    assert overlay._draw_handle is handle  # added once
-    assert state.show_overlay
-
-
-def test_overlay_default_off_is_respected_at_start(addon):
-    overlay = _overlay(addon)
-    prefs = bpy.context.preferences.addons[addon.__name__].preferences
-    prefs.overlay_default = False
-    overlay.unregister()
-    assert overlay.runtime_hooks_active() == []
+    overlay.register()                       # a second register adds nothing
+    assert overlay._draw_handle is handle
+    for _ in range(2):
+        overlay.unregister()
+        assert _draw_handlers(addon) == [] and overlay._draw_handle is None
     overlay.register()
-    assert not overlay.is_enabled()
-    assert overlay.runtime_hooks_active() == ["load_post handler (clears the last cast)"]
+    assert len(_draw_handlers(addon)) == 1
 
 
-def test_load_post_handler_is_registered_once(addon):
-    overlay = _overlay(addon)
-    count = sum(fn is overlay._load_post for fn in bpy.app.handlers.load_post)
-    assert count == 1
-    overlay.register()  # a second register (reload) must not add another
-    names = [getattr(fn, "__module__", "") for fn in bpy.app.handlers.load_post]
-    assert names.count(overlay.__name__) == 1
+def test_show_overlay_is_one_setting_and_decides_what_is_drawn(addon, hit_cube):
+    settings = addon.utils.get_preferences().cast
+    assert settings.show_overlay                      # on by default
+    overlay = addon.cast.overlay
+    assert overlay.drawn_result(bpy.context) == cast_state()
+    settings.show_overlay = False
+    assert overlay.drawn_result(bpy.context) is None
+    assert len(_draw_handlers(addon)) == 1            # the handler stays; the callback returns
+    settings.show_overlay = True
+    addon.cast.state.clear_result(bpy.context)
+    assert overlay.drawn_result(bpy.context) is None  # nothing cast: nothing to draw
 
 
 def test_draw_callback_in_background_creates_no_shader(addon, hit_cube):
-    overlay = _overlay(addon)
+    overlay = addon.cast.overlay
     assert bpy.app.background
     overlay._draw()  # returns at once: no GPU in background mode, must not raise
     assert overlay._shader is None
@@ -69,7 +57,7 @@ def test_draw_callback_in_background_creates_no_shader(addon, hit_cube):
 
 
 def test_geometry_of_a_hit(addon, hit_cube):
-    geometry = _overlay(addon).overlay_geometry(cast_state())
+    geometry = addon.cast.overlay.overlay_geometry(cast_state())
     origin, end = geometry["ray"]
     assert (origin - Vector((0, 0, 4))).length < 1e-6
     assert (end - Vector((0, 0, 1))).length < 1e-5
@@ -82,45 +70,57 @@ def test_geometry_of_a_hit(addon, hit_cube):
     assert max(radii) - min(radii) < 1e-6
     assert all(abs((p - end).dot(Vector((0, 0, 1)))) < 1e-6 for p in marker)  # tangent plane
     # The zoom decides the sizes when the view gives a pixel size.
-    scaled = _overlay(addon).overlay_geometry(cast_state(), lambda point: 0.01)
+    scaled = addon.cast.overlay.overlay_geometry(cast_state(), lambda point: 0.01)
     assert (scaled["normal"][1] - scaled["normal"][0]).length == pytest.approx(0.6)
 
 
 def test_geometry_of_a_miss_and_of_nothing(addon, hit_cube):
-    overlay = _overlay(addon)
+    overlay = addon.cast.overlay
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_Z', distance=12.0)
     geometry = overlay.overlay_geometry(cast_state())
     origin, end = geometry["ray"]
     assert (end - origin).length == pytest.approx(12.0)
     assert geometry["normal"] == [] and geometry["marker"] == []
-    addon.operators.clear_result(bpy.context)
+    addon.cast.state.clear_result(bpy.context)
     assert overlay.overlay_geometry(cast_state()) == {"ray": [], "normal": [], "marker": []}
 
 
 def test_deleted_hit_object_does_not_break_drawing(addon, hit_cube):
-    overlay = _overlay(addon)
     bpy.data.objects.remove(hit_cube)
-    overlay._draw()
-    geometry = overlay.overlay_geometry(cast_state())
+    addon.cast.overlay._draw()
+    geometry = addon.cast.overlay.overlay_geometry(cast_state())
     assert len(geometry["ray"]) == 2
-    lines = addon.ui.result_lines(cast_state())
+    lines = addon.cast.panels.result_lines(cast_state())
     assert lines[1][0] == "Hit: Target (deleted)"
 
 
-def test_file_load_clears_the_stale_result(addon, hit_cube, tmp_path):
+def test_file_load_clears_the_stale_result_and_keeps_the_setting(addon, hit_cube, tmp_path):
+    settings = addon.utils.get_preferences().cast
+    settings.show_overlay = False
     assert cast_state().has_result
     path = tmp_path / "other.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
     bpy.ops.wm.open_mainfile(filepath=str(path))
     assert not cast_state().has_result
     assert cast_state().report == ""
-    assert _overlay(addon).is_enabled()  # the toggle survives a file load
+    assert not addon.utils.get_preferences().cast.show_overlay   # a setting: survives the load
+    assert len(_draw_handlers(addon)) == 1
+
+
+def test_load_post_handler_is_registered_once(addon):
+    state = addon.cast.state
+    assert bpy.app.handlers.load_post.count(state._on_load_post) == 1
+    state.register()  # a second register (reload) must not add another
+    names = [getattr(fn, "__module__", "") for fn in bpy.app.handlers.load_post]
+    assert names.count(state.__name__) == 1
 
 
 def test_unregister_removes_every_hook(addon):
-    overlay = _overlay(addon)
-    overlay.enable()
-    overlay.unregister()
-    assert overlay.runtime_hooks_active() == []
-    assert overlay._load_post not in bpy.app.handlers.load_post
-    overlay.register()
+    before = handler_snapshot()
+    addon.cast.unregister()
+    assert addon.cast.overlay.runtime_hooks_active() == []
+    assert addon.cast.state.runtime_hooks_active() == []
+    assert addon.cast.state._on_load_post not in bpy.app.handlers.load_post
+    assert handler_snapshot() != before
+    addon.cast.register()
+    assert handler_snapshot() == before

@@ -1,9 +1,8 @@
 """Sidebar panel of the cast, the menu entries F3 searches, the sidebar tab from the preferences."""
 import bpy
-import pytest
 
-from conftest import disable_addon
-from helpers import ui_draw_functions_snapshot
+import pytest
+from helpers import disable_addon, ui_draw_functions_snapshot
 from test_cast_support import cast_state, cube, select_only, set_cursor
 
 
@@ -13,17 +12,17 @@ def _menu_entries(menu):
 
 
 def test_panel_registered_first_in_the_bvh_tab(addon):
-    panel = addon.ui.VIEW3D_PT_bvh_cast
+    panel = addon.cast.panels.VIEW3D_PT_bvh_cast
     assert panel.is_registered
     assert panel.bl_space_type == 'VIEW_3D' and panel.bl_region_type == 'UI'
     assert panel.bl_category == "BVH" and panel.bl_order == 0
-    assert issubclass(panel, addon.ui.BVHSidebarPanel)
+    assert issubclass(panel, addon.sidebar.BVHSidebarPanel)
 
 
 def test_sidebar_tab_rename_moves_every_panel(addon):
     prefs = bpy.context.preferences.addons[addon.__name__].preferences
-    panels = [cls for cls in addon.classes if issubclass(cls, addon.ui.BVHSidebarPanel)]
-    assert addon.ui.VIEW3D_PT_bvh_cast in panels
+    panels = [cls for cls in addon.classes() if issubclass(cls, addon.sidebar.BVHSidebarPanel)]
+    assert addon.cast.panels.VIEW3D_PT_bvh_cast in panels
     prefs.sidebar_category = "Ray Tools"
     for cls in panels:
         assert cls.is_registered and cls.bl_category == "Ray Tools"
@@ -34,7 +33,7 @@ def test_sidebar_tab_rename_moves_every_panel(addon):
 
 @pytest.mark.parametrize("menu", ["VIEW3D_MT_object", "VIEW3D_MT_snap"])
 def test_menu_entries_added_and_removed(installed_zip, menu):
-    from conftest import enable_addon
+    from helpers import enable_addon
 
     assert _menu_entries(menu) == []
     enable_addon()
@@ -49,7 +48,7 @@ def test_result_lines_for_a_hit_and_a_miss(addon):
     set_cursor((0.0, 0.0, 4.0))
     assert not cast_state().has_result
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_NEG_Z')
-    texts = [line[0] for line in addon.ui.result_lines(cast_state())]
+    texts = [line[0] for line in addon.cast.panels.result_lines(cast_state())]
     assert texts.pop(0) == "Ray: Global -Z (0.00, 0.00, -1.00)"
     assert texts[0] == "Hit: Target"
     assert "Face: " in texts[1]
@@ -59,9 +58,9 @@ def test_result_lines_for_a_hit_and_a_miss(addon):
     assert texts[5] == "12 tris, 1 object"
     assert texts[6].startswith("BVH ")
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_Z', distance=10.0)
-    texts = [line[0] for line in addon.ui.result_lines(cast_state())]
+    texts = [line[0] for line in addon.cast.panels.result_lines(cast_state())]
     assert texts[1] == "No hit within 10 m"
 
 
 def test_panel_poll(addon):
-    assert addon.ui.VIEW3D_PT_bvh_cast.poll(bpy.context)
+    assert addon.cast.panels.VIEW3D_PT_bvh_cast.poll(bpy.context)

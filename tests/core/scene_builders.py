@@ -3,10 +3,12 @@
 Builders use low-level data API calls (no operators where avoidable) so they are fast and behave the
 same in 4.2, 4.5 and 5.0.
 """
+import contextlib
 import math
 
-import bmesh
 import bpy
+
+import bmesh
 import numpy as np
 from mathutils import Matrix, Vector
 
@@ -101,7 +103,8 @@ def metaball_object(name, location):
 
 
 def surface_object(name, location):
-    """A NURBS surface sphere (operator: a surface's v-resolution can't be set from the data API)."""
+    """A NURBS surface sphere (operator: a surface's v-resolution can't be set from the data
+    API)."""
     bpy.ops.surface.primitive_nurbs_surface_sphere_add(radius=0.8, location=location)
     obj = bpy.context.active_object
     obj.name = name
@@ -134,7 +137,8 @@ def gn_instances_object(name, location, radius_input=0.35):
 
 def set_gn_input(obj, value):
     mod = obj.modifiers["instances"]
-    key = next(k for k in mod.keys() if k.startswith("Socket_") or k.startswith("Input_"))
+    key = next(k for k in mod.keys()  # noqa: SIM118 - an ID property group
+               if k.startswith("Socket_") or k.startswith("Input_"))
     mod[key] = value
     obj.update_tag()
 
@@ -270,11 +274,8 @@ def visible_only(objects):
     view_layer.update()
     others = [obj for obj in view_layer.objects if obj.name not in keep]  # hide_set resyncs
     for obj in others:
-        if True:
-            try:
-                obj.hide_set(True)
-            except RuntimeError:   # in an excluded collection: already invisible
-                pass
+        with contextlib.suppress(RuntimeError):   # in an excluded collection: already invisible
+            obj.hide_set(True)
 
 
 def random_rays(n, size, seed, center=(0, 0, 0), objects=None):
@@ -298,7 +299,7 @@ def scene_ray_cast(origins, directions, depsgraph=None):
     scene = bpy.context.scene
     depsgraph = depsgraph or bpy.context.evaluated_depsgraph_get()
     out = []
-    for o, d in zip(origins, directions):
+    for o, d in zip(origins, directions, strict=False):
         ok, loc, nor, index, obj, _mat = scene.ray_cast(depsgraph, Vector(o), Vector(d))
         out.append((ok, loc, nor, index, obj))
     return out

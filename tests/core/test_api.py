@@ -2,11 +2,12 @@
 import math
 
 import bpy
+
 import numpy as np
 import pytest
+import scene_builders as sb
 from mathutils import Vector
 
-import scene_builders as sb
 from bvh_leakfree_addon import api
 
 

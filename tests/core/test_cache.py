@@ -3,14 +3,14 @@
 After each change the result is checked against Blender's own ``Scene.ray_cast`` (not against the
 previous build), so a missed invalidation fails the test even if the counters looked right.
 """
-import math
+
+import bpy
 
 import bmesh
-import bpy
 import numpy as np
 import pytest
-
 import scene_builders as sb
+
 from bvh_leakfree_addon import api
 
 
@@ -20,7 +20,7 @@ def _agree(bvh, objs, n=400, seed=7, size=8.0, min_hits=40):
     expected = sb.scene_ray_cast(origins, directions)
     got = bvh.ray_cast_many(origins, directions)
     hits = 0
-    for r, (ok, loc, nor, index, obj) in enumerate(expected):
+    for r, (ok, loc, _nor, index, obj) in enumerate(expected):
         assert bool(got["hit"][r]) == ok, r
         if ok:
             hits += 1
@@ -28,23 +28,6 @@ def _agree(bvh, objs, n=400, seed=7, size=8.0, min_hits=40):
             assert got["polygon_index"][r] == index, r
             assert np.linalg.norm(got["location"][r] - np.asarray(loc)) < 1e-4 * size, r
     assert hits >= min_hits, hits
-
-
-@pytest.fixture
-def scene():
-    """A small scene: a subdivided cube, an icosphere, a grid with a shape key, linked twins."""
-    a = sb.mesh_object("cube", sb.cube_mesh("c"), (0, 0, 0))
-    a.modifiers.new("sub", 'SUBSURF').levels = 1
-    b = sb.mesh_object("ico", sb.ico_mesh("i"), (3, 0, 0))
-    c = sb.mesh_object("grid", sb.grid_mesh("g", bumpy=False), (0, 3, 0))
-    c.shape_key_add(name="Basis")
-    key = c.shape_key_add(name="Up")
-    for point in key.data:
-        point.co.z += 0.5 * math.cos(point.co.x)
-    shared = sb.ico_mesh("shared", 1)
-    d = sb.mesh_object("twin0", shared, (-3, 0, 0))
-    e = sb.mesh_object("twin1", shared, (-3, 3, 0))
-    return [a, b, c, d, e]
 
 
 def test_unchanged_scene_rebuilds_nothing(scene):

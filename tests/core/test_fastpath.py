@@ -3,15 +3,16 @@ anything evaluated (or a frame change, file load, edit mode, a missing watch) â†
 
 After every change the result is checked against Blender's own ``Scene.ray_cast``.
 """
-import bmesh
 import bpy
-import pytest
 
+import bmesh
+import pytest
 import scene_builders as sb
+from test_cache import _agree
+
 from bvh_leakfree_addon import api
-from bvh_leakfree_addon.core import bvh as core_bvh
 from bvh_leakfree_addon.core import cache as core_cache
-from test_cache import _agree, scene  # noqa: F401 - the fixture is used by name
+from bvh_leakfree_addon.core import gather as core_gather
 
 
 class Walked(RuntimeError):
@@ -23,7 +24,7 @@ def no_walk(monkeypatch):
     """Make the per-object walk fail: a build that passes did no per-object work."""
     def boom(*args, **kwargs):
         raise Walked("the per-object walk ran")
-    return lambda: monkeypatch.setattr(core_bvh, "_gather", boom)
+    return lambda: monkeypatch.setattr(core_gather, "gather", boom)
 
 
 def _changed_and_agrees(first, objs, **agree):

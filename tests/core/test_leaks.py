@@ -3,16 +3,19 @@ at any stage of a build, bounded memory growth, and ``leak_guard`` itself."""
 import gc
 
 import bpy
+
 import numpy as np
 import pytest
-
 import scene_builders as sb
 from helpers import id_collection_sizes
+
 from bvh_leakfree_addon import api
-from bvh_leakfree_addon.core import bvh as core_bvh
 from bvh_leakfree_addon.core import cache as core_cache
+from bvh_leakfree_addon.core import gather as core_gather
 from bvh_leakfree_addon.core import geometry as core_geometry
+from bvh_leakfree_addon.core import linalg as core_linalg
 from bvh_leakfree_addon.core import merge as core_merge
+from bvh_leakfree_addon.core import validate as core_validate
 
 
 def _mixed():
@@ -69,7 +72,7 @@ class Boom(RuntimeError):
 
 
 STAGES = [
-    (core_bvh, "_check_objects"),
+    (core_validate, "check_objects"),
     (core_geometry, "read_matrices"),
     (core_geometry, "fill_bounds"),
     (core_geometry, "entry_from_object"),
@@ -77,8 +80,8 @@ STAGES = [
     (core_geometry, "mesh_arrays"),          # between to_mesh() and to_mesh_clear()
     (core_geometry, "content_key"),
     (core_geometry, "entry_from_arrays"),
-    (core_bvh, "_take_instance"),            # inside the depsgraph instance iterator
-    (core_bvh, "_world_boxes"),
+    (core_gather, "_take_instance"),            # inside the depsgraph instance iterator
+    (core_linalg, "world_boxes"),
     (core_cache, "evict"),
     (core_merge, "merged_arrays"),           # building .tree
 ]
@@ -135,11 +138,10 @@ def test_fault_at_each_stage_propagates_and_leaks_nothing(monkeypatch, module, n
 # --- leak_guard -----------------------------------------------------------------------------------
 
 def test_leak_guard_raises_naming_collection_and_growth():
-    with pytest.raises(api.LeakError) as info:
-        with api.leak_guard():
-            bpy.data.meshes.new("leak1")
-            bpy.data.meshes.new("leak2")
-            bpy.data.materials.new("leak3")
+    with pytest.raises(api.LeakError) as info, api.leak_guard():
+        bpy.data.meshes.new("leak1")
+        bpy.data.meshes.new("leak2")
+        bpy.data.materials.new("leak3")
     assert info.value.growth == {"meshes": 2, "materials": 1}
     assert "meshes +2" in str(info.value) and "materials +1" in str(info.value)
 
@@ -155,19 +157,17 @@ def test_leak_guard_named_subset():
     with api.leak_guard(["materials"]) as report:
         bpy.data.meshes.new("not watched")
     assert not report.leaked and report.names == ("materials",)
-    with pytest.raises(api.LeakError):
-        with api.leak_guard("meshes"):
-            bpy.data.meshes.new("watched")
-    with pytest.raises(ValueError, match="not bpy.data ID collections"):
-        with api.leak_guard(["meshes", "nonsense"]):
-            pass
+    with pytest.raises(api.LeakError), api.leak_guard("meshes"):
+        bpy.data.meshes.new("watched")
+    with pytest.raises(ValueError, match="not bpy.data ID collections"), \
+            api.leak_guard(["meshes", "nonsense"]):
+        pass
 
 
 def test_leak_guard_lets_exceptions_through_and_still_reports():
-    with pytest.raises(KeyError):
-        with api.leak_guard() as report:
-            bpy.data.meshes.new("leak")
-            raise KeyError("inner")
+    with pytest.raises(KeyError), api.leak_guard() as report:
+        bpy.data.meshes.new("leak")
+        raise KeyError("inner")
     assert report.growth == {"meshes": 1}
 
 

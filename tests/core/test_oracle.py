@@ -10,11 +10,12 @@ there the test checks the facing against ``Scene.ray_cast`` and the direction ag
 world-space triangle itself.
 """
 import bpy
+
 import numpy as np
 import pytest
+import scene_builders as sb
 from mathutils import Vector
 
-import scene_builders as sb
 from bvh_leakfree_addon import api
 
 RAYS = 10_000

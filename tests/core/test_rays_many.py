@@ -6,11 +6,12 @@ Same hit/miss, object, polygon index; distance, location and normal equal up to 
 import math
 
 import bpy
+
 import numpy as np
 import pytest
-
 import scene_builders as sb
 from helpers import id_collection_sizes
+
 from bvh_leakfree_addon import api
 from bvh_leakfree_addon.core import rays
 
@@ -130,7 +131,7 @@ def test_many_objects_and_small_chunks_agree(monkeypatch, budget):
     monkeypatch.setattr(rays, "PAIR_BUDGET", budget)
     objs = sb.ico_grid(90, 1, spacing=1.6)   # overlapping boxes: rays cross many of them
     bvh = api.build(objs)
-    assert len(bvh._entries) > rays.DENSE_SORT_MAX
+    assert len(bvh._top) > rays.DENSE_SORT_MAX
     origins, directions = sb.random_rays(1500, 9.0, seed=15, center=(3, 3, 3))
     got = bvh.ray_cast_many(origins, directions)
     problems, hits = _compare_one_by_one(bvh, origins, directions, got, 10.0)

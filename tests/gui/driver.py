@@ -3,19 +3,21 @@
     blender --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- \
         --zip dist/bvh_leakfree_addon-<version>.zip --shots gui-shots
 
-It installs the built zip with Blender's extension installer into a temporary local repository (removed
-at the end, so the user's own extensions are untouched), enables it, and steps through the UI the way a
-user would, saving a screenshot after each step:
+It installs the built zip with Blender's extension installer into a temporary local repository
+(removed at the end, so the user's own extensions are untouched), enables it, and steps through the
+UI the way a user would, saving a screenshot after each step:
 
-1. the 3D viewport sidebar on the add-on's tab, 2. the cast operator run in the viewport's context (as
-the button does) with its hit and overlay, 3. F3 search for the operator, 4. the add-on's preferences,
+1. the 3D viewport sidebar on the add-on's tab, 2. the cast operator run in the viewport's context
+(as the button does) with its hit and overlay, 3. F3 search for the operator, 4. the add-on's
+preferences,
 5. the Datablocks panel while a script leaks meshes, 6. after the panel's purge button.
 
 It fails (exit status 3) on any Python traceback Blender prints (panel draw errors only print, so
 stderr is watched), on an unexpected operator result, or when an expected entry is missing from the
-menus, the last-operator list or the preferences.  Screenshots use ImageMagick's ``import`` when it is
-there (Blender's own screenshot is black on software-GL virtual screens), else Blender's operator.
-Keys and typing use ``xdotool`` when it is there; without it the F3 step only checks the menu data.
+menus, the last-operator list or the preferences.  Screenshots use ImageMagick's ``import`` when it
+is there (Blender's own screenshot is black on software-GL virtual screens), else Blender's
+operator. Keys and typing use ``xdotool`` when it is there; without it the F3 step only checks the
+menu data.
 """
 import argparse
 import os
@@ -25,8 +27,9 @@ import sys
 import tempfile
 import traceback
 
-import addon_utils
 import bpy
+
+import addon_utils
 
 REPO_MODULE = "bvh_gui_test"
 ADDON = f"bl_ext.{REPO_MODULE}.bvh_leakfree_addon"
@@ -133,7 +136,7 @@ def addon_module():
 
 
 def addon_classes(base):
-    return [cls for cls in addon_module().classes if issubclass(cls, base)]
+    return [cls for cls in addon_module().classes() if issubclass(cls, base)]
 
 
 # --- steps ---------------------------------------------------------------------------------------
@@ -191,8 +194,16 @@ def step_cast():
     check(getattr(cast, "hit", False), "the cast hit something (runtime state)")
 
 
+def step_overlay_drawn():
+    """The viewport has redrawn since the cast: the overlay's draw callback ran its GPU path (it
+    makes its shader on the first draw of a result, never in background mode)."""
+    overlay = sys.modules[ADDON + ".cast.overlay"]
+    check(overlay._shader is not None, f"the overlay drew the ray (shader {overlay._shader})")
+
+
 def step_f3_open():
-    drawn = [getattr(fn, "__module__", "") for fn in bpy.types.VIEW3D_MT_object._dyn_ui_initialize()]
+    drawn = [getattr(fn, "__module__", "")
+             for fn in bpy.types.VIEW3D_MT_object._dyn_ui_initialize()]
     check(any(m.startswith(ADDON) for m in drawn), "View3D › Object menu has the add-on's entry")
     if not have("xdotool"):
         print("gui: xdotool not found: F3 typing skipped (menu data checked)")
@@ -206,7 +217,7 @@ def step_f3_open():
 def step_f3_type():
     bpy.context.scene.cursor.location = (-0.4, 0.1, 4.0)  # a different hit than the button's cast
     prefs = bpy.context.preferences.addons[ADDON].preferences
-    prefs.default_direction = 'GLOBAL_NEG_Z'  # a fresh invocation takes its defaults from here
+    prefs.cast.direction = 'GLOBAL_NEG_Z'  # a fresh invocation takes its defaults from here
     xdo("type", "--delay", "40", OPERATOR_LABEL)
 
 
@@ -226,6 +237,17 @@ def step_f3_check():
     check(getattr(cast, "hit", False), "the cast from F3 hit something")
 
 
+def step_redo_expand():
+    """Open the Adjust Last Operation panel (a click on its header, bottom left of the view)."""
+    area = view3d_area()
+    hud = next((r for r in area.regions if r.type == 'HUD'), None)
+    check(hud is not None and hud.width > 1, "the cast has an Adjust Last Operation panel")
+    if hud is None or not have("xdotool"):
+        return
+    win_h = window().height
+    xdo("mousemove", str(hud.x + 40), str(win_h - (hud.y + hud.height - 12)), "click", "1")
+
+
 def step_prefs_open():
     """Show Preferences › Add-ons in the big 3D viewport area, filtered to this add-on, expanded."""
     area = view3d_area()
@@ -243,8 +265,10 @@ def step_prefs_check():
     check(prefs is not None and type(prefs).bl_idname == ADDON,
           f"the add-on preferences class is registered under the extension's module name "
           f"({type(prefs).bl_idname if prefs else None})")
-    for name in ("sidebar_category", "default_direction", "default_distance", "overlay_default"):
+    for name in ("sidebar_category", "cast", "monitor"):
         check(hasattr(prefs, name), f"preferences have '{name}'")
+    for name in ("direction", "distance", "show_overlay", "ray_color"):
+        check(hasattr(prefs.cast, name), f"the cast's settings have '{name}'")
 
 
 def step_prefs_close():
@@ -274,6 +298,27 @@ def step_purge():
     check(result == {'FINISHED'}, f"purge from the panel returned {result}")
     orphans = sum(1 for m in bpy.data.meshes if m.users == 0 and not m.use_fake_user)
     check(orphans == 0, f"no orphan meshes left ({orphans})")
+
+
+def step_undo_open():
+    """Ctrl+Z in the 3D viewport, as a user would, right after the purge."""
+    STATE["before_undo"] = len(bpy.data.meshes)
+    if not have("xdotool"):
+        return
+    area = view3d_area()
+    win_h = window().height
+    xdo("mousemove", str(area.x + area.width // 3), str(win_h - (area.y + area.height // 2)))
+    xdo("key", "ctrl+z")
+
+
+def step_undo_check():
+    if not have("xdotool"):
+        print("gui: xdotool not found: Ctrl+Z after the purge skipped")
+        return
+    orphans = sum(1 for m in bpy.data.meshes if m.users == 0 and not m.use_fake_user)
+    check(orphans >= STATE["leaked"],
+          f"Ctrl+Z after the purge brought the {STATE['leaked']} leaked meshes back "
+          f"({orphans} orphans, {len(bpy.data.meshes)} meshes, {STATE['before_undo']} before)")
 
 
 def step_finish():
@@ -310,12 +355,14 @@ PLAN = [
     (1.0, lambda: shot("01_sidebar")),
     (0.2, step_cast),
     (1.0, lambda: shot("02_cast_hit_overlay")),
+    (0.2, step_overlay_drawn),
     (0.2, step_f3_open),
     (0.8, step_f3_type),
     (1.0, lambda: shot("03_f3_search")),
     (0.2, step_f3_run),
     (1.0, step_f3_check),
-    (0.2, lambda: shot("03b_after_f3_redo_panel")),
+    (0.2, step_redo_expand),
+    (1.0, lambda: shot("03b_after_f3_redo_panel")),
     (0.5, step_prefs_open),
     (1.5, step_prefs_check),
     (0.2, lambda: shot("04_preferences")),
@@ -325,6 +372,8 @@ PLAN = [
     (0.2, lambda: shot("05_datablocks_leak")),
     (0.2, step_purge),
     (1.5, lambda: shot("06_datablocks_purged")),
+    (0.2, step_undo_open),
+    (1.5, step_undo_check),
     (0.2, step_finish),
 ]
 

@@ -1,16 +1,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The live datablock monitor: a persistent app timer keeps per-type figures for the Datablocks panel.
+"""The live datablock monitor: a persistent app timer keeps per-type figures for the Datablocks
+panel.
 
-* ``tick()`` refreshes the figures that are due and tags the sidebar for redraw **only** when a figure
-  changed.  It keeps plain ints between ticks, never an ID reference, so file load, new file and undo
-  cannot leave it holding a freed ID (no ``ReferenceError``).
+* ``tick()`` refreshes the figures that are due and tags the sidebar for redraw **only** when a
+figure
+  changed.  It keeps plain ints between ticks, never an ID reference, so file load, new file and
+  undo cannot leave it holding a freed ID (no ``ReferenceError``).
 * Counting a type is O(n) in C (``len()`` walks Blender's list, orphans need every ``ID.users``:
-  ~50 ns per ID with 10,000 IDs, more with 100,000 as caches miss), so a type of *n* IDs is refreshed
-  every ``ceil(n / ITEMS_PER_TICK)`` ticks, and at least every ``MAX_PERIOD_SECONDS``.  Deterministic
-  (from sizes, not from timings that jitter on a busy machine).  Small files refresh every tick; the
-  panel says when a type refreshes more slowly.
-* The baseline (the totals the panel's +/- column compares with) is taken on the first tick after the
-  add-on is enabled and again on every file load (``load_post``, persistent) and on Reset Baseline.
+  ~50 ns per ID with 10,000 IDs, more with 100,000 as caches miss), so a type of *n* IDs is
+  refreshed every ``ceil(n / ITEMS_PER_TICK)`` ticks, and at least every ``MAX_PERIOD_SECONDS``.
+  Deterministic (from sizes, not from timings that jitter on a busy machine).  Small files refresh
+  every tick; the panel says when a type refreshes more slowly.
+* The baseline (the totals the panel's +/- column compares with) is taken on the first tick after
+the
+  add-on is enabled and again on every file load (``load_post``, persistent) and on Reset Baseline;
+  a file load also forgets the last Leak Check (its objects are gone).
 """
 import math
 import sys
@@ -20,14 +24,12 @@ import traceback
 import bpy
 from bpy.app.handlers import persistent
 
-from .core.datablocks import count_type
-from .core.leaks import id_collection_names
-from .preferences import get_preferences
+from ..core.datablocks import count_type
+from ..core.idtypes import id_collection_names
+from ..utils import tag_redraw
+from .settings import MESHES, monitor_settings
+from .state import clear_leak_check
 
-MESHES = "meshes"
-DEFAULT_TYPES = ("objects", "materials", "images", "textures", "node_groups", "curves", "actions",
-                 "collections")
-DEFAULT_INTERVAL = 0.5
 ITEMS_PER_TICK = 2500        # IDs counted per type and tick on average (~0.1 ms)
 LINKED_COST_FACTOR = 4       # files with libraries pay a Python loop for the local/linked split
 MAX_PERIOD_SECONDS = 10.0    # every type is refreshed at least this often
@@ -64,9 +66,10 @@ _monitor = _Monitor()
 _tracked_cache = {}
 
 
-def tracked_types(prefs=None):
-    """Meshes first, then the table's types from the preferences that exist in this Blender."""
-    chosen = DEFAULT_TYPES if prefs is None else tuple(sorted(prefs.monitor_types))
+def tracked_types(settings=None):
+    """Meshes first, then the table's types from the settings that exist in this Blender."""
+    settings = settings or monitor_settings()
+    chosen = tuple(sorted(settings.types))
     tracked = _tracked_cache.get(chosen)
     if tracked is None:  # the set of ID collections is fixed for the session: compute once
         names = set(id_collection_names())
@@ -94,13 +97,14 @@ def baseline_time():
 def refresh_period_seconds(name, interval=None):
     """Seconds between two refreshes of ``name`` (the timer interval for cheap types)."""
     job = _monitor.jobs.get(name)
-    interval = _interval(get_preferences()) if interval is None else interval
+    interval = monitor_settings().interval if interval is None else interval
     return (job.period if job else 1) * interval
 
 
 def slow_types(interval=None):
-    """``[(name, seconds)]`` of tracked types refreshed less often than every ``SLOW_NOTE_SECONDS``."""
-    interval = _interval(get_preferences()) if interval is None else interval
+    """``[(name, seconds)]`` of tracked types refreshed less often than every
+    ``SLOW_NOTE_SECONDS``."""
+    interval = monitor_settings().interval if interval is None else interval
     return [(name, job.period * interval) for name, job in _monitor.jobs.items()
             if job.period * interval > SLOW_NOTE_SECONDS]
 
@@ -110,18 +114,14 @@ def redraw_requests():
 
 
 # --- Refreshing ---------------------------------------------------------------------------------
-def _interval(prefs):
-    return prefs.monitor_interval if prefs is not None else DEFAULT_INTERVAL
-
-
 def tick(force=False):
     """Refresh the figures that are due (all with ``force``); True when a figure changed.
 
     Tags the 3D viewport sidebars for redraw only when something changed.
     """
-    prefs = get_preferences()
-    names = tracked_types(prefs)
-    interval = _interval(prefs)
+    settings = monitor_settings()
+    names = tracked_types(settings)
+    interval = settings.interval
     max_period = max(1, math.ceil(MAX_PERIOD_SECONDS / interval))
     mon = _monitor
     mon.ticks += 1
@@ -168,15 +168,7 @@ def _free_tick(mon, name, due):
 def request_redraw():
     """Tag every 3D viewport sidebar for redraw (cheap; nothing when there is no window)."""
     _monitor.redraw_requests += 1
-    wm = bpy.context.window_manager
-    if wm is None:
-        return
-    for window in wm.windows:
-        for area in window.screen.areas:
-            if area.type == 'VIEW_3D':
-                for region in area.regions:
-                    if region.type == 'UI':
-                        region.tag_redraw()
+    tag_redraw(region_type='UI')
 
 
 def reset_baseline():
@@ -202,13 +194,14 @@ def _timer():
         _monitor.errors += 1
         if _monitor.errors <= 3:
             traceback.print_exc(file=sys.stderr)
-    return _interval(get_preferences())
+    return monitor_settings().interval
 
 
 @persistent
 def _on_load_post(*_args):
-    """A file was loaded (or File › New): new figures, new baseline."""
+    """A file was loaded (or File › New): new figures, new baseline, no leak check yet."""
     _restart()
+    clear_leak_check(bpy.context)
 
 
 # --- Registration -------------------------------------------------------------------------------
@@ -236,6 +229,3 @@ def unregister():
     while _on_load_post in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(_on_load_post)
     _monitor.reset()
-
-
-CLASSES = ()

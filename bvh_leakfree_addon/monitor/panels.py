@@ -1,39 +1,27 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The "Datablocks" sidebar panel (live counts from monitor.py) and the File › Clean Up entry."""
+"""The monitor in the 3D viewport: the Datablocks sidebar panel (live counts from :mod:`.service`),
+its Other Types table, and the File › Clean Up entry of the purge."""
 import time
 
 import bpy
 
-from . import monitor
-from .preferences import get_preferences
-from .state import runtime_state
-from .ui import BVHSidebarPanel
+from ..core import idtypes
+from ..sidebar import BVHSidebarPanel
+from ..utils import runtime_state
+from . import service
+from .leak_check import OBJECT_OT_bvh_leak_check
+from .operators import WM_OT_bvh_purge_orphans, WM_OT_bvh_reset_baseline
+from .settings import MESHES, monitor_settings
 
-PURGE = "wm.bvh_purge_orphans"
-ICONS = {
-    "meshes": 'MESH_DATA', "objects": 'OBJECT_DATA', "materials": 'MATERIAL',
-    "images": 'IMAGE_DATA', "textures": 'TEXTURE', "node_groups": 'NODETREE',
-    "curves": 'CURVE_DATA', "actions": 'ACTION', "collections": 'OUTLINER_COLLECTION',
-    "cameras": 'CAMERA_DATA', "lights": 'LIGHT', "worlds": 'WORLD',
-    "armatures": 'ARMATURE_DATA', "shape_keys": 'SHAPEKEY_DATA', "particles": 'PARTICLES',
-    "scenes": 'SCENE_DATA', "texts": 'TEXT',
-}
-DEFAULT_ALERT_THRESHOLD = 25
+__all__ = ("VIEW3D_PT_bvh_datablocks", "VIEW3D_PT_bvh_datablocks_types", "is_alert",
+           "leak_check_lines", "draw_cleanup_menu_entry")
+
+PURGE = WM_OT_bvh_purge_orphans.bl_idname
 
 
-def type_label(name):
-    """``'node_groups'`` → ``'Node Groups'`` (the name Blender gives the collection)."""
-    prop = bpy.data.bl_rna.properties.get(name)
-    return prop.name if prop is not None else name.replace("_", " ").title()
-
-
-def _threshold(prefs):
-    return prefs.monitor_alert_threshold if prefs is not None else DEFAULT_ALERT_THRESHOLD
-
-
-def is_alert(name, prefs=None):
+def is_alert(name, settings=None):
     """The row of ``name`` grew by at least the alert threshold since the baseline."""
-    return monitor.growth(name) >= _threshold(prefs)
+    return service.growth(name) >= (settings or monitor_settings()).alert_threshold
 
 
 def _numbers(layout, *texts):
@@ -50,16 +38,16 @@ def draw_header_row(layout):
     _numbers(split.row(), "Total", "Orphans", "+/-")
 
 
-def draw_type_row(layout, name, prefs):
-    count = monitor.figures(name)
+def draw_type_row(layout, name, settings):
+    count = service.figures(name)
     if count is None:
         return False
-    delta = monitor.growth(name)
-    alert = delta >= _threshold(prefs)
+    delta = service.growth(name)
+    alert = is_alert(name, settings)
     row = layout.row()
     row.alert = alert
     split = row.split(factor=0.46)
-    split.label(text=type_label(name), icon=ICONS.get(name, 'DOT'))
+    split.label(text=idtypes.label(name), icon=idtypes.icon(name))
     _numbers(split.row(), f"{count.total:,}", f"{count.orphans:,}",
              f"{delta:+,}" if delta else "0")
     return alert
@@ -73,14 +61,13 @@ class VIEW3D_PT_bvh_datablocks(BVHSidebarPanel, bpy.types.Panel):
 
     def draw(self, context):
         layout = self.layout
-        prefs = get_preferences(context)
-        meshes = monitor.figures(monitor.MESHES)
+        meshes = service.figures(MESHES)
         if meshes is None:
             layout.label(text="Counting…", icon='TIME')
             return
         col = layout.column(align=True)
         draw_header_row(col)
-        draw_type_row(col, monitor.MESHES, prefs)
+        draw_type_row(col, MESHES, monitor_settings(context))
         self.draw_notes(layout, meshes)
         self.draw_buttons(layout, meshes)
         state = runtime_state(context)
@@ -91,13 +78,13 @@ class VIEW3D_PT_bvh_datablocks(BVHSidebarPanel, bpy.types.Panel):
     def draw_notes(layout, meshes):
         col = layout.column(align=True)
         col.scale_y = 0.8
-        since = monitor.baseline_time()
+        since = service.baseline_time()
         if since is not None:
             col.label(text="+/- since " + time.strftime("%H:%M:%S", time.localtime(since)))
         if meshes.linked:
             col.label(text=f"Linked: {meshes.linked:,} meshes, {meshes.linked_orphans:,} unused "
                            "(purged only with Include Linked)", icon='LINKED')
-        slow = monitor.slow_types()
+        slow = service.slow_types()
         if slow:
             seconds = max(period for _name, period in slow)
             col.label(text=f"Large file: counts refresh every {seconds:.0f} s", icon='INFO')
@@ -115,8 +102,9 @@ class VIEW3D_PT_bvh_datablocks(BVHSidebarPanel, bpy.types.Panel):
         op = col.operator(PURGE, text="Purge All Orphans…", icon='ORPHAN_DATA')
         op.types = 'ALL'
         row = layout.row(align=True)
-        row.operator("wm.bvh_reset_baseline", text="Reset Baseline", icon='FILE_REFRESH')
-        row.operator("object.bvh_leak_check", text="Leak Check", icon='VIEWZOOM')
+        row.operator(WM_OT_bvh_reset_baseline.bl_idname, text="Reset Baseline",
+                     icon='FILE_REFRESH')
+        row.operator(OBJECT_OT_bvh_leak_check.bl_idname, text="Leak Check", icon='VIEWZOOM')
 
 
 def leak_check_lines(mon):
@@ -150,25 +138,24 @@ class VIEW3D_PT_bvh_datablocks_types(BVHSidebarPanel, bpy.types.Panel):
 
     @classmethod
     def poll(cls, context):
-        prefs = get_preferences(context)
-        return (prefs is not None and prefs.monitor_show_table
-                and monitor.figures(monitor.MESHES) is not None)
+        return (super().poll(context) and monitor_settings(context).show_table
+                and service.figures(MESHES) is not None)
 
     def draw_header(self, context):
-        prefs = get_preferences(context)
-        if any(is_alert(name, prefs) for name in monitor.tracked_types(prefs)[1:]):
+        settings = monitor_settings(context)
+        if any(is_alert(name, settings) for name in service.tracked_types(settings)[1:]):
             self.layout.label(icon='ERROR')
 
     def draw(self, context):
-        prefs = get_preferences(context)
+        settings = monitor_settings(context)
         col = self.layout.column(align=True)
-        names = monitor.tracked_types(prefs)[1:]
+        names = service.tracked_types(settings)[1:]
         if not names:
             col.label(text="No types chosen in the preferences")
             return
         draw_header_row(col)
         for name in names:
-            draw_type_row(col, name, prefs)
+            draw_type_row(col, name, settings)
 
 
 def draw_cleanup_menu_entry(self, context):
@@ -178,9 +165,6 @@ def draw_cleanup_menu_entry(self, context):
     layout.operator_context = 'INVOKE_DEFAULT'
     op = layout.operator(PURGE, text="Purge Orphan Data (BVH Monitor)…", icon='ORPHAN_DATA')
     op.types = 'ALL'
-
-
-CLASSES = (VIEW3D_PT_bvh_datablocks, VIEW3D_PT_bvh_datablocks_types)
 
 
 def register():

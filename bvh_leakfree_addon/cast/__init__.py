@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The cast: "Ray Cast from 3D Cursor" into the selected objects.
+
+settings (preferences, sidebar, redo panel) → service (the cast) → state (the last result) →
+operators → panels (sidebar, menus) → overlay (the last ray in the viewport).
+"""
+from . import operators, overlay, panels, settings, state
+
+__all__ = ("CLASSES", "register", "unregister")
+
+# Registered in this order (settings first: the preferences point at them), unregistered in reverse.
+CLASSES = (
+    settings.CastSettings,
+    state.CastResultState,
+    operators.OBJECT_OT_bvh_cast_from_cursor,
+    panels.VIEW3D_PT_bvh_cast,
+)
+_HOOKS = (state, panels, overlay)   # modules with runtime hooks: handlers, menu entries, drawing
+
+
+def register():
+    for module in _HOOKS:
+        module.register()
+
+
+def unregister():
+    for module in reversed(_HOOKS):
+        module.unregister()
+

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``object.bvh_cast_from_cursor`` "Ray Cast from 3D Cursor": translates between the user and the
+service — settings in, a report and the stored result out."""
+import bpy
+
+from ..utils import tag_redraw
+from .service import (
+    BuildProgress,
+    CastError,
+    cast_from_cursor,
+    select_hit_object,
+    snap_cursor_to_hit,
+)
+from .settings import RAY_OPTIONS, CastSettings, cast_inputs, cast_settings, operator_properties
+from .state import store_result
+
+__all__ = ("OBJECT_OT_bvh_cast_from_cursor",)
+
+CAST_MODES = {'OBJECT', 'EDIT_MESH', 'EDIT_CURVE', 'EDIT_SURFACE', 'EDIT_TEXT', 'EDIT_METABALL'}
+
+
+class OBJECT_OT_bvh_cast_from_cursor(bpy.types.Operator):
+    """Ray Cast from 3D Cursor; settings not given come from the add-on preferences."""
+
+    bl_idname = "object.bvh_cast_from_cursor"
+    bl_label = "Ray Cast from 3D Cursor"
+    bl_description = ("Cast one ray from the 3D cursor into the selected objects and report the "
+                      "first hit (object, face, location, normal, distance); the BVH is cached, "
+                      "so casting again on an unchanged scene is fast")
+    bl_options = {'REGISTER', 'UNDO'}
+
+    __annotations__ = operator_properties()   # the ray options of CastSettings
+
+    @classmethod
+    def poll(cls, context):
+        if context.scene is None:
+            cls.poll_message_set("Needs a scene")
+            return False
+        if context.mode not in CAST_MODES:
+            cls.poll_message_set("Ray Cast from 3D Cursor works in Object Mode and Edit Mode")
+            return False
+        return True
+
+    def execute(self, context):
+        self._fill_from_preferences(context)
+        progress = BuildProgress(context)
+        try:
+            result = cast_from_cursor(context, progress=progress, **cast_inputs(self))
+        except CastError as ex:
+            self.report({'ERROR'}, str(ex))
+            return {'CANCELLED'}
+        finally:
+            progress.end()
+        if result.hit:
+            if self.snap_cursor:
+                snap_cursor_to_hit(context.scene, result)
+            if self.select_hit:
+                note = select_hit_object(context, result)
+                if note:
+                    result.notes.append(note)
+        store_result(context, result)
+        self.report({'INFO'} if result.hit else {'WARNING'}, result.report_text())
+        tag_redraw(context)
+        return {'FINISHED'}
+
+    def _fill_from_preferences(self, context):
+        """Settings the caller did not give come from the add-on preferences."""
+        settings = cast_settings(context)
+        for name in RAY_OPTIONS:
+            if not self.properties.is_property_set(name):
+                setattr(self, name, getattr(settings, name))
+
+    def draw(self, context):
+        CastSettings.draw(self, self.layout, overlay='NONE')

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The cast in the 3D viewport: the sidebar panel (button, settings, last result) and the menu
+entries F3 search finds (View3D › Object, Object › Snap)."""
+import bpy
+
+from ..sidebar import BVHSidebarPanel
+from ..utils import runtime_state
+from .operators import OBJECT_OT_bvh_cast_from_cursor
+from .settings import cast_settings, direction_label
+
+__all__ = ("VIEW3D_PT_bvh_cast", "result_lines", "CAST_MENUS", "draw_cast_menu_entry")
+
+CAST_OPERATOR = OBJECT_OT_bvh_cast_from_cursor.bl_idname
+CAST_LABEL = OBJECT_OT_bvh_cast_from_cursor.bl_label
+CAST_MENUS = ("VIEW3D_MT_object", "VIEW3D_MT_snap")
+
+
+class VIEW3D_PT_bvh_cast(BVHSidebarPanel, bpy.types.Panel):
+    """Cast button, its settings (the add-on preferences' defaults), the last result."""
+
+    bl_label = "Ray Cast"
+    bl_order = 0
+
+    def draw(self, context):
+        layout = self.layout
+        layout.operator(CAST_OPERATOR, text=CAST_LABEL, icon='CURSOR')
+        # The settings are the preferences' defaults: every invocation (panel, menu, F3, script
+        # without arguments) uses them, and changing them here changes them everywhere.
+        cast_settings(context).draw(layout, overlay='TOGGLE')
+        state = runtime_state(context)
+        if state is not None:
+            box = layout.box()
+            if not state.cast.has_result:
+                box.label(text="No ray cast yet", icon='INFO')
+            for text, *icon in result_lines(state.cast):
+                box.label(text=text, icon=icon[0] if icon else 'NONE')
+
+
+def result_lines(cast):
+    """The last result as (text[, icon]) lines for the panel (none before the first cast)."""
+    if not cast.has_result:
+        return []
+    ray = _vector_text(cast.ray_direction, 2)  # short: the sidebar is narrow
+    lines = [(f"Ray: {direction_label(cast.direction_mode)} {ray}", 'CURSOR')]
+    if cast.hit:
+        name = cast.object_name
+        if name and bpy.data.objects.get(name) is None:
+            name += " (deleted)"
+        lines.append((f"Hit: {name}", 'OBJECT_DATA'))
+        if cast.instancer_name:
+            lines.append((f"Instanced by: {cast.instancer_name}",))
+        lines.append((f"Face: {cast.polygon_index}",))
+        lines.append(("Location: " + _vector_text(cast.location),))
+        lines.append(("Normal: " + _vector_text(cast.normal, 3),))
+        lines.append((f"Distance: {cast.distance:.3f} m",))
+    else:
+        lines.append((f"No hit within {cast.max_distance:,.6g} m", 'ERROR'))
+    skipped = f", {cast.objects_skipped} skipped" if cast.objects_skipped else ""
+    plural = "" if cast.objects_used == 1 else "s"
+    lines.append((f"{cast.triangles:,} tris, {cast.objects_used:,} object{plural}{skipped}",))
+    build = "reused" if cast.reused else "built"
+    lines.append((f"BVH {build} {cast.build_ms:.1f} ms, cast {cast.cast_ms:.2f} ms", 'TIME'))
+    if cast.note:
+        lines.append((cast.note, 'INFO'))
+    return lines
+
+
+def _vector_text(vector, digits=2):
+    return "(" + ", ".join(f"{c:.{digits}f}" for c in vector) + ")"
+
+
+def draw_cast_menu_entry(self, context):
+    """Entry in View3D › Object and in its Snap menu (beside the Cursor entries); F3 finds it."""
+    layout = self.layout
+    layout.separator()
+    layout.operator(CAST_OPERATOR, text=CAST_LABEL, icon='CURSOR')
+
+
+def register():
+    for name in CAST_MENUS:
+        getattr(bpy.types, name).append(draw_cast_menu_entry)
+
+
+def unregister():
+    for name in CAST_MENUS:
+        menu = getattr(bpy.types, name, None)
+        if menu is not None:
+            menu.remove(draw_cast_menu_entry)

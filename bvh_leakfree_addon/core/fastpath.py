@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The unchanged-build fast path: ``build()``/``update()`` skip every object when Blender evaluated
+nothing since the last full build of the same objects.
+
+A build is *stamped* with ``(change count, depsgraph pointer)``: the count comes from the change
+watch in ``cache`` (one callback in the depsgraph, frame, undo/redo and load handlers).  The same
+stamp later means nothing was evaluated in between, so the evaluated data the build read is still
+what the depsgraph holds.  The latest full build is kept as a :class:`BuildState` (immutable) so
+``build()`` with the very same object list can adopt it.
+"""
+import operator
+from dataclasses import dataclass
+
+import bpy
+
+from . import cache
+from .results import BuildStats
+from .toplevel import TopLevel
+from .validate import ObjectList
+
+__all__ = ("BuildState", "stamp_now", "as_sequence", "remember", "adoptable", "recent_checked")
+
+
+@dataclass(frozen=True, eq=False)
+class BuildState:
+    """A finished build, as :class:`SceneBVH` holds it and the fast path remembers it."""
+
+    inputs: tuple          #: the object list as passed (compared by identity), or None
+    objects: ObjectList    #: the checked, de-duplicated objects
+    evaluated: bool
+    instances: bool
+    epsilon: float
+    stamp: tuple           #: ``stamp_now()`` when the build started, None when not vouched for
+    top: TopLevel
+    stats: BuildStats
+
+    def flags(self):
+        return (self.evaluated, self.instances, self.epsilon)
+
+
+def stamp_now(depsgraph_arg):
+    """``(change count, depsgraph pointer)`` when the change watch can vouch for the depsgraph,
+    else None.
+
+    Only the context's own depsgraph qualifies, and only after ``evaluated_depsgraph_get()``:
+    that evaluates whatever is tagged, which fires the watch for every pending change.  Outside
+    object mode edits can bypass the depsgraph (edit-mode bmesh, sculpting): never vouched for.
+    """
+    context = bpy.context
+    view_layer = getattr(context, "view_layer", None)
+    if view_layer is None:
+        return None
+    if depsgraph_arg is not None:
+        own = view_layer.depsgraph
+        if own is None or own.as_pointer() != depsgraph_arg.as_pointer():
+            return None
+    current = context.evaluated_depsgraph_get()
+    if context.mode != 'OBJECT':
+        return None
+    return (cache.change_count(), current.as_pointer())
+
+
+def as_sequence(objects):
+    """The object list as passed, as a tuple, when it can be compared later; else None."""
+    if isinstance(objects, bpy.types.Object):
+        return (objects,)
+    if type(objects) in (list, tuple):
+        return tuple(objects)
+    return None
+
+
+def _same_objects(a, b):
+    return a is not None and b is not None and len(a) == len(b) and all(map(operator.is_, a, b))
+
+
+def remember(state):
+    """Keep ``state`` as the latest full build (only builds the watch vouched for)."""
+    if state.stamp is not None and state.inputs is not None:
+        cache.remember_build(state)
+
+
+def adoptable(objects, depsgraph, flags):
+    """The latest full build when it was made from the very same object list (same Python
+    objects, same order) with the same ``flags`` ``(evaluated, instances, epsilon)`` and nothing
+    changed since; else None."""
+    state = cache.recent_build()
+    if state is None or not _same_objects(as_sequence(objects), state.inputs):
+        return None
+    if flags != state.flags() or state.stamp is None or state.stamp != stamp_now(depsgraph):
+        return None
+    return state
+
+
+def recent_checked(raw_input):
+    """The checked object list of the latest full build when ``raw_input`` is the very same list,
+    else None.  Type checks and de-duplication depend only on those objects; a since deleted
+    object raises ``ReferenceError`` while gathering, and the build then names it with
+    ``validate.check_objects`` as the first check would have."""
+    state = cache.recent_build()
+    if state is None or not _same_objects(raw_input, state.inputs):
+        return None
+    return state.objects

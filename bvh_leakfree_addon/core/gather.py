@@ -1,0 +1,295 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Gathering: every contributing object and instance with its object-space tree and world matrix.
+
+The top level being gathered is :class:`Items` (parallel lists, one row per object or instance);
+:class:`Builder` finds each row's tree in the cache (proven current, see ``cache``) or builds it.
+This is the hot loop of a build: per-object Python work is kept minimal, numpy work goes to
+``toplevel``.
+"""
+from . import cache, geometry
+from .geometry import GEOMETRY_TYPES
+
+__all__ = ("Items", "Builder", "gather")
+
+
+class Items:
+    """The top level being gathered: parallel lists, one row per object or instance."""
+
+    __slots__ = ("objs", "instancers", "entries", "matrices", "keys", "any_instances")
+
+    def __init__(self):
+        self.objs = []
+        self.instancers = []
+        self.entries = []
+        self.matrices = []   # geometry.matrix_row() of each; converted to numpy in one go
+        self.keys = []       # as_pointer() of each row's object
+        self.any_instances = False
+
+    def add(self, obj, instancer, entry, matrix, key):
+        """One row; ``matrix`` as made by ``geometry.matrix_row`` (a copy, or bytes)."""
+        self.objs.append(obj)
+        self.instancers.append(instancer)
+        self.entries.append(entry)
+        self.matrices.append(matrix)
+        self.keys.append(key)
+
+    def describe(self, i):
+        if self.instancers[i] is not None:
+            return f"an instance of {self.instancers[i].name!r}"
+        return f"object {self.objs[i].name!r}"
+
+
+def _has_nodes_modifier(obj):
+    """Instancers (collection, verts, faces, particles: ``is_instancer``) and objects with a
+    geometry-nodes modifier (which may output instances) are looked up in the depsgraph's
+    instance list."""
+    return any(mod.type == 'NODES' for mod in obj.modifiers)
+
+
+def _shows_own_geometry(obj, depsgraph):
+    """Instancers (dupli-verts/faces/particles) can hide their own geometry."""
+    if not obj.is_instancer:
+        return True
+    if depsgraph.mode == 'RENDER':
+        return obj.show_instancer_for_render
+    return obj.show_instancer_for_viewport
+
+
+class Builder:
+    """One build: finds or builds each object-space tree, and counts what it did."""
+
+    def __init__(self, depsgraph, evaluated, epsilon, use_cache, stats):
+        self.depsgraph = depsgraph
+        self.evaluated = evaluated
+        self.epsilon = float(epsilon)
+        self.use_cache = use_cache
+        self.stats = stats
+        self.entries_seen = {}
+        self.pending_bounds = []   # (entry, evaluated mesh) of new trees, bounds read in one go
+        self.saw_edit_mode = False  # edit-mode geometry can change without any depsgraph update
+
+    def entry_for(self, src_eval, src_orig, defer_bounds=False):
+        """The object-space tree of ``src_eval``'s geometry (an evaluated or temporary instance
+        object), from the cache when proven current.  None when it has no faces."""
+        if self.evaluated and src_eval.type == 'MESH':
+            data = src_eval.data
+            if not data.is_editmode:
+                return self._entry_marked(src_eval, data, src_orig, defer_bounds)
+            self.saw_edit_mode = True
+        elif src_eval.original.mode != 'OBJECT':
+            self.saw_edit_mode = True
+        return self._entry_converted(src_eval if self.evaluated else src_orig)
+
+    def _entry_marked(self, src_eval, data, src_orig, defer_bounds):
+        check = cache.check_of(data)
+        entry = cache.lookup_marked(data, self.epsilon, check)
+        if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
+            # reuse=False still shares within this build
+            cache.touch(entry)
+            seen = self.entries_seen
+            if id(entry) not in seen:
+                seen[id(entry)] = entry
+                self.stats.meshes_reused += 1
+            return entry
+        if check[2] == 0:    # no polygons
+            return None
+        entry = geometry.entry_from_object(src_eval, self.depsgraph, data, self.epsilon,
+                                           bounds=not defer_bounds)
+        if entry.bmin is None:
+            self.pending_bounds.append((entry, data))
+        cache.store_marked(data, entry, check)
+        return self._rebuilt(entry)
+
+    def finish(self):
+        """Complete deferred work (bounds of new trees) while the evaluated meshes are current.
+
+        Entries are cached as soon as they are built (so linked duplicates share them); if the
+        bounds cannot be completed they are dropped from the cache again, never left half-made.
+        """
+        try:
+            geometry.fill_bounds(self.pending_bounds)
+        except BaseException:
+            self.abandon()
+            raise
+        self.pending_bounds = []
+
+    def abandon(self):
+        """The build failed: uncache the trees whose bounds were never completed."""
+        cache.discard([entry for entry, _mesh in self.pending_bounds])
+        self.pending_bounds = []
+
+    def _entry_converted(self, src):
+        mesh = geometry.to_mesh(src)
+        try:
+            if mesh is None or len(mesh.polygons) == 0:
+                return None
+            co, tris, tri_poly = geometry.mesh_arrays(mesh)
+        finally:
+            geometry.to_mesh_clear(src)
+        key = geometry.content_key(co, tris, tri_poly, self.epsilon)
+        entry = cache.lookup(key)
+        if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
+            return self._reused(entry)
+        entry = geometry.entry_from_arrays(co, tris, tri_poly, self.epsilon)
+        cache.store(key, entry)
+        return self._rebuilt(entry)
+
+    def _reused(self, entry):
+        cache.touch(entry)
+        if id(entry) not in self.entries_seen:
+            self.entries_seen[id(entry)] = entry
+            self.stats.meshes_reused += 1
+        return entry
+
+    def _rebuilt(self, entry):
+        self.entries_seen[id(entry)] = entry
+        self.stats.meshes_rebuilt += 1
+        return entry
+
+
+def gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats, progress):
+    """Every contributing object and instance with its tree and world matrix (the hot loop:
+    keep per-object Python work minimal, numpy work goes to ``_set_items``)."""
+    builder = Builder(depsgraph, evaluated, epsilon, use_cache, stats)
+    items = Items()
+    instancers = {}
+    try:
+        _gather_objects(builder, objects, instances, items, instancers, progress)
+    except BaseException:
+        builder.abandon()
+        raise
+    builder.finish()
+    if instancers:
+        _gather_instances(builder, instancers, items)
+    return items, builder, instancers
+
+
+def _gather_objects(builder, objects, instances, items, instancers, progress):
+    """Every input object's own geometry (instances come later, from the depsgraph).
+
+    The common case (an evaluated mesh already in the cache: a transforms-only rebuild) is
+    inlined: the same checks as ``Builder._entry_marked``, without its call overhead.
+    """
+    depsgraph = builder.depsgraph
+    stats = builder.stats
+    skipped = stats.objects_skipped
+    n = len(objects)
+    step = max(1, n // 20)
+    keys = getattr(objects, "keys", None) or [obj.as_pointer() for obj in objects]
+    marked = builder.evaluated
+    entry_marked = builder._entry_marked
+    epsilon = builder.epsilon
+    use_cache = builder.use_cache
+    seen = builder.entries_seen
+    cached = cache.ENTRIES
+    generation = cache.generation()
+    to_row = geometry.matrix_row
+    objs_append = items.objs.append
+    entries_append = items.entries.append
+    matrices_append = items.matrices.append
+    keys_append = items.keys.append
+    first_row = len(items.objs)
+    for i, obj in enumerate(objects):
+        if progress is not None and i % step == 0:
+            progress(0.9 * i / n)
+        obj_eval = obj.evaluated_get(depsgraph)
+        if not obj_eval.is_evaluated:
+            raise ValueError(f"object {obj.name!r} is not in the view layer being evaluated "
+                             f"(another scene, or its collection is excluded)")
+        wants_instances = instances and (obj_eval.is_instancer or (
+            len(obj_eval.modifiers) > 0 and _has_nodes_modifier(obj_eval)))
+        if wants_instances:
+            instancers[keys[i]] = obj
+            if not _shows_own_geometry(obj_eval, depsgraph):
+                continue
+        elif marked and obj_eval.type == 'MESH':
+            # the common case, kept short: an evaluated mesh (the same as entry_for)
+            data = obj_eval.data
+            if not data.is_editmode:
+                entry = cached.get(("evaluated", data.session_uid))
+                if entry is not None and entry.epsilon == epsilon and entry.check == (
+                        data.as_pointer(), len(data.vertices), len(data.polygons),
+                        len(data.loops)) and (use_cache or id(entry) in seen):
+                    # proven current: what cache.lookup_marked + touch would do
+                    entry.last_used = generation
+                    if id(entry) not in seen:
+                        seen[id(entry)] = entry
+                        stats.meshes_reused += 1
+                else:
+                    try:
+                        entry = entry_marked(obj_eval, data, obj, True)
+                    except ValueError as ex:
+                        skipped.append((obj.name, f"no evaluated geometry ({ex})"))
+                        continue
+                    if entry is None:
+                        skipped.append((obj.name, "no faces"))
+                        continue
+                objs_append(obj)
+                entries_append(entry)
+                matrices_append(to_row(obj_eval.matrix_world))
+                keys_append(keys[i])
+                continue
+        if obj_eval.type not in GEOMETRY_TYPES:
+            if not wants_instances:
+                skipped.append((obj.name, f"{obj.type.lower()} object has no surface geometry"))
+            continue
+        try:
+            entry = builder.entry_for(obj_eval, obj, defer_bounds=True)
+        except ValueError as ex:   # e.g. no evaluated mesh for an object disabled in viewports
+            skipped.append((obj.name, f"no evaluated geometry ({ex})"))
+            continue
+        if entry is None:
+            if not wants_instances:
+                skipped.append((obj.name, "no faces"))
+            continue
+        objs_append(obj)
+        entries_append(entry)
+        matrices_append(to_row(obj_eval.matrix_world))
+        keys_append(keys[i])
+    items.instancers.extend([None] * (len(items.objs) - first_row))
+
+
+def _gather_instances(builder, instancers, items):
+    """Instances of the given instancers, read while the depsgraph iterator holds them (the
+    temporary instance objects are only valid during their iteration step).
+
+    The iterator is always run to its end, also after an error (re-raised afterwards): leaving a
+    depsgraph instance iterator unfinished leaks its memory (seen in Blender 4.2).
+    """
+    failure = None
+    for inst in builder.depsgraph.object_instances:
+        if failure is not None:
+            continue
+        try:
+            _take_instance(builder, instancers, items, inst)
+        except BaseException as ex:  # noqa: BLE001 - re-raised once the iterator is finished
+            failure = ex
+    if failure is not None:
+        raise failure
+
+
+def _take_instance(builder, instancers, items, inst):
+    if not inst.is_instance:
+        return
+    parent = inst.parent
+    if parent is None:
+        return
+    instancer = instancers.get(parent.original.as_pointer())
+    if instancer is None:
+        return
+    src = inst.object
+    if src.type not in GEOMETRY_TYPES:
+        return
+    src_orig = src.original
+    generated = src_orig.as_pointer() == instancer.as_pointer()
+    if generated and not builder.evaluated:
+        return   # geometry made by geometry nodes has no original data
+    try:
+        entry = builder.entry_for(src, None if generated else src_orig)
+    except ValueError:
+        return
+    if entry is None:
+        return
+    items.any_instances = True
+    items.add(src_orig, instancer, entry, geometry.matrix_row(inst.matrix_world, copy=True),
+              src_orig.as_pointer())

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one table of ID types: ``bpy.data`` collection name, ``ID.id_type`` code, how to say one of
+them, and the icon the panels show.  Everything keyed by collection name reads it from here.
+
+Grease pencil collections differ between Blender versions (``annotations``/``grease_pencils``/
+``grease_pencils_v3``): :func:`collection_of_code` resolves them against this Blender.
+"""
+import functools
+from typing import NamedTuple
+
+import bpy
+
+__all__ = ("IdType", "ID_TYPES", "BY_COLLECTION", "id_collection_names", "collection_of_code",
+           "singular", "label", "icon")
+
+
+class IdType(NamedTuple):
+    collection: str   #: ``bpy.data`` collection name
+    code: str         #: ``ID.id_type``
+    singular: str     #: one of them, in words
+    icon: str = 'DOT'
+
+
+ID_TYPES = (
+    IdType("actions", "ACTION", "action", 'ACTION'),
+    IdType("armatures", "ARMATURE", "armature", 'ARMATURE_DATA'),
+    IdType("brushes", "BRUSH", "brush"),
+    IdType("cache_files", "CACHEFILE", "cache file"),
+    IdType("cameras", "CAMERA", "camera", 'CAMERA_DATA'),
+    IdType("collections", "COLLECTION", "collection", 'OUTLINER_COLLECTION'),
+    IdType("curves", "CURVE", "curve", 'CURVE_DATA'),
+    IdType("hair_curves", "CURVES", "hair curves"),
+    IdType("fonts", "FONT", "font"),
+    IdType("images", "IMAGE", "image", 'IMAGE_DATA'),
+    IdType("shape_keys", "KEY", "shape key", 'SHAPEKEY_DATA'),
+    IdType("lattices", "LATTICE", "lattice"),
+    IdType("libraries", "LIBRARY", "library"),
+    IdType("lights", "LIGHT", "light", 'LIGHT'),
+    IdType("lightprobes", "LIGHT_PROBE", "light probe"),
+    IdType("linestyles", "LINESTYLE", "line style"),
+    IdType("masks", "MASK", "mask"),
+    IdType("materials", "MATERIAL", "material", 'MATERIAL'),
+    IdType("meshes", "MESH", "mesh", 'MESH_DATA'),
+    IdType("metaballs", "META", "metaball"),
+    IdType("movieclips", "MOVIECLIP", "movie clip"),
+    IdType("node_groups", "NODETREE", "node group", 'NODETREE'),
+    IdType("objects", "OBJECT", "object", 'OBJECT_DATA'),
+    IdType("paint_curves", "PAINTCURVE", "paint curve"),
+    IdType("palettes", "PALETTE", "palette"),
+    IdType("particles", "PARTICLE", "particle system", 'PARTICLES'),
+    IdType("pointclouds", "POINTCLOUD", "point cloud"),
+    IdType("scenes", "SCENE", "scene", 'SCENE_DATA'),
+    IdType("screens", "SCREEN", "screen"),
+    IdType("sounds", "SOUND", "sound"),
+    IdType("speakers", "SPEAKER", "speaker"),
+    IdType("texts", "TEXT", "text", 'TEXT'),
+    IdType("textures", "TEXTURE", "texture", 'TEXTURE'),
+    IdType("volumes", "VOLUME", "volume"),
+    IdType("window_managers", "WINDOWMANAGER", "window manager"),
+    IdType("workspaces", "WORKSPACE", "workspace"),
+    IdType("worlds", "WORLD", "world", 'WORLD'),
+)
+BY_COLLECTION = {t.collection: t for t in ID_TYPES}
+_BY_CODE = {t.code: t.collection for t in ID_TYPES}
+
+
+@functools.cache
+def id_collection_names():
+    """Names of every ID collection of ``bpy.data`` (meshes, objects, materials, …) in this
+    Blender (read once from the RNA definition, so it works while ``bpy.data`` is restricted)."""
+    return tuple(prop.identifier for prop in bpy.types.BlendData.bl_rna.properties
+                 if prop.type == 'COLLECTION')
+
+
+def collection_of_code(code):
+    """The collection name of an ``ID.id_type`` code in this Blender, or None."""
+    if code == "GREASEPENCIL":  # legacy grease pencil / annotations
+        return "annotations" if "annotations" in id_collection_names() else "grease_pencils"
+    if code == "GREASEPENCIL_V3":
+        names = id_collection_names()
+        if "grease_pencils_v3" in names:
+            return "grease_pencils_v3"
+        return "grease_pencils" if "annotations" in names else None
+    return _BY_CODE.get(code)
+
+
+def singular(name):
+    """``'node_groups'`` → ``'node group'``."""
+    known = BY_COLLECTION.get(name)
+    if known is not None:
+        return known.singular
+    return (name[:-1] if name.endswith("s") else name).replace("_", " ")
+
+
+def label(name):
+    """``'node_groups'`` → ``'Node Groups'`` (how Blender titles the collection)."""
+    return name.replace("_", " ").title()
+
+
+def icon(name):
+    known = BY_COLLECTION.get(name)
+    return known.icon if known is not None else 'DOT'

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the core hands back: :class:`Hit` (one ray or nearest point), :class:`RayResults` (many
+rays) and :class:`BuildStats` (what a build did)."""
+
+__all__ = ("Hit", "RayResults", "BuildStats", "alive")
+
+DELETED_HIT_MESSAGE = "the object hit was deleted after build(); call update()"
+
+
+def alive(obj):
+    """``obj``, or ``ReferenceError`` when it was deleted since the build (a hit on it)."""
+    try:
+        obj.name  # noqa: B018
+    except ReferenceError:
+        raise ReferenceError(DELETED_HIT_MESSAGE) from None
+    return obj
+
+
+class Hit:
+    """One ray or nearest-point result, in world space."""
+
+    __slots__ = ("location", "normal", "object", "instancer", "polygon_index", "distance",
+                 "matrix_world")
+
+    def __init__(self, location, normal, obj, instancer, polygon_index, distance, matrix_world):
+        self.location = location            #: Vector, world space
+        self.normal = normal                #: unit Vector, world space, as Scene.ray_cast reports
+        self.object = obj                   #: original bpy.types.Object whose geometry was hit
+        self.instancer = instancer          #: selected instancer of that instance, else None
+        self.polygon_index = polygon_index  #: polygon index in that object's evaluated mesh
+        self.distance = distance            #: world units from the origin
+        self.matrix_world = matrix_world    #: world matrix of the object or instance hit
+
+    def __repr__(self):
+        inst = f" via {self.instancer.name!r}" if self.instancer is not None else ""
+        return (f"<Hit {self.object.name!r}{inst} polygon {self.polygon_index} "
+                f"at {tuple(round(v, 5) for v in self.location)} distance {self.distance:.5g}>")
+
+
+class RayResults(dict):
+    """``ray_cast_many`` results: a dict of numpy arrays, also readable as attributes
+    (``res["hit"]`` or ``res.hit``)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class BuildStats:
+    """What a build did.  ``reused`` is True when no geometry had to be rebuilt; ``unchanged``
+    is True when Blender evaluated nothing since the previous build of the same objects, so not
+    even the per-object walk was done (see ``cache``: the change watch)."""
+
+    __slots__ = ("objects_used", "objects_skipped", "instances", "triangles", "build_seconds",
+                 "reused", "meshes_rebuilt", "meshes_reused", "trees", "unchanged")
+
+    def __init__(self):
+        self.objects_used = 0
+        self.objects_skipped = []   # (name, reason)
+        self.instances = 0          # entries in the top level (objects + instances)
+        self.triangles = 0          # world-space triangles (instances counted each time)
+        self.build_seconds = 0.0
+        self.reused = False
+        self.meshes_rebuilt = 0
+        self.meshes_reused = 0
+        self.trees = 0              # distinct object-space trees
+        self.unchanged = False
+
+    def unchanged_copy(self, seconds):
+        """The stats of a build skipped because nothing changed since the one these describe."""
+        out = BuildStats()
+        for name in ("objects_used", "instances", "triangles", "trees"):
+            setattr(out, name, getattr(self, name))
+        out.objects_skipped = list(self.objects_skipped)
+        out.meshes_reused = self.meshes_reused + self.meshes_rebuilt
+        out.reused = out.unchanged = True
+        out.build_seconds = seconds
+        return out
+
+    def __repr__(self):
+        return (f"<BuildStats used={self.objects_used} skipped={len(self.objects_skipped)} "
+                f"instances={self.instances} triangles={self.triangles} "
+                f"rebuilt={self.meshes_rebuilt} reused={self.meshes_reused} "
+                f"{self.build_seconds * 1e3:.2f} ms>")

@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The top level of a ``SceneBVH``: one row per contributing object or instance, as immutable
+arrays.
+
+:class:`TopLevel` is what the queries (``SceneBVH``, ``rays``, ``merge``) read: the row's
+object-space tree, its world matrix and inverse, its object-space and world-space boxes.  It never
+changes once made, so a build that changed nothing can hand the very same one to the next
+``SceneBVH`` and two ``SceneBVH`` objects can share it.
+"""
+import operator
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from . import geometry, linalg
+
+__all__ = ("TopLevel", "make_top_level")
+
+
+@dataclass(frozen=True, eq=False)
+class TopLevel:
+    """Rows of the top level (arrays are read-only)."""
+
+    entries: tuple         #: ``GeomEntry`` (object-space tree) of each row
+    instancers: tuple      #: the selected instancer of each row, None for an object's own geometry
+    objects: tuple         #: the distinct original objects, in input order
+    obj_index: np.ndarray  #: (N,) row → index into ``objects``
+    mat: np.ndarray        #: (N, 4, 4) world matrices
+    inv: np.ndarray        #: (N, 4, 4) their inverses (never singular: singular rows are dropped)
+    bmin: np.ndarray       #: (N, 3) object-space boxes
+    bmax: np.ndarray
+    wmin: np.ndarray       #: (N, 3) world-space boxes
+    wmax: np.ndarray
+    pad: float             #: slack added to the world boxes in the slab test
+
+    def __len__(self):
+        return len(self.entries)
+
+    @cached_property
+    def all_similar(self):
+        """Every matrix is a similarity (see ``linalg.all_similarities``)."""
+        return linalg.all_similarities(self.mat)
+
+
+def _read_only(*arrays):
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
+def make_top_level(items, stats, previous=()):
+    """The :class:`TopLevel` of gathered ``items`` (``gather.Items``) and the ``as_pointer()`` keys
+    of the input objects it uses (an instancer counts as used when one of its instances is).
+
+    Rows with a singular world matrix are dropped (listed in ``stats.objects_skipped``).
+    ``previous``: earlier top levels whose box arrays may be reused (a transforms-only rebuild).
+    """
+    mat = (geometry.read_matrices(items.matrices, items.describe) if items.matrices
+           else np.zeros((0, 4, 4)))
+    cof, det = linalg.cofactors(mat)
+    keep = ~linalg.singular(mat, det) if len(mat) else np.zeros(0, dtype=bool)
+    rows = None
+    if not keep.all():
+        for i in np.nonzero(~keep)[0]:
+            if items.instancers[i] is None:
+                stats.objects_skipped.append((items.objs[i].name,
+                                              "zero scale (flat world matrix)"))
+        rows = np.nonzero(keep)[0].tolist()
+        mat, cof, det = mat[keep], cof[keep], det[keep]
+
+    def pick(seq):
+        return seq if rows is None else [seq[i] for i in rows]
+
+    entries = tuple(pick(items.entries))
+    instancers = tuple(pick(items.instancers))
+    objects, obj_index, used = _object_table(pick(items.objs), pick(items.keys), instancers,
+                                             items.any_instances)
+    n = len(entries)
+    if n:
+        inv = linalg.affine_inverse(mat, cof, det)
+        bmin, bmax = _entry_boxes(entries, previous)
+    else:
+        inv = np.zeros((0, 4, 4))
+        bmin = bmax = np.zeros((0, 3))
+    wmin, wmax = linalg.world_boxes(mat, bmin, bmax)
+    pad = 1e-6 * max(1.0, float(np.abs(np.concatenate([wmin, wmax])).max(initial=0.0)))
+    _read_only(obj_index, mat, inv, wmin, wmax)
+    top = TopLevel(entries=entries, instancers=instancers, objects=tuple(objects),
+                   obj_index=obj_index, mat=mat, inv=inv, bmin=bmin, bmax=bmax, wmin=wmin,
+                   wmax=wmax, pad=pad)
+    return top, used
+
+
+def _object_table(objs, keys, instancers, any_instances):
+    """(distinct objects, row → object index, keys of the input objects used)."""
+    n = len(objs)
+    if not any_instances:
+        # one row per object (the input list is de-duplicated): no mapping to work out
+        return list(objs), np.arange(n, dtype=np.int64), set(keys)
+    objects = []
+    index = {}
+    used = set()
+    obj_index = np.empty(n, dtype=np.int64)
+    for i, obj in enumerate(objs):
+        key = keys[i]
+        j = index.get(key)
+        if j is None:
+            j = index[key] = len(objects)
+            objects.append(obj)
+        obj_index[i] = j
+        inst = instancers[i]
+        used.add(key if inst is None else inst.as_pointer())
+    return objects, obj_index, used
+
+
+def _entry_boxes(entries, previous):
+    """``(bmin, bmax)`` (N, 3) of the entries' object-space boxes.  The arrays of an earlier top
+    level are reused when made for the very same entry objects in the same order (a
+    transforms-only rebuild): an entry's box never changes once the entry is built."""
+    for prev in previous:
+        if prev is not None and len(prev.entries) == len(entries) and \
+                all(map(operator.is_, prev.entries, entries)):
+            return prev.bmin, prev.bmax
+    bmin = np.array([e.bmin for e in entries], dtype=np.float64)
+    bmax = np.array([e.bmax for e in entries], dtype=np.float64)
+    return _read_only(bmin, bmax)

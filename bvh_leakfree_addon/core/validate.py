@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Input validation for the core: every public entry point checks its arguments here first, so bad
+input fails early with a ``TypeError``/``ValueError``/``ReferenceError`` whose message names the
+problem (never a deep error from Blender or numpy)."""
+import math
+
+import bpy
+
+import numpy as np
+
+__all__ = ("ObjectList", "check_objects", "vector3", "direction", "max_distance", "epsilon",
+           "ray_arrays")
+
+
+class ObjectList(list):
+    """Checked objects; ``keys`` holds their ``as_pointer()`` values, in the same order."""
+
+    __slots__ = ("keys",)
+
+
+def check_objects(objects):
+    """A de-duplicated :class:`ObjectList` of live ``bpy.types.Object``; clear errors for anything
+    else."""
+    if objects is None:
+        raise ValueError("no objects given: pass a list of Blender objects")
+    object_type = bpy.types.Object
+    if isinstance(objects, object_type):
+        objects = [objects]
+    out = ObjectList()
+    keys = out.keys = []
+    seen = set()
+    for i, obj in enumerate(objects):
+        if type(obj) is not object_type and not isinstance(obj, object_type):
+            raise TypeError(f"item {i} of the object list is a {type(obj).__name__}, "
+                            f"not a Blender object")
+        try:
+            key = obj.as_pointer()   # raises ReferenceError for a removed object
+        except ReferenceError:
+            raise ReferenceError(f"item {i} of the object list has been deleted "
+                                 f"(removed from bpy.data)") from None
+        if key not in seen:
+            seen.add(key)
+            out.append(obj)
+            keys.append(key)
+    if not out:
+        raise ValueError("the object list is empty: give at least one object to build a BVH of")
+    return out
+
+
+def vector3(value, what):
+    """``value`` as a finite float64 (3,) array."""
+    try:
+        v = np.asarray(value, dtype=np.float64).reshape(3)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a 3D vector, got {value!r}") from None
+    if not np.isfinite(v).all():
+        raise ValueError(f"{what} contains NaN or infinity: {tuple(v)}")
+    return v
+
+
+def direction(value):
+    """``value`` as a unit float64 (3,) direction."""
+    d = vector3(value, "direction")
+    length = float(np.linalg.norm(d))
+    if length == 0.0 or not math.isfinite(length):
+        raise ValueError("direction has zero length: a ray needs a direction")
+    return d / length
+
+
+def max_distance(distance):
+    """A ray's maximum distance: a number > 0 (``math.inf`` for no limit)."""
+    try:
+        distance = float(distance)
+    except (TypeError, ValueError):
+        raise ValueError(f"distance must be a number, got {distance!r}") from None
+    if math.isnan(distance):
+        raise ValueError("distance is NaN")
+    if distance <= 0.0:
+        raise ValueError(f"distance must be greater than 0, got {distance}")
+    return distance
+
+
+def epsilon(value):
+    """The BVH epsilon: a finite number >= 0."""
+    value = float(value)
+    if not math.isfinite(value) or value < 0.0:
+        raise ValueError(f"epsilon must be a finite number >= 0, got {value}")
+    return value
+
+
+def ray_arrays(origins, directions):
+    """``(origins (N, 3), unit directions (N, 3))`` as float64 arrays; ``directions`` may be one
+    (3,) vector shared by every ray."""
+    o = np.asarray(origins, dtype=np.float64)
+    if o.ndim != 2 or o.shape[1] != 3:
+        raise ValueError(f"origins must have shape (N, 3), got {o.shape}")
+    d = np.asarray(directions, dtype=np.float64)
+    if d.shape == (3,):
+        d = np.broadcast_to(d, o.shape)
+    if d.shape != o.shape:
+        raise ValueError(f"directions must have shape {o.shape} or (3,), got {d.shape}")
+    if not (np.isfinite(o).all() and np.isfinite(d).all()):
+        raise ValueError("origins or directions contain NaN or infinity")
+    lengths = np.linalg.norm(d, axis=1)
+    if (lengths == 0.0).any():
+        raise ValueError("a direction has zero length: every ray needs a direction")
+    return o, d / lengths[:, None]

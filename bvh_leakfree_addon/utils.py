@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Leaf helpers shared by the features: preferences lookup, runtime state, redraw tagging, and the
+defaults a settings group declares.  Imports nothing of the add-on."""
+from types import SimpleNamespace
+
+import bpy
+
+__all__ = ("get_preferences", "runtime_state", "feature_settings", "declared_defaults",
+           "tag_redraw", "each_view3d_area")
+
+#: the add-on's top package (``bl_ext.<repo>.bvh_leakfree_addon`` when installed as an extension)
+PACKAGE = __package__
+
+
+def get_preferences(context=None):
+    """The add-on's preferences, or None when the add-on is not enabled (e.g. imported by a
+    script)."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(PACKAGE)
+    return addon.preferences if addon is not None else None
+
+
+def runtime_state(context=None):
+    """``window_manager.bvh_leakfree`` (each feature's runtime state, never saved), or None when the
+    add-on is not registered or there is no window manager."""
+    wm = (context or bpy.context).window_manager
+    return getattr(wm, "bvh_leakfree", None) if wm is not None else None
+
+
+def feature_settings(context, name, settings_class):
+    """A feature's settings group from the preferences (``prefs.<name>``), or, when the add-on is
+    not enabled, the defaults its ``settings_class`` declares."""
+    prefs = get_preferences(context)
+    if prefs is not None:
+        return getattr(prefs, name)
+    return declared_defaults(settings_class)
+
+
+def declared_defaults(settings_class):
+    """The ``default=`` of every property a settings class declares, as attributes: the one source
+    of fallbacks (nothing typed twice)."""
+    values = {}
+    for name, prop in settings_class.__annotations__.items():
+        keywords = getattr(prop, "keywords", None)
+        if keywords is None or "default" not in keywords:
+            raise TypeError(f"{settings_class.__name__}.{name} declares no default")
+        values[name] = keywords["default"]
+    return SimpleNamespace(**values)
+
+
+def each_view3d_area(context=None):
+    """Every 3D viewport area of every window (nothing without a window manager)."""
+    wm = (context or bpy.context).window_manager
+    if wm is None:
+        return
+    for window in wm.windows:
+        screen = window.screen
+        if screen is None:
+            continue
+        for area in screen.areas:
+            if area.type == 'VIEW_3D':
+                yield area
+
+
+def tag_redraw(context=None, region_type=None):
+    """Redraw every 3D viewport (``region_type``: only that region of each, e.g. ``'UI'``)."""
+    for area in each_view3d_area(context):
+        if region_type is None:
+            area.tag_redraw()
+            continue
+        for region in area.regions:
+            if region.type == region_type:
+                region.tag_redraw()
