@@ -25,8 +25,9 @@ from .core.datablocks import datablock_counts, orphans, purge_orphans
 from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
 
 __all__ = ["build", "SceneBVH", "Hit", "BuildStats", "RayResults", "clear_cache", "cache_info",
-           "shutdown", "LeakError", "LeakReport", "leak_guard", "process_rss_bytes",
-           "datablock_counts", "orphans", "purge_orphans"]
+           "CacheInfo", "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError",
+           "LeakReport", "leak_guard", "process_rss_bytes", "datablock_counts", "orphans",
+           "purge_orphans"]
 
 
 def clear_cache():
@@ -34,9 +35,35 @@ def clear_cache():
     _cache.clear()
 
 
+DEFAULT_CACHE_LIMIT_BYTES = _cache.DEFAULT_LIMIT_BYTES
+
+
+class CacheInfo(tuple):
+    """What the cache holds: ``(trees, triangles)`` as in 1.0.0, plus ``.bytes`` (estimated: the
+    trees' measured bytes per triangle and the arrays kept) and ``.limit_bytes``."""
+
+    def __new__(cls, trees, triangles, nbytes, limit_bytes):
+        info = super().__new__(cls, (trees, triangles))
+        info.trees, info.triangles = trees, triangles
+        info.bytes, info.limit_bytes = nbytes, limit_bytes
+        return info
+
+    def __repr__(self):
+        return (f"CacheInfo(trees={self.trees}, triangles={self.triangles:,}, "
+                f"bytes={self.bytes:,}, limit_bytes={self.limit_bytes:,})")
+
+
 def cache_info():
-    """``(trees, triangles)`` held by the cache."""
-    return _cache.size()
+    """:class:`CacheInfo` of the cache: trees, triangles, bytes and the limit."""
+    trees, triangles, nbytes = _cache.size()
+    return CacheInfo(trees, triangles, nbytes, _cache.limit())
+
+
+def set_cache_limit(limit_bytes):
+    """Keep at most ``limit_bytes`` of cached trees beyond those of the latest build (least
+    recently used go first; ``None``: no limit; default 1 GiB).  Trees of geometry that no longer
+    exists are dropped whatever the limit."""
+    _cache.set_limit(limit_bytes)
 
 
 def shutdown():

@@ -2,8 +2,9 @@
 """Add-on preferences (Edit › Preferences › Add-ons › BVH Leak-Free Ray Cast): the sidebar tab, and
 each feature's settings group, drawn by the group's own ``draw()``."""
 import bpy
-from bpy.props import PointerProperty, StringProperty
+from bpy.props import IntProperty, PointerProperty, StringProperty
 
+from . import api
 from .cast.settings import CastSettings
 from .monitor.settings import MonitorSettings
 from .sidebar import DEFAULT_CATEGORY, move_panels
@@ -16,12 +17,24 @@ def _sidebar_category_changed(self, _context):
     move_panels(self.sidebar_category)
 
 
+MB = 1 << 20
+
+
+def _cache_limit_changed(self, _context):
+    api.set_cache_limit(self.cache_limit_mb * MB)
+
 class BVHLeakFreePreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
     sidebar_category: StringProperty(
         name="Sidebar Tab", default=DEFAULT_CATEGORY, update=_sidebar_category_changed,
         description="Name of the 3D viewport sidebar (N panel) tab that holds the add-on's panels")
+    cache_limit_mb: IntProperty(
+        name="BVH Cache Limit", default=api.DEFAULT_CACHE_LIMIT_BYTES // MB, min=0,
+        soft_max=16384, update=_cache_limit_changed,
+        description="Most memory, in MB, kept for object-space trees of earlier builds so that "
+                    "casting again is fast (least recently used go first; trees of geometry that "
+                    "no longer exists are always freed)")
     cast: PointerProperty(
         type=CastSettings, name="Ray Cast from 3D Cursor",
         description="Settings of Ray Cast from 3D Cursor and its viewport overlay")
@@ -33,6 +46,7 @@ class BVHLeakFreePreferences(bpy.types.AddonPreferences):
         layout = self.layout
         layout.use_property_split = True
         layout.prop(self, "sidebar_category")
+        layout.prop(self, "cache_limit_mb", text="BVH Cache Limit (MB)")
         box = layout.box()
         box.label(text="Ray Cast from 3D Cursor", icon='CURSOR')
         self.cast.draw(box)
@@ -45,7 +59,8 @@ CLASSES = (BVHLeakFreePreferences,)
 
 
 def register():
-    """Put the panels in the tab the preferences name."""
+    """Put the panels in the tab the preferences name; give the core its cache limit."""
     prefs = get_preferences()
     if prefs is not None:
         move_panels(prefs.sidebar_category)
+        api.set_cache_limit(prefs.cache_limit_mb * MB)

@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Leaf helpers shared by the features: preferences lookup, runtime state, redraw tagging, and the
 defaults a settings group declares.  Imports nothing of the add-on."""
+import functools
+import sys
+import traceback
 from types import SimpleNamespace
 
 import bpy
 
 __all__ = ("get_preferences", "runtime_state", "feature_settings", "declared_defaults",
-           "tag_redraw", "each_view3d_area")
+           "tag_redraw", "each_view3d_area", "reports_errors")
 
 #: the add-on's top package (``bl_ext.<repo>.bvh_leakfree_addon`` when installed as an extension)
 PACKAGE = __package__
@@ -71,3 +74,34 @@ def tag_redraw(context=None, region_type=None):
         for region in area.regions:
             if region.type == region_type:
                 region.tag_redraw()
+
+
+def reports_errors(method):
+    """Decorator for an operator's ``execute``/``invoke``: whatever goes wrong ends as a clear
+    ERROR report and ``{'CANCELLED'}``, never as a Python traceback in the report.
+
+    Expected errors (``ValueError``, ``TypeError``, ``ReferenceError``: bad input or state the
+    operator's own checks did not name) report their message.  Anything else is a bug: the report
+    says so in one line and the traceback goes to the system console, for the bug report.
+    """
+    # Blender checks the argument count of execute (self, context) and invoke (self, context,
+    # event): the wrapper keeps the method's.
+    if method.__code__.co_argcount == 3:
+        def wrapper(self, context, event):
+            return _reporting(self, method, context, event)
+    else:
+        def wrapper(self, context):
+            return _reporting(self, method, context)
+    return functools.wraps(method)(wrapper)
+
+
+def _reporting(operator, method, *args):
+    try:
+        return method(operator, *args)
+    except (ValueError, TypeError, ReferenceError) as ex:
+        operator.report({'ERROR'}, f"{operator.bl_label}: {ex}")
+    except Exception as ex:  # noqa: BLE001 - a bug: reported in one line, logged in full
+        traceback.print_exc(file=sys.stderr)
+        operator.report({'ERROR'}, f"{operator.bl_label} failed ({type(ex).__name__}: {ex}); "
+                                   "details are in the system console")
+    return {'CANCELLED'}

@@ -50,7 +50,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON_MODULE = "bl_ext.user_default.bvh_leakfree_addon"
-MEASUREMENTS = ("cold", "scaling", "loop", "recast", "rays", "memory", "trend", "monitor")
+MEASUREMENTS = ("cold", "scaling", "loop", "recast", "rays", "memory", "trend", "monitor",
+                "reeval")
 
 # Triangles of a bmesh icosphere: 20 * 4 ** (subdivisions - 1).
 SCENES = {"S1": (20, 5), "S2": (200, 3), "S3": (2000, 1), "S4": (1, 8)}
@@ -77,6 +78,8 @@ FULL = {
     "monitor_meshes": 10_000,
     "monitor_ticks": 2000,
     "monitor_blocks": 10,
+    "reeval_segments": 708,             # a grid of 2 × 708² ≈ 1.0 M triangles
+    "reeval_times": 10,
 }
 
 TINY = dict(FULL, **{
@@ -97,6 +100,8 @@ TINY = dict(FULL, **{
     "monitor_meshes": 200,
     "monitor_ticks": 20,
     "monitor_blocks": 2,
+    "reeval_segments": 40,
+    "reeval_times": 3,
 })
 
 # Targets (issue 6): speedup factors vs copy_fixed unless noted.
@@ -610,6 +615,48 @@ def job_peak(cfg, name, method):
             "rss_before": before}
 
 
+def job_reeval(cfg):
+    """Peak RSS while one ~1 M-triangle mesh is re-evaluated ``reeval_times`` times (a Displace
+    modifier's strength changes, then a build and a cast), against the peak of its first build:
+    the cache must drop each replaced tree (issue 11: 1.0.0 kept all of them)."""
+    import bmesh
+    bpy = _bpy()
+    core = api()
+    n = cfg["reeval_segments"]
+    mesh = bpy.data.meshes.new("grid")
+    bm = bmesh.new()
+    try:
+        bmesh.ops.create_grid(bm, x_segments=n, y_segments=n, size=10.0)
+        bm.to_mesh(mesh)
+    finally:
+        bm.free()
+    grid = bpy.data.objects.new("grid", mesh)
+    bpy.context.scene.collection.objects.link(grid)
+    mod = grid.modifiers.new("Displace", 'DISPLACE')
+    mod.mid_level = 0.0
+    bpy.context.evaluated_depsgraph_get()
+    gc.collect()
+    trim_heap()
+    can_reset = reset_peak_rss()
+    before = rss_bytes()
+    core.build([grid]).ray_cast((0.1, 0.1, 5.0), (0, 0, -1))
+    first_peak = peak_rss_bytes()
+    tree_bytes = core.cache_info().bytes
+    trees = []
+    for i in range(cfg["reeval_times"]):
+        mod.strength = 0.1 * (i + 1)
+        core.build([grid]).ray_cast((0.1, 0.1, 5.0), (0, 0, -1))
+        trees.append(core.cache_info().trees)
+    last_peak = peak_rss_bytes()
+    info = core.cache_info()
+    core.clear_cache()
+    if before is None or first_peak is None:
+        return {"peak_first": None}
+    return {"triangles": info.triangles, "tree_bytes": tree_bytes, "times": cfg["reeval_times"],
+            "peak_first": first_peak - before, "peak_last": last_peak - before,
+            "cache_trees": trees, "cache_bytes_end": info.bytes, "peak_was_reset": can_reset}
+
+
 def job_trend(cfg, pattern):
     """``trend_cycles`` sampler cycles (move every object, build, cast a few rays) with one
     pattern: bpy.data mesh count, RSS and time per cycle."""
@@ -772,11 +819,13 @@ def plan(cfg, only):
         jobs += [(f"trend-{p}", "trend", [p]) for p in ("copy_leaky", "copy_fixed", "ours")]
     if "monitor" in only:
         jobs.append(("monitor", "monitor", []))
+    if "reeval" in only:
+        jobs.append(("reeval", "reeval", []))
     return jobs
 
 
 JOBS = {"scene": job_scene, "scaling": job_scaling, "peak": job_peak, "trend": job_trend,
-        "monitor": job_monitor}
+        "monitor": job_monitor, "reeval": job_reeval}
 
 
 def run_job_in_process(cfg, kind, args, zip_path=None, addon_installed=False):
@@ -962,6 +1011,7 @@ def rows(doc, cfg):
         out.append(row("1 cold build", scene_label(name, scenes), ms(o), f"floor {ms(f)}", words,
                        "(distance from the C floor)", key=f"floor.{name}", ratio=ratio))
     out += _scaling_rows(jobs, cfg)
+    out += _reeval_rows(jobs)
     for name in scenes:
         loop = jobs.get(f"scene-{name}", {}).get("loop")
         if not loop:
@@ -1022,6 +1072,23 @@ def rows(doc, cfg):
                        f"< {ms(MONITOR_TARGET_S)} mean", tick < MONITOR_TARGET_S,
                        key="monitor", ratio=ratio))
     return out
+
+
+def _reeval_rows(jobs):
+    job = jobs.get("reeval")
+    if not job or job.get("peak_first") is None:
+        return []
+    growth = job["peak_last"] - job["peak_first"]
+    budget = 2 * job["tree_bytes"]
+    trees = growth / job["tree_bytes"] if job["tree_bytes"] else 0.0
+    words = (f"peak RSS {fmt_ratio(trees)} trees' worth more than the first build's after "
+             f"{job['times']} re-evaluations (one tree: {mb(job['tree_bytes'])}; the cache held "
+             f"at most {max(job['cache_trees'])} tree(s))")
+    return [row("8 re-evaluated mesh, peak RSS",
+                f"{job['triangles']:,} tris × {job['times']} re-evaluations", mb(growth),
+                f"first build's peak {mb(job['peak_first'])}", words,
+                "≤ 2 trees above a single build", growth <= budget, key="reeval",
+                ratio=trees)]
 
 
 def _scaling_rows(jobs, cfg):

@@ -4,9 +4,14 @@ import math
 
 from mathutils import Vector
 
+from ..core import validate
+
 __all__ = ("ZERO_DIRECTION_MESSAGE", "VIEW_FALLBACK_NOTE", "view_direction", "ray_direction")
 
 ZERO_DIRECTION_MESSAGE = "Custom direction is zero: give it a length"
+NOT_FINITE_DIRECTION_MESSAGE = "Custom direction is not a finite vector (NaN or infinity)"
+CURSOR_ROTATION_MESSAGE = "The 3D cursor's rotation is not a finite number"
+VIEW_MESSAGE = "The view has no usable direction (its matrix is not finite)"
 VIEW_FALLBACK_NOTE = "View direction needs a 3D Viewport: used Cursor -Z"
 
 # Unit axes of the non-view direction modes: (space, axis); space CURSOR rotates by the cursor.
@@ -59,16 +64,25 @@ def ray_direction(context, mode, custom_direction):
         if rv3d is None:
             direction, _ = ray_direction(context, 'CURSOR_NEG_Z', custom_direction)
             return direction, VIEW_FALLBACK_NOTE
-        return view_direction(rv3d.view_matrix, rv3d.is_perspective, cursor.location), ""
+        return _unit(view_direction(rv3d.view_matrix, rv3d.is_perspective, cursor.location),
+                     VIEW_MESSAGE), ""
     if mode == 'CUSTOM':
-        direction = Vector(custom_direction)
-        if not all(math.isfinite(c) for c in direction) or direction.length < 1e-12:
-            raise ValueError(ZERO_DIRECTION_MESSAGE)
-        return direction.normalized(), ""
+        values = tuple(custom_direction)
+        if not all(map(math.isfinite, values)):
+            raise ValueError(NOT_FINITE_DIRECTION_MESSAGE)
+        return _unit(values, ZERO_DIRECTION_MESSAGE), ""
     if mode not in _AXES:
         raise ValueError(f"Unknown direction {mode!r}")
     space, axis = _AXES[mode]
-    direction = Vector(axis)
-    if space == 'CURSOR':
-        direction = cursor.matrix.to_3x3().normalized() @ direction
-    return direction.normalized(), ""
+    if space == 'GLOBAL':
+        return Vector(axis), ""
+    return _unit(cursor.matrix.to_3x3().normalized() @ Vector(axis), CURSOR_ROTATION_MESSAGE), ""
+
+
+def _unit(vector, message):
+    """``vector`` as a unit ``Vector`` (robust for any finite length), else
+    ``ValueError(message)``."""
+    try:
+        return Vector(validate.direction(vector))
+    except ValueError:
+        raise ValueError(message) from None

@@ -3,7 +3,7 @@
 service — settings in, a report and the stored result out."""
 import bpy
 
-from ..utils import tag_redraw
+from ..utils import reports_errors, tag_redraw
 from .service import (
     BuildProgress,
     CastError,
@@ -41,6 +41,7 @@ class OBJECT_OT_bvh_cast_from_cursor(bpy.types.Operator):
             return False
         return True
 
+    @reports_errors
     def execute(self, context):
         self._fill_from_preferences(context)
         progress = BuildProgress(context)

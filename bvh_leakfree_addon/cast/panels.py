@@ -3,6 +3,8 @@
 entries F3 search finds (View3D › Object, Object › Snap)."""
 import bpy
 
+import numpy as np
+
 from ..sidebar import BVHSidebarPanel
 from ..utils import runtime_state
 from .operators import OBJECT_OT_bvh_cast_from_cursor
@@ -44,7 +46,7 @@ def result_lines(cast):
     lines = [(f"Ray: {direction_label(cast.direction_mode)} {ray}", 'CURSOR')]
     if cast.hit:
         name = cast.object_name
-        if name and bpy.data.objects.get(name) is None:
+        if name and not _object_exists(cast.object_uid):
             name += " (deleted)"
         lines.append((f"Hit: {name}", 'OBJECT_DATA'))
         if cast.instancer_name:
@@ -63,6 +65,13 @@ def result_lines(cast):
     if cast.note:
         lines.append((cast.note, 'INFO'))
     return lines
+
+
+def _object_exists(uid):
+    """An object with this session UID is in ``bpy.data`` (one C call: the panel redraws often)."""
+    uids = np.empty(len(bpy.data.objects), dtype=np.int64)
+    bpy.data.objects.foreach_get("session_uid", uids)
+    return bool(uid) and bool((uids == uid).any())
 
 
 def _vector_text(vector, digits=2):

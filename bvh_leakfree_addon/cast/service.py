@@ -18,6 +18,7 @@ __all__ = ("CastError", "CastResult", "NO_GEOMETRY_MESSAGE", "cast_objects", "ca
            "snap_cursor_to_hit", "select_hit_object", "BuildProgress")
 
 NO_GEOMETRY_MESSAGE = "Select at least one object with geometry"
+CURSOR_LOCATION_MESSAGE = "The 3D cursor's location is not a finite number"
 PROGRESS_DELAY_SECONDS = 0.3  # builds taking longer than this show progress and status text
 
 
@@ -53,6 +54,15 @@ class CastResult:
     @property
     def instancer_name(self):
         return _safe_name(self.instancer)
+
+    @property
+    def object_uid(self):
+        """``session_uid`` of the object hit (0: none): tells it apart from another object of the
+        same name (a linked one, say) and from a new object that took its name."""
+        try:
+            return self.object.session_uid if self.object is not None else 0
+        except ReferenceError:
+            return 0
 
     @property
     def triangles(self):
@@ -100,6 +110,19 @@ def _safe_name(obj):
         return ""
 
 
+def _no_geometry_message(stats):
+    """Nothing to cast into: say why each selected object was left out (first few)."""
+    reasons = [f"{name}: {reason}" for name, reason in stats.objects_skipped[:3]]
+    more = len(stats.objects_skipped) - len(reasons)
+    if more > 0:
+        reasons.append(f"{more} more")
+    return NO_GEOMETRY_MESSAGE + (f" (skipped {'; '.join(reasons)})" if reasons else "")
+
+
+def _sentence(text):
+    return text[:1].upper() + text[1:] if text else text
+
+
 def _format_distance(value):
     return f"{value:,.6g}" if math.isfinite(value) else "infinite"
 
@@ -124,32 +147,32 @@ def cast_from_cursor(context, *, direction, custom_direction, distance, evaluate
     """Cast one ray from the 3D cursor into the selected objects and return a ``CastResult``.
 
     Changes nothing in the user's data.  Raises ``CastError`` (a ``ValueError``) with a message for
-    the user on bad input: no geometry selected, zero custom direction, ``distance <= 0``.
-    ``progress`` is passed to ``api.build`` (callable(fraction) for long builds).
+    the user on bad input: no geometry selected, a cursor or direction that is not a finite number,
+    ``distance <= 0``; the core's own errors become ``CastError`` too (one place turns every
+    expected error into a message).  ``progress`` is passed to ``api.build`` (callable(fraction)
+    for long builds).
     """
     if not (distance > 0.0):
         raise CastError(f"Distance must be greater than 0 (got {distance})")
     objects = cast_objects(context)
     if not any(_has_geometry(obj, instances) for obj in objects):
         raise CastError(NO_GEOMETRY_MESSAGE)
+    origin = context.scene.cursor.location.copy()
+    if not all(map(math.isfinite, origin)):
+        raise CastError(CURSOR_LOCATION_MESSAGE)
     try:
         ray, note = ray_direction(context, direction, custom_direction)
-    except ValueError as ex:
-        raise CastError(str(ex)) from ex
-    origin = context.scene.cursor.location.copy()
-    depsgraph = context.evaluated_depsgraph_get()
-
-    start = time.perf_counter()
-    try:
+        depsgraph = context.evaluated_depsgraph_get()
+        start = time.perf_counter()
         bvh = api.build(objects, depsgraph, evaluated=evaluated, instances=instances,
                         reuse=reuse, progress=progress)
-    except ValueError as ex:
-        raise CastError(str(ex)) from ex
-    built = time.perf_counter()
-    if bvh.stats.triangles == 0:
-        raise CastError(NO_GEOMETRY_MESSAGE)
-    hit = bvh.ray_cast(origin, ray, distance)
-    done = time.perf_counter()
+        built = time.perf_counter()
+        if bvh.stats.triangles == 0:
+            raise CastError(_no_geometry_message(bvh.stats))
+        hit = bvh.ray_cast(origin, ray, distance)
+        done = time.perf_counter()
+    except (ValueError, TypeError, ReferenceError) as ex:
+        raise CastError(_sentence(str(ex))) from ex
 
     result = CastResult(origin=origin, direction=ray, direction_mode=direction,
                         max_distance=distance, stats=bvh.stats,
@@ -188,11 +211,12 @@ def select_hit_object(context, result):
     """
     if context.mode != 'OBJECT':
         return "selection left alone outside Object Mode"
-    target = result.object
     view_layer = context.view_layer
-    if target is None or view_layer.objects.get(target.name) != target:
+    in_layer = {obj.as_pointer() for obj in view_layer.objects}   # by identity, never by name
+    target = result.object
+    if target is None or target.as_pointer() not in in_layer:
         target = result.instancer  # an instanced object is usually not in the view layer
-    if target is None or view_layer.objects.get(target.name) != target:
+    if target is None or target.as_pointer() not in in_layer:
         return "hit object is not in the view layer: selection left alone"
     if not target.visible_get(view_layer=view_layer) or target.hide_select:
         return f'"{target.name}" cannot be selected: selection left alone'

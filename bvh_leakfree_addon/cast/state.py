@@ -28,6 +28,8 @@ class CastResultState(bpy.types.PropertyGroup):
     max_distance: FloatProperty(name="Maximum Distance", subtype='DISTANCE',
                                 description="Maximum distance of the last ray")
     object_name: StringProperty(name="Object", description="Name of the object that was hit")
+    object_uid: IntProperty(name="Object UID",
+                            description="Session UID of the object that was hit (0: none)")
     instancer_name: StringProperty(name="Instancer",
                                    description="Selected instancer whose instance was hit, if any")
     polygon_index: IntProperty(name="Face", default=-1,
@@ -62,6 +64,7 @@ def store_result(context, result):
     cast.direction_mode = result.direction_mode
     cast.max_distance = result.max_distance if math.isfinite(result.max_distance) else 1e30
     cast.object_name = result.object_name
+    cast.object_uid = result.object_uid
     cast.instancer_name = result.instancer_name
     cast.polygon_index = result.polygon_index
     cast.location = result.location if result.hit else (0.0, 0.0, 0.0)

@@ -22,13 +22,14 @@ from mathutils.bvhtree import BVHTree
 from . import cache, fastpath, gather, merge, rays, validate
 from .linalg import FAR
 from .results import BuildStats, Hit, RayResults, alive
-from .toplevel import make_top_level
+from .toplevel import boxes_of, make_top_level
 
 __all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults")
 
 def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
           progress=None):
     """Build a :class:`SceneBVH` over ``objects`` (see the module and ``api`` docs)."""
+    validate.progress(progress)
     bvh = SceneBVH.__new__(SceneBVH)
     if reuse:
         start = time.perf_counter()
@@ -92,14 +93,26 @@ class SceneBVH:
         return bpy.context.evaluated_depsgraph_get()
 
     # -- building -----------------------------------------------------------------------------
-    def _build(self, reuse=True, progress=None):
+    def _build(self, reuse=True, progress=None, drop_deleted=False):
         start = time.perf_counter()
+        deleted = []
+        if drop_deleted:   # update(): objects deleted since the last build leave the BVH
+            self._input, deleted = validate.live_objects(self._input)
+            if deleted:
+                self._raw_input = None   # no longer the caller's list: never adopted for it
         objects = self._input            # validated by _init; liveness is checked while gathering
         evaluated, instances, epsilon = self._flags
         depsgraph = self._depsgraph()
         # read before gathering: whatever changes from now on bumps the count
         stamp = fastpath.stamp_now(self._depsgraph_arg) if evaluated else None
         stats = BuildStats()
+        stats.objects_skipped.extend((name, "deleted since the last build") for name in deleted)
+        # Box arrays of earlier builds can be reused (a transforms-only rebuild); the latest
+        # build itself is let go, so that trees only it used are freed before new ones are built.
+        recent = cache.recent_build()
+        earlier = [boxes_of(state.top) for state in (self._state, recent) if state is not None]
+        del recent
+        cache.forget_recent()
         cache.next_generation()
         try:
             items, builder, instancers = gather.gather(objects, depsgraph, evaluated, instances,
@@ -107,9 +120,7 @@ class SceneBVH:
         except ReferenceError:
             validate.check_objects(objects)   # names the deleted object
             raise
-        recent = cache.recent_build()
-        previous = (self._state.top if self._state else None, recent.top if recent else None)
-        top, used = make_top_level(items, stats, previous)
+        top, used = make_top_level(items, stats, earlier)
         for obj in objects if instancers else ():
             if obj.as_pointer() in instancers and obj.as_pointer() not in used:
                 stats.objects_skipped.append((obj.name, "instancer without instanced geometry"))
@@ -132,7 +143,9 @@ class SceneBVH:
             progress(1.0)
 
     def update(self, *, reuse=True, progress=None):
-        """Follow the scene: rebuild what changed (nothing, when nothing did).  Returns self."""
+        """Follow the scene: rebuild what changed (nothing, when nothing did); objects deleted
+        since are left out (``stats.objects_skipped`` says so).  Returns self."""
+        validate.progress(progress)
         state = self._state
         if reuse and state.stamp is not None:
             start = time.perf_counter()
@@ -141,7 +154,7 @@ class SceneBVH:
                 if progress is not None:
                     progress(1.0)
                 return self
-        self._build(reuse=reuse, progress=progress)
+        self._build(reuse=reuse, progress=progress, drop_deleted=True)
         return self
 
     # -- queries ------------------------------------------------------------------------------
@@ -289,9 +302,7 @@ class SceneBVH:
 
     def _tree_source_item(self, index):
         starts, polys = self._tree_source
-        index = int(index)
-        if index < 0 or index >= len(polys):
-            raise IndexError(f"face index {index} is not in this tree (0..{len(polys) - 1})")
+        index = validate.face_index(index, len(polys))
         i = int(np.searchsorted(starts, index, side="right") - 1)
         return i, int(polys[index])
 

@@ -13,8 +13,10 @@ memory addresses):
 * Everything else (curves, text, metaballs, surfaces, meshes in edit mode, ``evaluated=False``): the
   tree is keyed on a digest of the triangles themselves, read with ``to_mesh()``.
 
-Entries unused for a few builds are dropped; :func:`clear` drops everything, :func:`shutdown` also
-removes the change watch.
+Entries of geometry that no longer exists (the object's geometry was rebuilt) are dropped after the
+build that replaced them, entries unused for a few builds too, and the least recently used ones
+while the cache is over its limit in bytes (:func:`set_limit`); :func:`clear` drops everything,
+:func:`shutdown` also removes the change watch.
 
 The change watch (the unchanged fast path): one callback in ``bpy.app.handlers``
 (``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post``, ``load_post``)
@@ -28,19 +30,24 @@ so every earlier count is treated as "unknown changes".
 """
 import bpy
 
-__all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "touch", "evict",
-           "discard", "clear", "shutdown", "size", "generation", "runtime_hooks_active",
-           "change_count", "remove_hooks", "remember_build", "recent_build")
+__all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "drop_replaced",
+           "touch", "evict",
+           "discard", "clear", "shutdown", "size", "set_limit", "limit", "generation",
+           "runtime_hooks_active", "change_count", "remove_hooks", "remember_build",
+           "recent_build", "forget_recent")
 
 _entries = {}
 ENTRIES = _entries  # the same dict, read directly by the gatherer's inlined lookup (never rebound)
+_by_owner = {}      # owner (see drop_replaced) -> keys of the entries built for it
+_replaced_many = set()  # owners with several trees a build (geometry nodes) rebuilt this build
 _changes = 0        # bumped by _on_change: anything evaluated (or loaded, undone) since
 _recent = None      # fastpath.BuildState of the latest full build, see remember_build
 WATCHED_HANDLERS = ("depsgraph_update_post", "frame_change_post", "undo_post", "redo_post",
                     "load_post")
 _generation = 0
 KEEP_GENERATIONS = 8          # entries unused for this many builds are dropped
-MAX_TRIANGLES = 20_000_000    # and stale entries are dropped first when the cache grows beyond this
+DEFAULT_LIMIT_BYTES = 1 << 30   # least recently used entries go first beyond this (1 GiB)
+_limit_bytes = DEFAULT_LIMIT_BYTES
 
 
 def check_of(data):
@@ -62,23 +69,51 @@ def lookup_marked(data, epsilon, check=None):
     return entry
 
 
-def store_marked(data, entry, check=None):
-    """Remember ``entry`` for evaluated mesh ``data`` (keyed on its session UID)."""
-    key = evaluated_key(data)
-    entry.key = key
+def store_marked(data, entry, owner, check=None):
+    """Remember ``entry`` for evaluated mesh ``data`` (keyed on its session UID), built for
+    ``owner`` (see :func:`drop_replaced`)."""
     entry.check = check if check is not None else check_of(data)
-    entry.last_used = _generation
-    _entries[key] = entry
+    store(evaluated_key(data), entry, owner)
 
 
 def lookup(key):
     return _entries.get(key)
 
 
-def store(key, entry):
+def drop_replaced(owner):
+    """``owner``'s geometry is about to get a new tree: its trees not used in this build belong to
+    geometry that no longer exists (an evaluated mesh's key, its session UID, is never reused).
+
+    ``owner`` is ``(object pointer, slot)``.  Slots ``'evaluated'`` and ``'original'`` hold one
+    piece of geometry per object: its old trees go now, before the new tree is built, so the new
+    tree can take their memory (a re-evaluated mesh never holds two trees).  Slot
+    ``'generated'`` (geometry made by geometry nodes, several pieces per object) is settled after
+    the build (:func:`evict`), when all of this build's pieces are known."""
+    if owner[1] == "generated":
+        _replaced_many.add(owner)
+        return
+    for key in [k for k in _by_owner.get(owner, ()) if _entries[k].last_used < _generation]:
+        _delete(key)
+
+
+def store(key, entry, owner):
+    """Remember ``entry`` under ``key``, built for the object ``owner``."""
     entry.key = key
+    entry.owner = owner
     entry.last_used = _generation
+    if key in _entries:
+        _delete(key)
     _entries[key] = entry
+    _by_owner.setdefault(owner, set()).add(key)
+
+
+def _delete(key):
+    entry = _entries.pop(key)
+    keys = _by_owner.get(entry.owner)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del _by_owner[entry.owner]
 
 
 def touch(entry):
@@ -98,30 +133,62 @@ def next_generation():
 
 
 def evict():
-    """Drop entries not used recently; keep the cache's triangle count bounded."""
-    stale = [key for key, e in _entries.items() if e.last_used < _generation - KEEP_GENERATIONS]
-    for key in stale:
-        del _entries[key]
-    total = sum(e.triangles for e in _entries.values())
-    if total > MAX_TRIANGLES:
+    """After a build: drop what was not used recently, then the least recently used entries while
+    the cache holds more than its limit.  Entries used in this build stay even above the limit
+    (the new ``SceneBVH`` holds them anyway).  Trees of replaced geometry went in
+    :func:`drop_replaced` (or go here, for geometry nodes' pieces).
+    """
+    current = _generation
+    oldest = current - KEEP_GENERATIONS
+    for key in [key for key, e in _entries.items()
+                if e.last_used < oldest or (e.last_used < current and e.owner in _replaced_many)]:
+        _delete(key)
+    _replaced_many.clear()
+    total = sum(e.nbytes for e in _entries.values())
+    if total > _limit_bytes:
         for key, entry in sorted(_entries.items(), key=lambda kv: kv[1].last_used):
-            if entry.last_used >= _generation or total <= MAX_TRIANGLES:
+            if entry.last_used >= current or total <= _limit_bytes:
                 break
-            total -= entry.triangles
-            del _entries[key]
+            total -= entry.nbytes
+            _delete(key)
+
+
+def set_limit(limit_bytes):
+    """Most memory (bytes) the cache keeps beyond the trees of the latest build; None: no
+    limit."""
+    global _limit_bytes
+    if limit_bytes is None or limit_bytes == float("inf"):
+        _limit_bytes = float("inf")
+        return
+    try:
+        limit = int(limit_bytes)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"the cache limit must be a number of bytes, got {limit_bytes!r}") \
+            from None
+    if limit < 0:
+        raise ValueError(f"the cache limit must be >= 0 bytes, got {limit}")
+    _limit_bytes = limit
+    evict()
+
+
+def limit():
+    """The cache's limit in bytes (``float('inf')``: none)."""
+    return _limit_bytes
 
 
 def discard(entries):
     """Drop these entries (e.g. a build failed before they were complete)."""
     for entry in entries:
         if entry.key is not None and _entries.get(entry.key) is entry:
-            del _entries[entry.key]
+            _delete(entry.key)
 
 
 def clear():
     """Forget every cached tree and the latest build (the next build starts cold)."""
     global _recent
     _entries.clear()
+    _by_owner.clear()
+    _replaced_many.clear()
     _recent = None
 
 
@@ -133,8 +200,9 @@ def shutdown():
 
 
 def size():
-    """(entries, triangles) currently cached."""
-    return len(_entries), sum(e.triangles for e in _entries.values())
+    """(entries, triangles, bytes) currently cached."""
+    entries = list(_entries.values())
+    return (len(entries), sum(e.triangles for e in entries), sum(e.nbytes for e in entries))
 
 
 def _on_change(*_args):
@@ -168,6 +236,13 @@ def remove_hooks():
         while _on_change in callbacks:
             callbacks.remove(_on_change)
     _changes += 1
+
+
+def forget_recent():
+    """Stop holding the latest full build (a new full build is starting: the trees only that
+    build used must not stay alive through this one)."""
+    global _recent
+    _recent = None
 
 
 def remember_build(state):

@@ -46,6 +46,36 @@ def _has_nodes_modifier(obj):
     return any(mod.type == 'NODES' for mod in obj.modifiers)
 
 
+def not_evaluated_reason(obj, depsgraph):
+    """Why Blender did not evaluate ``obj`` in ``depsgraph`` (it is then skipped), or
+    ``ValueError`` when it is not in that depsgraph's scene at all (an error, not a skip)."""
+    scene = depsgraph.scene
+    if not any(user == scene for user in obj.users_scene):
+        raise ValueError(f"object {obj.name!r} is not in scene {scene.name!r} (it is in another "
+                         f"scene, or in none): build with that scene's depsgraph")
+    if depsgraph.mode == 'RENDER' and obj.hide_render:
+        return "disabled in renders (hide_render): Blender does not evaluate it"
+    if depsgraph.mode != 'RENDER' and obj.hide_viewport:
+        return "disabled in viewports (hide_viewport): Blender does not evaluate it"
+    layers = _layer_collections(depsgraph.view_layer.layer_collection)
+    for collection in obj.users_collection:
+        layer = layers.get(collection.as_pointer())
+        if layer is not None and layer.exclude:
+            return (f"its collection {collection.name!r} is excluded from view layer "
+                    f"{depsgraph.view_layer.name!r}")
+        if collection.hide_viewport and depsgraph.mode != 'RENDER':
+            return f"its collection {collection.name!r} is disabled in viewports"
+    return f"not evaluated in view layer {depsgraph.view_layer.name!r}"
+
+
+def _layer_collections(layer):
+    """``{collection pointer: LayerCollection}`` of a view layer's collection tree."""
+    found = {layer.collection.as_pointer(): layer}
+    for child in layer.children:
+        found.update(_layer_collections(child))
+    return found
+
+
 def _shows_own_geometry(obj, depsgraph):
     """Instancers (dupli-verts/faces/particles) can hide their own geometry."""
     if not obj.is_instancer:
@@ -68,19 +98,25 @@ class Builder:
         self.pending_bounds = []   # (entry, evaluated mesh) of new trees, bounds read in one go
         self.saw_edit_mode = False  # edit-mode geometry can change without any depsgraph update
 
-    def entry_for(self, src_eval, src_orig, defer_bounds=False):
+    def entry_for(self, src_eval, src_orig, pointer, defer_bounds=False):
         """The object-space tree of ``src_eval``'s geometry (an evaluated or temporary instance
-        object), from the cache when proven current.  None when it has no faces."""
+        object), from the cache when proven current.  None when it has no faces.  ``pointer``:
+        the ``as_pointer()`` of the object whose geometry this is; ``src_orig`` None: geometry
+        made by geometry nodes (see ``cache.drop_replaced``)."""
+        if src_orig is None:
+            owner = (pointer, "generated")
+        else:
+            owner = (pointer, "evaluated" if self.evaluated else "original")
         if self.evaluated and src_eval.type == 'MESH':
             data = src_eval.data
             if not data.is_editmode:
-                return self._entry_marked(src_eval, data, src_orig, defer_bounds)
+                return self._entry_marked(src_eval, data, owner, defer_bounds)
             self.saw_edit_mode = True
         elif src_eval.original.mode != 'OBJECT':
             self.saw_edit_mode = True
-        return self._entry_converted(src_eval if self.evaluated else src_orig)
+        return self._entry_converted(src_eval if self.evaluated else src_orig, owner)
 
-    def _entry_marked(self, src_eval, data, src_orig, defer_bounds):
+    def _entry_marked(self, src_eval, data, owner, defer_bounds):
         check = cache.check_of(data)
         entry = cache.lookup_marked(data, self.epsilon, check)
         if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
@@ -93,11 +129,12 @@ class Builder:
             return entry
         if check[2] == 0:    # no polygons
             return None
+        cache.drop_replaced(owner)
         entry = geometry.entry_from_object(src_eval, self.depsgraph, data, self.epsilon,
                                            bounds=not defer_bounds)
         if entry.bmin is None:
             self.pending_bounds.append((entry, data))
-        cache.store_marked(data, entry, check)
+        cache.store_marked(data, entry, owner, check)
         return self._rebuilt(entry)
 
     def finish(self):
@@ -118,20 +155,18 @@ class Builder:
         cache.discard([entry for entry, _mesh in self.pending_bounds])
         self.pending_bounds = []
 
-    def _entry_converted(self, src):
-        mesh = geometry.to_mesh(src)
-        try:
-            if mesh is None or len(mesh.polygons) == 0:
-                return None
-            co, tris, tri_poly = geometry.mesh_arrays(mesh)
-        finally:
-            geometry.to_mesh_clear(src)
+    def _entry_converted(self, src, owner):
+        arrays = _triangles(src)
+        if arrays is None:
+            return None
+        co, tris, tri_poly = arrays
         key = geometry.content_key(co, tris, tri_poly, self.epsilon)
         entry = cache.lookup(key)
         if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
             return self._reused(entry)
+        cache.drop_replaced(owner)
         entry = geometry.entry_from_arrays(co, tris, tri_poly, self.epsilon)
-        cache.store(key, entry)
+        cache.store(key, entry, owner)
         return self._rebuilt(entry)
 
     def _reused(self, entry):
@@ -145,6 +180,21 @@ class Builder:
         self.entries_seen[id(entry)] = entry
         self.stats.meshes_rebuilt += 1
         return entry
+
+
+def _triangles(src):
+    """``(co, tris, tri_poly)`` of ``src``'s mesh, or None without faces.  A mesh object in Edit
+    Mode taken without modifiers is read from its edit-mode bmesh (the current, unsaved edits:
+    its mesh data is what it was on entering Edit Mode); anything else through ``to_mesh()``."""
+    if src.type == 'MESH' and not src.is_evaluated and src.data.is_editmode:
+        return geometry.edit_mesh_arrays(src.data)
+    mesh = geometry.to_mesh(src)
+    try:
+        if mesh is None or len(mesh.polygons) == 0:
+            return None
+        return geometry.mesh_arrays(mesh)
+    finally:
+        geometry.to_mesh_clear(src)
 
 
 def gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats, progress):
@@ -194,8 +244,8 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
             progress(0.9 * i / n)
         obj_eval = obj.evaluated_get(depsgraph)
         if not obj_eval.is_evaluated:
-            raise ValueError(f"object {obj.name!r} is not in the view layer being evaluated "
-                             f"(another scene, or its collection is excluded)")
+            skipped.append((obj.name, not_evaluated_reason(obj, depsgraph)))
+            continue
         wants_instances = instances and (obj_eval.is_instancer or (
             len(obj_eval.modifiers) > 0 and _has_nodes_modifier(obj_eval)))
         if wants_instances:
@@ -217,7 +267,7 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
                         stats.meshes_reused += 1
                 else:
                     try:
-                        entry = entry_marked(obj_eval, data, obj, True)
+                        entry = entry_marked(obj_eval, data, (keys[i], "evaluated"), True)
                     except ValueError as ex:
                         skipped.append((obj.name, f"no evaluated geometry ({ex})"))
                         continue
@@ -234,7 +284,7 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
                 skipped.append((obj.name, f"{obj.type.lower()} object has no surface geometry"))
             continue
         try:
-            entry = builder.entry_for(obj_eval, obj, defer_bounds=True)
+            entry = builder.entry_for(obj_eval, obj, keys[i], defer_bounds=True)
         except ValueError as ex:   # e.g. no evaluated mesh for an object disabled in viewports
             skipped.append((obj.name, f"no evaluated geometry ({ex})"))
             continue
@@ -285,7 +335,7 @@ def _take_instance(builder, instancers, items, inst):
     if generated and not builder.evaluated:
         return   # geometry made by geometry nodes has no original data
     try:
-        entry = builder.entry_for(src, None if generated else src_orig)
+        entry = builder.entry_for(src, None if generated else src_orig, src_orig.as_pointer())
     except ValueError:
         return
     if entry is None:

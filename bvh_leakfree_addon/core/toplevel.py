@@ -7,7 +7,6 @@ object-space tree, its world matrix and inverse, its object-space and world-spac
 changes once made, so a build that changed nothing can hand the very same one to the next
 ``SceneBVH`` and two ``SceneBVH`` objects can share it.
 """
-import operator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -49,12 +48,19 @@ def _read_only(*arrays):
     return arrays
 
 
-def make_top_level(items, stats, previous=()):
+def boxes_of(top):
+    """What a later build needs of ``top`` to reuse its box arrays: ``(entry keys, bmin, bmax)``
+    (keys, not entries: the trees themselves need not stay alive for this)."""
+    return tuple(entry.key for entry in top.entries), top.bmin, top.bmax
+
+
+def make_top_level(items, stats, earlier=()):
     """The :class:`TopLevel` of gathered ``items`` (``gather.Items``) and the ``as_pointer()`` keys
     of the input objects it uses (an instancer counts as used when one of its instances is).
 
     Rows with a singular world matrix are dropped (listed in ``stats.objects_skipped``).
-    ``previous``: earlier top levels whose box arrays may be reused (a transforms-only rebuild).
+    ``earlier``: :func:`boxes_of` earlier top levels, whose box arrays are reused when made for
+    the same geometry in the same order (a transforms-only rebuild).
     """
     mat = (geometry.read_matrices(items.matrices, items.describe) if items.matrices
            else np.zeros((0, 4, 4)))
@@ -79,7 +85,7 @@ def make_top_level(items, stats, previous=()):
     n = len(entries)
     if n:
         inv = linalg.affine_inverse(mat, cof, det)
-        bmin, bmax = _entry_boxes(entries, previous)
+        bmin, bmax = _entry_boxes(entries, earlier)
     else:
         inv = np.zeros((0, 4, 4))
         bmin = bmax = np.zeros((0, 3))
@@ -114,14 +120,16 @@ def _object_table(objs, keys, instancers, any_instances):
     return objects, obj_index, used
 
 
-def _entry_boxes(entries, previous):
+def _entry_boxes(entries, earlier):
     """``(bmin, bmax)`` (N, 3) of the entries' object-space boxes.  The arrays of an earlier top
-    level are reused when made for the very same entry objects in the same order (a
-    transforms-only rebuild): an entry's box never changes once the entry is built."""
-    for prev in previous:
-        if prev is not None and len(prev.entries) == len(entries) and \
-                all(map(operator.is_, prev.entries, entries)):
-            return prev.bmin, prev.bmax
+    level are reused when made for the same geometry (the same cache keys) in the same order: a
+    key names one piece of geometry, whose box never changes."""
+    keys = None
+    for earlier_keys, bmin, bmax in earlier:
+        if len(earlier_keys) == len(entries):
+            keys = keys or tuple(entry.key for entry in entries)
+            if earlier_keys == keys:
+                return bmin, bmax
     bmin = np.array([e.bmin for e in entries], dtype=np.float64)
     bmax = np.array([e.bmax for e in entries], dtype=np.float64)
     return _read_only(bmin, bmax)

@@ -8,8 +8,8 @@ import bpy
 
 import numpy as np
 
-__all__ = ("ObjectList", "check_objects", "vector3", "direction", "max_distance", "epsilon",
-           "ray_arrays")
+__all__ = ("ObjectList", "check_objects", "live_objects", "vector3", "unit_rows", "direction",
+           "max_distance", "epsilon", "face_index", "FaceIndexError", "progress", "ray_arrays")
 
 
 class ObjectList(list):
@@ -47,6 +47,23 @@ def check_objects(objects):
     return out
 
 
+def live_objects(objects):
+    """``(ObjectList of the objects still alive, names of the deleted ones)``; a deleted object's
+    name is no longer readable, so it is named by its position."""
+    alive = ObjectList()
+    alive.keys = []
+    deleted = []
+    for i, obj in enumerate(objects):
+        try:
+            key = obj.as_pointer()
+        except ReferenceError:
+            deleted.append(f"item {i} of the object list")
+            continue
+        alive.append(obj)
+        alive.keys.append(key)
+    return alive, deleted
+
+
 def vector3(value, what):
     """``value`` as a finite float64 (3,) array."""
     try:
@@ -58,13 +75,21 @@ def vector3(value, what):
     return v
 
 
+def unit_rows(d):
+    """Rows of the finite (N, 3) array ``d`` scaled to unit length; ``ValueError`` when a row is
+    zero.  Scaled by each row's largest component first, so that any finite direction works, however
+    large or small its components (1e200 or 1e-300: their squares would overflow or vanish)."""
+    scale = np.abs(d).max(axis=1)
+    if (scale == 0.0).any():
+        raise ValueError("a direction has zero length: every ray needs a direction" if len(d) > 1
+                         else "direction has zero length: a ray needs a direction")
+    d = d / scale[:, None]
+    return d / np.sqrt(np.einsum("ij,ij->i", d, d))[:, None]
+
+
 def direction(value):
     """``value`` as a unit float64 (3,) direction."""
-    d = vector3(value, "direction")
-    length = float(np.linalg.norm(d))
-    if length == 0.0 or not math.isfinite(length):
-        raise ValueError("direction has zero length: a ray needs a direction")
-    return d / length
+    return unit_rows(vector3(value, "direction")[None, :])[0]
 
 
 def max_distance(distance):
@@ -82,10 +107,34 @@ def max_distance(distance):
 
 def epsilon(value):
     """The BVH epsilon: a finite number >= 0."""
-    value = float(value)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"epsilon must be a number, got {value!r}") from None
     if not math.isfinite(value) or value < 0.0:
         raise ValueError(f"epsilon must be a finite number >= 0, got {value}")
     return value
+
+
+class FaceIndexError(IndexError, ValueError):
+    """A face index that is not in the tree (an ``IndexError``, and a ``ValueError`` like every
+    other bad argument)."""
+
+
+def face_index(value, count):
+    """``value`` as an index into ``count`` faces."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"a face index must be an integer, got {value!r}")
+    index = int(value)
+    if not 0 <= index < count:
+        raise FaceIndexError(f"face index {index} is not in this tree (0..{count - 1})")
+    return index
+
+
+def progress(value):
+    """``progress`` is None or callable(fraction)."""
+    if value is not None and not callable(value):
+        raise TypeError(f"progress must be None or callable(fraction), got {type(value).__name__}")
 
 
 def ray_arrays(origins, directions):
@@ -101,7 +150,4 @@ def ray_arrays(origins, directions):
         raise ValueError(f"directions must have shape {o.shape} or (3,), got {d.shape}")
     if not (np.isfinite(o).all() and np.isfinite(d).all()):
         raise ValueError("origins or directions contain NaN or infinity")
-    lengths = np.linalg.norm(d, axis=1)
-    if (lengths == 0.0).any():
-        raise ValueError("a direction has zero length: every ray needs a direction")
-    return o, d / lengths[:, None]
+    return o, unit_rows(d)

@@ -10,6 +10,7 @@ from bpy.props import IntProperty
 from ..cast.service import CastError, cast_from_cursor
 from ..cast.settings import cast_inputs, cast_settings
 from ..core.leaks import leak_guard, process_rss_bytes
+from ..utils import reports_errors
 from . import service
 from .state import store_leak_check
 
@@ -37,6 +38,7 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
             return False
         return True
 
+    @reports_errors
     def execute(self, context):
         cast = cast_inputs(cast_settings(context))   # never snaps or selects: the scene stays
         wm = context.window_manager

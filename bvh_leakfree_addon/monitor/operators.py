@@ -11,6 +11,7 @@ from ..core.datablocks import (
     purge_orphans,
     resolve_types,
 )
+from ..utils import reports_errors
 from . import service
 
 PURGE_TYPE_ITEMS = (
@@ -93,6 +94,7 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
             return False
         return True
 
+    @reports_errors
     def invoke(self, context, event):
         preview = _purge_preview(self.types, self.include_linked)
         if not preview:
@@ -106,6 +108,7 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
         # the add-on while it is open then cannot leave Blender holding a freed operator type.
         return {'CANCELLED'}
 
+    @reports_errors
     def execute(self, context):
         types = 'ALL' if self.types == 'ALL' else {self.types}
         _undo_step(context, "Before Purge Orphan Data")
@@ -143,6 +146,7 @@ class WM_OT_bvh_reset_baseline(bpy.types.Operator):
     def poll(cls, context):
         return context.window_manager is not None
 
+    @reports_errors
     def execute(self, context):
         service.reset_baseline()
         meshes = service.figures(service.MESHES)
