@@ -16,6 +16,9 @@ WHEELHOUSE ?= $(HOME)/.cache/bvh_leakfree_addon/wheels
 ADDON_VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' blender_manifest.toml)
 ZIP := dist/bvh_leakfree_addon-$(ADDON_VERSION).zip
 SOURCES := blender_manifest.toml $(shell find bvh_leakfree_addon -name '*.py' -o -name '*.toml' 2>/dev/null)
+# Narrow a run: make test TESTS=tests/core/test_api.py, TESTS="tests/core/test_api.py::test_x",
+# PYTEST_ARGS="-k cursor -x".
+TESTS ?= tests
 PYTEST_ARGS ?=
 
 venv_python = $(VENV_DIR)/$(if $(filter dev,$(1)),dev,bpy-$(1))/bin/python
@@ -63,11 +66,11 @@ demo: $(ZIP)
 test: lint $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 	@set -e; for v in $(VERSIONS); do \
 	  echo "== pytest on Blender $$v"; \
-	  BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$$v) -m pytest tests $(PYTEST_ARGS); \
+	  BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$$v) -m pytest $(TESTS) $(PYTEST_ARGS); \
 	done
 
 test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
-	BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$(FAST_VERSION)) -m pytest tests $(PYTEST_ARGS)
+	BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$(FAST_VERSION)) -m pytest $(TESTS) $(PYTEST_ARGS)
 
 # Benchmarks (tools/bench.py): one table + bench-results/bpy-<v>.json per version, then the chart
 # docs/bench.png.  BENCH_ARGS="--only cold,rays" or "--tiny" to narrow a run.
