@@ -31,13 +31,15 @@ LINE_SHADER_NAMES = ('POLYLINE_UNIFORM_COLOR', 'UNIFORM_COLOR', '3D_UNIFORM_COLO
 NORMAL_LENGTH_PX = 60.0   # normal drawn this many pixels long at the hit
 MARKER_RADIUS_PX = 8.0    # radius of the hit marker circle
 MARKER_SEGMENTS = 16
-GLYPH_RADIUS_PX = 12.0    # the direction glyph's ring at the cursor
-GLYPH_SEGMENTS = 24
-DOT_RADIUS_PX = 2.5       # its dot when the ray comes toward the viewer
-ARROW_TIP_PX = 40.0       # the arrowhead's tip, this far from the cursor along the ray
-ARROW_HEAD_PX = 14.0      # length of its barbs along the ray
-ARROW_WIDTH_PX = 7.0      # how far its barbs spread from the ray
-END_MARKER_PX = 8.0       # half diagonal of the square at the far end of a miss
+GLYPH_RADIUS_PX = 18.0    # the direction glyph's ring at the cursor (outside the cursor's own)
+GLYPH_SEGMENTS = 32
+CROSS_INNER_PX = 7.0      # its cross's arms start this far out (the cursor's centre stays clear)
+DOT_RADIUS_PX = 4.0       # its dot when the ray comes toward the viewer
+ARROW_TIP_PX = 48.0       # the arrowhead's tip, this far from the cursor along the ray
+ARROW_HEAD_PX = 16.0      # length of its barbs along the ray
+ARROW_WIDTH_PX = 8.0      # how far its barbs spread from the ray
+END_MARKER_PX = 26.0      # half diagonal of the square at the far end of a miss (seen head-on it
+                          # frames the glyph)
 MAX_DRAWN_LENGTH = 1e6    # a longer (or infinite) miss is drawn this long
 
 #: what overlay_geometry returns, in drawing order
@@ -55,9 +57,9 @@ def overlay_geometry(cast, pixel_size=None, view_forward=None):
 
     * ``ray``: the cursor to the hit, or to the end of the ray for a miss;
     * ``glyph``: a ring around the cursor perpendicular to the ray, with a cross in it (the tail
-      of an arrow seen from behind: the ray goes away from the viewer) or a dot (the tip of an
-      arrow seen from the front: it comes toward the viewer), so that a ray along the line of
-      sight, which draws as a single point, still reads head-on;
+      of an arrow seen from behind, as in ⊗: the ray goes away from the viewer) or a dot (the
+      tip of an arrow seen from the front, ⊙: it comes toward the viewer), so that a ray along
+      the line of sight, which draws as a single point, still reads head-on;
     * ``arrow``: an arrowhead on the ray near the cursor, pointing where the ray goes;
     * ``end``: for a miss, a square perpendicular to the ray at its far end;
     * ``normal`` and ``marker``: for a hit, the surface normal and a ring in the tangent plane.
@@ -93,8 +95,10 @@ def overlay_geometry(cast, pixel_size=None, view_forward=None):
     if toward_viewer:
         geometry["glyph"] += _circle_segments(origin, side, up, DOT_RADIUS_PX * size, 8)
     else:
+        inner = CROSS_INNER_PX * size
         for axis in diagonals:
-            geometry["glyph"] += [origin - axis * ring, origin + axis * ring]
+            for sign in (1.0, -1.0):
+                geometry["glyph"] += [origin + axis * (sign * inner), origin + axis * (sign * ring)]
     tip_distance = min(ARROW_TIP_PX * size, length)
     tip = origin + direction * tip_distance
     back = tip - direction * min(ARROW_HEAD_PX * size, tip_distance)

@@ -44,14 +44,19 @@ def test_glyph_ring_is_perpendicular_to_the_ray_and_sized_in_pixels(addon, direc
     for point in ring:
         assert (point - ORIGIN).length == pytest.approx(radius, rel=1e-5)
         assert abs((point - ORIGIN).dot(ray)) < 1e-6          # in the plane across the ray
-    # Away from the viewer (or no viewer given): a cross of two diameters (the arrow's tail).
+    # Away from the viewer (or no viewer given): a cross (the arrow's tail), four arms from
+    # CROSS_INNER_PX out to the ring, at right angles, across the ray.
     cross = _segments(glyph[2 * overlay.GLYPH_SEGMENTS:])
-    assert len(cross) == 2
+    assert len(cross) == 4
+    arms = []
     for start, end in cross:
-        assert ((start + end) / 2 - ORIGIN).length < 1e-6
-        assert (end - start).length == pytest.approx(2 * radius, rel=1e-5)
+        assert (start - ORIGIN).length == pytest.approx(overlay.CROSS_INNER_PX * PIXEL, rel=1e-5)
+        assert (end - ORIGIN).length == pytest.approx(radius, rel=1e-5)
         assert abs((end - start).dot(ray)) < 1e-6
-    assert abs((cross[0][1] - cross[0][0]).dot(cross[1][1] - cross[1][0])) < 1e-6
+        arms.append((end - ORIGIN).normalized())
+        assert (start - ORIGIN).normalized().dot(arms[-1]) > 0.999999   # radial
+    assert sorted(round(a.dot(b), 4) for a in arms for b in arms) == [-1.0] * 4 + [0.0] * 8 \
+        + [1.0] * 4
 
 
 def test_glyph_dot_when_the_ray_comes_toward_the_viewer(addon):
@@ -61,7 +66,7 @@ def test_glyph_dot_when_the_ray_comes_toward_the_viewer(addon):
     toward = overlay.overlay_geometry(cast, lambda _point: PIXEL, view_forward=Vector((0, 0, -1)))
     ring = 2 * overlay.GLYPH_SEGMENTS
     assert away["glyph"][:ring] == toward["glyph"][:ring]
-    assert len(_segments(away["glyph"][ring:])) == 2                   # the cross
+    assert len(_segments(away["glyph"][ring:])) == 4                   # the cross
     dot = toward["glyph"][ring:]
     assert len(dot) >= 8
     assert all((p - ORIGIN).length == pytest.approx(overlay.DOT_RADIUS_PX * PIXEL, rel=1e-5)
@@ -86,7 +91,7 @@ def test_arrowhead_points_where_the_ray_goes(addon, direction):
 
 def test_arrowhead_stays_on_a_short_ray(addon):
     overlay = addon.cast.overlay
-    short = 0.05   # shorter than the arrow at this zoom (40 px = 0.4)
+    short = 0.05   # shorter than the arrow at this zoom (48 px = 0.48)
     cast = _cast((0, 0, -1), hit=True, distance=short)
     arrow = overlay.overlay_geometry(cast, lambda _point: PIXEL)["arrow"]
     assert all((p - ORIGIN).dot(Vector((0, 0, -1))) <= short + 1e-6 for p in arrow)
@@ -156,6 +161,6 @@ def test_a_view_cast_reads_head_on_in_the_view_it_was_cast_in(addon):
     radii = [(screen(p) - center).length for p in ring]
     assert min(radii) > 0.9 * overlay.GLYPH_RADIUS_PX        # a ring on the screen, not a line
     assert max(radii) < 1.1 * overlay.GLYPH_RADIUS_PX
-    assert len(_segments(geometry["glyph"][len(ring):])) == 2   # the cross: away from the viewer
+    assert len(_segments(geometry["glyph"][len(ring):])) == 4   # the cross: away from the viewer
     square = [(screen(p) - center).length for p in geometry["end"]]
     assert square and max(square) > 0.9 * overlay.END_MARKER_PX   # the far end shows too
