@@ -132,9 +132,7 @@ def settings_differences(cast, settings):
             if 'CUSTOM' not in (cast.direction_mode, settings.direction):
                 continue
             same = _same_direction(then, tuple(now))
-        elif name == "distance":
-            same = _same_distance(then, now)
-        else:
+        else:   # float32 on both sides: the same setting reads back the same
             same = then == now
         if not same:
             differences.append((_label(name), _value_text(name, then), _value_text(name, now)))
@@ -151,7 +149,7 @@ def _value_text(name, value):
     if name == "custom_direction":
         return "(" + ", ".join(f"{c:.2f}" for c in value) + ")"
     if name == "distance":
-        return f"{value:,.6g} m" if value < 1e30 else "infinite"
+        return f"{value:,.6g} m"
     return "on" if value else "off"
 
 
@@ -160,12 +158,6 @@ def _same_direction(a, b):
     if a.length == 0.0 or b.length == 0.0 or not all(map(math.isfinite, (*a, *b))):
         return tuple(a) == tuple(b)
     return a.normalized().dot(b.normalized()) >= 1.0 - 1e-9
-
-
-def _same_distance(a, b):
-    if a >= 1e30 and b >= 1e30:   # an infinite distance is stored as 1e30
-        return True
-    return math.isclose(a, b, rel_tol=1e-6)   # float32 properties on both sides
 
 
 @bpy.app.handlers.persistent

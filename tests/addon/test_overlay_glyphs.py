@@ -14,7 +14,7 @@ from mathutils import Vector
 from test_cast_support import cast_state, cube, select_only, set_cursor
 
 ORIGIN = Vector((0.5, -1.0, 2.0))
-PIXEL = 0.01   # world size of one pixel in these tests
+PIXEL = 0.0125   # world size of one pixel in these tests
 
 
 def _cast(direction, hit=False, distance=100.0, location=None, normal=(0.0, 0.0, 1.0)):
@@ -91,7 +91,7 @@ def test_arrowhead_points_where_the_ray_goes(addon, direction):
 
 def test_arrowhead_stays_on_a_short_ray(addon):
     overlay = addon.cast.overlay
-    short = 0.05   # shorter than the arrow at this zoom (48 px = 0.48)
+    short = 0.05   # shorter than the arrow at this zoom (48 px = 0.6)
     cast = _cast((0, 0, -1), hit=True, distance=short)
     arrow = overlay.overlay_geometry(cast, lambda _point: PIXEL)["arrow"]
     assert all((p - ORIGIN).dot(Vector((0, 0, -1))) <= short + 1e-6 for p in arrow)
