@@ -21,13 +21,13 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 """
 from .core import cache as _cache
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
-from .core.datablocks import datablock_counts, orphans, purge_orphans
+from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
 from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
 
 __all__ = ["build", "SceneBVH", "Hit", "BuildStats", "RayResults", "clear_cache", "cache_info",
            "CacheInfo", "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError",
            "LeakReport", "leak_guard", "process_rss_bytes", "datablock_counts", "orphans",
-           "purge_orphans"]
+           "purge_orphans", "purge_preview"]
 
 
 def clear_cache():
