@@ -346,7 +346,7 @@ class LeakReport:
         """Everything in one line: ``+3 images (…); −1 mesh removed (…); RSS +1.2 MB``."""
         parts = self.lines(max_names) or ["no datablock added or removed"]
         if self.rss_growth is not None:
-            parts.append(f"RSS {self.rss_growth / 2 ** 20:+.1f} MB")
+            parts.append(f"RSS {round(self.rss_growth / 2 ** 20, 1) + 0.0:+.1f} MB")
         return "; ".join(parts)
 
     def __repr__(self):

@@ -8,7 +8,8 @@ with ``UILayout.template_icon``.  One preview, created on register, its pixels r
 sample comes in, removed on unregister.  Samples are plain floats.
 
 The picture is square (``template_icon`` draws a square): datablocks in the upper half, RSS in the
-lower half, each scaled to its own range over the window shown.
+lower half, each scaled to its own range over the time shown (the samples' span, between one and
+five minutes; the panel says which).
 """
 import collections
 import math
@@ -21,7 +22,8 @@ import numpy as np
 __all__ = ("HISTORY_SECONDS", "SAMPLE_SECONDS", "SIZE", "History", "render", "Graph",
            "history", "graph")
 
-HISTORY_SECONDS = 300.0     # the graph shows the last five minutes
+HISTORY_SECONDS = 300.0     # the graph shows the last five minutes at most
+MIN_SPAN_SECONDS = 60.0     # and at least one (a fresh history fills the width, not a sliver)
 SAMPLE_SECONDS = 2.0        # one sample every two seconds at most
 SIZE = 192                  # pixels of the square picture
 MAX_SAMPLES = int(HISTORY_SECONDS / SAMPLE_SECONDS) + 8
@@ -92,7 +94,8 @@ def render(times, totals, rss, now, size=SIZE):
     image = np.full((size, size), _BACKGROUND, dtype=np.uint32)
     half = size // 2
     image[[0, half - 1, half + 1, size - 1], :] = _FRAME
-    x = (times - (now - HISTORY_SECONDS)) / HISTORY_SECONDS * (size - 1)
+    span = min(HISTORY_SECONDS, max(MIN_SPAN_SECONDS, now - times[0])) if len(times) else 1.0
+    x = (times - (now - span)) / span * (size - 1)
     _plot(image, x, totals, half + 3, size - 4, TOTAL_COLOR)
     known = ~np.isnan(rss)
     _plot(image, x[known], rss[known], 2, half - 3, RSS_COLOR)

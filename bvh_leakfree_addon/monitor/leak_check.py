@@ -29,10 +29,15 @@ from .operators import undo_step
 from .state import store_leak_check
 
 __all__ = ("OBJECT_OT_bvh_leak_check", "WM_OT_bvh_leak_check_script", "report_lines",
-           "duration_text", "draw_cleanup_entries", "draw_text_menu_entry", "register",
+           "duration_text", "signed", "draw_cleanup_entries", "draw_text_menu_entry", "register",
            "unregister")
 
 NAMES_IN_LINES = 3
+
+
+def signed(value, digits=1):
+    """``+0.0``, never ``-0.0`` (a shrink smaller than the last digit reads as no change)."""
+    return f"{round(value, digits) + 0.0:+.{digits}f}"
 
 
 def duration_text(seconds):
@@ -121,9 +126,9 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
                 f"object{plural} in {duration_text(seconds)}: ")
         if growth:
             self.report({'WARNING'}, text + f"datablocks grew ({growth}): {'; '.join(lines)}; "
-                                            f"RSS {rss_mb:+.1f} MB")
+                                            f"RSS {signed(rss_mb)} MB")
         else:
-            self.report({'INFO'}, text + f"no datablock growth, RSS {rss_mb:+.1f} MB")
+            self.report({'INFO'}, text + f"no datablock growth, RSS {signed(rss_mb)} MB")
         return {'FINISHED'}
 
 
@@ -235,9 +240,9 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
         text = f"Leak check: {done} runs of '{name}' in {duration_text(seconds)}: "
         if lines:
             kind = 'WARNING' if growth else 'INFO'
-            self.report({kind}, text + "; ".join(lines) + f"; RSS {rss_mb:+.1f} MB")
+            self.report({kind}, text + "; ".join(lines) + f"; RSS {signed(rss_mb)} MB")
         else:
-            self.report({'INFO'}, text + f"no datablock added or removed, RSS {rss_mb:+.1f} MB")
+            self.report({'INFO'}, text + f"no datablock added or removed, RSS {signed(rss_mb)} MB")
         return {'FINISHED'}
 
 

@@ -18,7 +18,12 @@ from .inspect import (
     WM_OT_bvh_delete_orphan,
     WM_OT_bvh_select_users,
 )
-from .leak_check import OBJECT_OT_bvh_leak_check, WM_OT_bvh_leak_check_script, duration_text
+from .leak_check import (
+    OBJECT_OT_bvh_leak_check,
+    WM_OT_bvh_leak_check_script,
+    duration_text,
+    signed,
+)
 from .operators import WM_OT_bvh_purge_orphans, WM_OT_bvh_reset_baseline
 from .settings import LISTABLE, MESHES, monitor_settings
 
@@ -28,7 +33,8 @@ __all__ = ("VIEW3D_PT_bvh_datablocks", "VIEW3D_PT_bvh_datablocks_types",
 
 PURGE = WM_OT_bvh_purge_orphans.bl_idname
 LIST = WM_OT_bvh_datablock_list.bl_idname
-TYPE_COLUMN = 0.46      # share of the width for the type's name; the three numbers share the rest
+TYPE_COLUMN = 0.42      # share of the width for the type's name; the numbers share the rest:
+NUMBER_COLUMNS = (0.28, 0.44, 0.28)     # Total, Orphans, +/- (fixed shares: rows stay aligned)
 
 
 def is_alert(name, settings=None):
@@ -48,15 +54,17 @@ def wrap(layout, context, text, icon='NONE', alert=False):
         col.label(text=part, icon=icon if index == 0 else ('BLANK1' if icon != 'NONE' else 'NONE'))
 
 
-def _cells(layout, *texts):
-    """The number columns: equal fixed shares of the width, right-aligned, so "+30" and "-1"
-    don't shift their row's other figures (nested splits: 1/3, then 1/2 of the rest)."""
-    for remaining in range(len(texts), 0, -1):
-        split = layout.split(factor=1.0 / remaining) if remaining > 1 else layout
+def _cells(layout, *texts, shares=NUMBER_COLUMNS):
+    """The number columns: fixed shares of the width, right-aligned, so "+30" and "-1" don't
+    shift their row's other figures (nested splits, each taking its share of what is left)."""
+    left = 1.0
+    for index, (text, share) in enumerate(zip(texts, shares, strict=True)):
+        last = index == len(texts) - 1
+        split = layout if last else layout.split(factor=share / left)
         cell = split.row()
         cell.alignment = 'RIGHT'
-        cell.label(text=texts[len(texts) - remaining])
-        layout = split
+        cell.label(text=text)
+        layout, left = split, left - share
 
 
 def draw_header_row(layout):
@@ -79,7 +87,7 @@ def draw_type_row(layout, context, name, settings):
     op = cell.operator(LIST, text="", emboss=False,
                        icon='DISCLOSURE_TRI_DOWN' if opened else 'DISCLOSURE_TRI_RIGHT')
     op.collection, op.action = name, 'TOGGLE'
-    cell.label(text=idtypes.label(name), icon=idtypes.icon(name))
+    cell.label(text=idtypes.label(name))   # the triangle takes the icon's place: names fit
     _cells(split.row(), f"{count.total:,}", f"{count.orphans:,}", f"{delta:+,}" if delta else "0")
     if opened:
         draw_list(layout, context, name)
@@ -237,7 +245,7 @@ def leak_check_lines(mon):
         lines.append(("No datablock growth", 'CHECKMARK'))
     for line in details:
         lines.append((line, 'ERROR' if line.startswith("+") else 'INFO'))
-    lines.append((f"RSS {mon.leak_check_rss_mb:+.1f} MB, took "
+    lines.append((f"RSS {signed(mon.leak_check_rss_mb)} MB, took "
                   f"{duration_text(mon.leak_check_seconds)}", 'MEMORY'))
     return lines
 
@@ -286,9 +294,9 @@ def history_lines(span):
     if rss is not None:
         lines.append((f"Bottom: RSS {rss[1] / 2 ** 20:,.0f} MB "
                       f"({(rss[1] - rss[0]) / 2 ** 20:+,.0f})", 'MEMORY'))
-    minutes = max(1, round(seconds / 60)) if seconds >= 60 else 0
-    lines.append((f"Over the last {minutes} min" if minutes else f"Over the last {seconds:.0f} s",
-                  'TIME'))
+    shown = min(history.HISTORY_SECONDS, max(history.MIN_SPAN_SECONDS, seconds))
+    lines.append((f"Over the last {shown / 60:.0f} min" if shown >= 90
+                  else f"Over the last {shown:.0f} s", 'TIME'))
     return lines
 
 

@@ -203,7 +203,7 @@ def test_the_picture_rises_with_a_leak(addon):
     line = image == history._rgba(history.TOTAL_COLOR)
     rows = [np.flatnonzero(line[:, col]) for col in range(image.shape[1])]
     drawn = [(col, r.max()) for col, r in enumerate(rows) if len(r)]
-    assert drawn[0][0] >= history.SIZE // 2 - 2      # the last two minutes of five
+    assert drawn[0][0] <= 1 and drawn[-1][0] >= history.SIZE - 6   # two minutes fill the width
     assert drawn[-1][1] > drawn[0][1] + history.SIZE // 4    # it rises
     assert all(r.min() > history.SIZE // 2 for _c, r in [(c, rows[c]) for c, _ in drawn])
 
@@ -224,6 +224,7 @@ def test_a_thousand_redraws_of_the_graph_create_no_datablock(addon):
 def test_history_lines(addon):
     panels = addon.monitor.panels
     assert panels.history_lines(None) == [("No samples yet", 'TIME')]
+    assert panels.history_lines(((1, 1), None, 12.0))[-1] == ("Over the last 60 s", 'TIME')
     lines = panels.history_lines(((100, 125), (200 * 2 ** 20, 240 * 2 ** 20), 300.0))
     assert lines == [("Top: 125 datablocks (+25)", 'OUTLINER_DATA_MESH'),
                      ("Bottom: RSS 240 MB (+40)", 'MEMORY'),
