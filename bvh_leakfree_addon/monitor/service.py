@@ -165,7 +165,7 @@ def tick(force=False):
             if mon.baseline_time is None:
                 mon.baseline_time = time.time()
         if name in lists:
-            changed |= _refresh_list(mon, name, lists[name])
+            changed |= _refresh_list(mon, name, lists[name], count.total)
         job.cost = time.perf_counter() - start
         weight = count.total * (LINKED_COST_FACTOR if has_libraries else 1)
         weight *= LIST_COST_FACTOR if name in lists else 1
@@ -187,12 +187,12 @@ def tick(force=False):
     return changed
 
 
-def _refresh_list(mon, name, page):
+def _refresh_list(mon, name, page, size=None):
     """Recompute the open list of ``name`` at ``page``; True when what it shows changed."""
     baseline = mon.baseline_ids.get(name)
     if baseline is None:
         return False
-    view = new_since(baseline, page * PAGE_SIZE, PAGE_SIZE)
+    view = new_since(baseline, page * PAGE_SIZE, PAGE_SIZE, size=size)
     if mon.lists.get(name) == view:
         return False
     mon.lists[name] = view
