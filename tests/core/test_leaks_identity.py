@@ -163,3 +163,21 @@ def test_find_by_uid_and_ids_at():
     assert leaks.find_by_uid("meshes", 10 ** 9) is None
     assert leaks.ids_at("meshes", [4, 0]) == [bpy.data.meshes[4], bpy.data.meshes[0]]
     assert leaks.ids_at("meshes", []) == []
+
+
+def test_large_collections_take_the_numpy_path_with_the_same_answers():
+    """Above 2,048 IDs the comparison runs in numpy (sorting), below it on Python sets: both."""
+    src = bpy.data.meshes.new("base")
+    src.use_fake_user = True
+    for _ in range(2100):
+        src.copy().use_fake_user = True
+    baseline = leaks.snapshot("meshes")
+    with api.leak_guard(raise_on_leak=False) as report:
+        bpy.data.meshes.remove(bpy.data.meshes["base.0005"])
+        made = [bpy.data.meshes.new(f"zz{i}") for i in range(3)]
+    change = report.changes["meshes"]
+    assert (change.added, change.removed) == (3, 1) and change.removed_names == ("base.0005",)
+    assert [i.name for i in change.added_ids] == ["zz0", "zz1", "zz2"]
+    view = leaks.new_since(baseline, 0, 2)
+    assert (view.new, view.removed) == (3, 1)
+    assert [r.session_uid for r in view.rows] == [made[2].session_uid, made[1].session_uid]
