@@ -11,8 +11,13 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 * ``build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
   progress=None) -> SceneBVH``
 * ``SceneBVH.ray_cast / ray_cast_many / find_nearest / tree / source_of / objects / stats / update``
-* ``leak_guard(collections=None, *, raise_on_leak=True)``: raises ``LeakError`` when ``bpy.data``
-  grew inside the block.
+* ``leak_guard(collections=None, *, raise_on_leak=True, limit=10)``: records every ID by identity
+  (``session_uid``) and raises ``LeakError`` when ``bpy.data`` grew inside the block; the
+  ``LeakReport`` (``error.report``, or the yielded one) names what was added and removed per type
+  (``limit`` names each, with a count of the rest), which added ones are orphans, who uses the
+  others, IDs replaced one for one (``churn``) and the process's RSS before and after.
+* ``datablock_counts``, ``orphans``, ``purge_orphans`` and ``purge_preview`` (what a purge would
+  delete, the recursive cascade included, without deleting).
 * ``clear_cache()`` frees every cached object-space tree (the next build starts cold).
 * ``shutdown()`` also removes the core's one runtime hook: a change watch (one callback in
   ``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post`` and ``load_post``)

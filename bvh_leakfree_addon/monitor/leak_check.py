@@ -237,7 +237,8 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
             self.report({'ERROR'}, f"Leak check stopped: {error}" +
                         (f" (so far: {'; '.join(lines)})" if lines else ""))
             return {'CANCELLED'}
-        text = f"Leak check: {done} runs of '{name}' in {duration_text(seconds)}: "
+        text = (f"Leak check: {done} run{'s' if done != 1 else ''} of '{name}' in "
+                f"{duration_text(seconds)}: ")
         if lines:
             kind = 'WARNING' if growth else 'INFO'
             self.report({kind}, text + "; ".join(lines) + f"; RSS {signed(rss_mb)} MB")

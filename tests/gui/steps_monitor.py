@@ -244,6 +244,32 @@ def step_close_popup():
     xdo("key", "Escape")
 
 
+def step_delete_orphan():
+    """Delete one orphan made by the script from its row, then Ctrl+Z: it comes back."""
+    mat = bpy.data.materials["M.free"]
+    STATE["deleted_uid"] = mat.session_uid
+    del mat
+    result = _ui(bpy.ops.wm.bvh_delete_orphan, 'EXEC_DEFAULT', collection="materials",
+                 session_uid=STATE["deleted_uid"])
+    check(result == {'FINISHED'} and "M.free" not in bpy.data.materials,
+          f"the row's delete removed the script's orphan M.free ({result})")
+    if have("xdotool"):
+        _mouse_to_viewport()
+        xdo("key", "ctrl+z")
+
+
+def step_delete_undone():
+    if not have("xdotool"):
+        return
+    back = bpy.data.materials.get("M.free")
+    check(back is not None, "Ctrl+Z brought the deleted orphan M.free back")
+    check("NodeGroup" in bpy.data.node_groups and "Render.002" in bpy.data.images,
+          "and the script's other datablocks are still there")
+    if back is not None:
+        print(f"gui: M.free after undo: session_uid {back.session_uid} "
+              f"(before the delete: {STATE['deleted_uid']})")
+
+
 def step_rise(batch):
     """A leak that keeps growing: the graph's upper line rises (one sample every 2 s)."""
     def step():
@@ -331,6 +357,8 @@ PLAN = [
     (0.2, step_who_uses),
     (1.0, lambda: shot("09_who_uses_it")),
     (0.2, step_close_popup),
+    (0.3, step_delete_orphan),
+    (1.0, step_delete_undone),
     (2.2, step_rise(20)),
     (2.2, step_rise(40)),
     (2.2, step_rise(60)),
