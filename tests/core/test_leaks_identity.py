@@ -173,10 +173,10 @@ def test_large_collections_take_the_numpy_path_with_the_same_answers():
         src.copy().use_fake_user = True
     baseline = leaks.snapshot("meshes")
     with api.leak_guard(raise_on_leak=False) as report:
-        bpy.data.meshes.remove(bpy.data.meshes["base.0005"])
+        bpy.data.meshes.remove(bpy.data.meshes["base.005"])
         made = [bpy.data.meshes.new(f"zz{i}") for i in range(3)]
     change = report.changes["meshes"]
-    assert (change.added, change.removed) == (3, 1) and change.removed_names == ("base.0005",)
+    assert (change.added, change.removed) == (3, 1) and change.removed_names == ("base.005",)
     assert [i.name for i in change.added_ids] == ["zz0", "zz1", "zz2"]
     view = leaks.new_since(baseline, 0, 2)
     assert (view.new, view.removed) == (3, 1)
