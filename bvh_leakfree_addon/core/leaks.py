@@ -276,13 +276,13 @@ class NewSince(NamedTuple):
     rows: tuple                 #: :class:`IdInfo` of the new IDs ``start`` … ``start + count``
 
 
-def new_since(baseline, start=0, count=DEFAULT_LIMIT, removed_names=3, size=None):
+def new_since(baseline, start=0, count=DEFAULT_LIMIT, removed_names=3, uids=None):
     """The IDs of ``baseline.collection`` that are new since ``baseline``, newest first: how many,
     and the facts of ``count`` of them from ``start`` on (a page of the panel's list); and how
-    many baseline IDs are gone.  Cost: one ``session_uid`` read (C) and a pass over the
-    collection up to the last ID shown (``size``: the collection's ``len()`` if just counted)."""
+    many baseline IDs are gone.  Cost: one ``session_uid`` read (C; ``uids``: the caller's, just
+    read) and a pass over the collection up to the last ID shown."""
     name = baseline.collection
-    uids = session_uids(name, size)
+    uids = session_uids(name) if uids is None else uids
     new = np.flatnonzero(_absent(uids, baseline.uids))
     gone = np.flatnonzero(_absent(baseline.uids, uids))
     newest = new[np.argsort(-uids[new], kind="stable")]

@@ -182,6 +182,7 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
             return False
         return True
 
+    @reports_errors
     def invoke(self, context, _event):
         if not self.text:
             edited = getattr(context, "edit_text", None)

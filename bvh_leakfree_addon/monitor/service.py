@@ -29,9 +29,11 @@ import traceback
 import bpy
 from bpy.app.handlers import persistent
 
+import numpy as np
+
 from ..core.datablocks import count_type
 from ..core.idtypes import id_collection_names
-from ..core.leaks import new_since, process_rss_bytes, snapshot
+from ..core.leaks import new_since, process_rss_bytes, session_uids, snapshot
 from ..utils import tag_redraw
 from . import history
 from .settings import MESHES, monitor_settings
@@ -41,7 +43,7 @@ ITEMS_PER_TICK = 2500        # IDs counted per type and tick on average (~0.1 ms
 LINKED_COST_FACTOR = 4       # files with libraries pay a Python loop for the local/linked split
 MAX_PERIOD_SECONDS = 10.0    # every type is refreshed at least this often
 SLOW_NOTE_SECONDS = 2.0      # the panel mentions refresh periods longer than this
-LIST_COST_FACTOR = 2         # an open list reads every ID's session_uid on top of the count
+LIST_COST_FACTOR = 3         # an open list costs ~1.5 counts more (session_uids, a pass to its rows)
 PAGE_SIZE = 8                # rows per page of a list
 
 
@@ -60,6 +62,7 @@ class _Monitor:
         self.baseline = {}         # name -> total at the baseline
         self.baseline_ids = {}     # name -> core.leaks.Snapshot (session_uids and names)
         self.lists = {}            # name -> core.leaks.NewSince of the page shown
+        self.list_keys = {}        # name -> (page, figures, session_uids, time) of that refresh
         self.baseline_time = None  # time.time() of the baseline, for the panel
         self.jobs = {}             # name -> _Job
         self.ticks = 0
@@ -165,7 +168,7 @@ def tick(force=False):
             if mon.baseline_time is None:
                 mon.baseline_time = time.time()
         if name in lists:
-            changed |= _refresh_list(mon, name, lists[name], count.total)
+            changed |= _refresh_list(mon, name, lists[name], count, force)
         job.cost = time.perf_counter() - start
         weight = count.total * (LINKED_COST_FACTOR if has_libraries else 1)
         weight *= LIST_COST_FACTOR if name in lists else 1
@@ -180,6 +183,7 @@ def tick(force=False):
         changed = True
     for name in [name for name in mon.lists if name not in lists or name not in names]:
         del mon.lists[name]                                             # lists closed
+        mon.list_keys.pop(name, None)
         changed = True
     changed |= _sample(force)
     if changed:
@@ -187,12 +191,23 @@ def tick(force=False):
     return changed
 
 
-def _refresh_list(mon, name, page, size=None):
-    """Recompute the open list of ``name`` at ``page``; True when what it shows changed."""
+def _refresh_list(mon, name, page, count=None, force=False):
+    """Recompute the open list of ``name`` at ``page``; True when what it shows changed.
+
+    Skipped when the collection holds the same IDs in the same order (a rename re-sorts it) with
+    the same figures as at the last refresh, unless ``force`` or the rows are older than
+    ``MAX_PERIOD_SECONDS`` (a changed user count alone shows then)."""
     baseline = mon.baseline_ids.get(name)
     if baseline is None:
         return False
-    view = new_since(baseline, page * PAGE_SIZE, PAGE_SIZE, size=size)
+    uids = session_uids(name, count.total if count is not None else None)
+    now = time.monotonic()
+    key = mon.list_keys.get(name)
+    if (not force and key is not None and key[0] == page and key[1] == count
+            and now - key[3] < MAX_PERIOD_SECONDS and np.array_equal(key[2], uids)):
+        return False
+    mon.list_keys[name] = (page, count, uids, now)
+    view = new_since(baseline, page * PAGE_SIZE, PAGE_SIZE, uids=uids)
     if mon.lists.get(name) == view:
         return False
     mon.lists[name] = view
@@ -205,7 +220,7 @@ def refresh_list(name):
     if name not in lists:
         changed = _monitor.lists.pop(name, None) is not None
     else:
-        changed = _refresh_list(_monitor, name, lists[name])
+        changed = _refresh_list(_monitor, name, lists[name], force=True)
     if changed:
         request_redraw()
     return changed
@@ -240,6 +255,7 @@ def reset_baseline():
     mon.baseline.clear()
     mon.baseline_ids.clear()
     mon.lists.clear()
+    mon.list_keys.clear()
     mon.baseline_time = None
     tick(force=True)
     request_redraw()  # the +/- column changed even when no count did

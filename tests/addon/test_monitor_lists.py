@@ -229,3 +229,40 @@ def test_history_lines(addon):
     assert lines == [("Top: 125 datablocks (+25)", 'OUTLINER_DATA_MESH'),
                      ("Bottom: RSS 240 MB (+40)", 'MEMORY'),
                      ("Over the last 5 min", 'TIME')]
+
+
+def test_an_unchanged_list_is_not_recomputed_a_renamed_or_old_one_is(mon, monkeypatch):
+    """What keeps open lists cheap: the page is rebuilt only when the collection's IDs, their
+    order (a rename re-sorts it) or its figures changed, or when the rows are older than
+    MAX_PERIOD_SECONDS (a user count that changed alone)."""
+    mon.reset_baseline()
+    made = [bpy.data.materials.new(f"mat{i}") for i in range(3)]
+    _list("materials")
+    built = []
+    real = mon.new_since
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mon, "new_since", counting)
+    clock = [1000.0]
+    monkeypatch.setattr(mon.time, "monotonic", lambda: clock[0])
+    mon.tick(force=True)
+    assert len(built) == 1
+    for _ in range(5):
+        mon.tick()
+    assert len(built) == 1                        # nothing changed: not rebuilt
+    made[0].name = "zzz"                          # same IDs, new order
+    mon.tick()
+    assert len(built) == 2 and mon.new_list("materials").rows[-1].name == "zzz"
+    made[1].use_fake_user = True                  # users 0 → 1: the orphan count changes
+    mon.tick()
+    assert len(built) == 3 and mon.new_list("materials").rows[1].fake_user
+    obj = bpy.data.objects.new("o", bpy.data.meshes.new("m"))
+    obj.data.materials.append(made[1])            # users 1 → 2: no figure changes
+    mon.tick()
+    assert len(built) == 3
+    clock[0] += mon.MAX_PERIOD_SECONDS            # … until the rows are old enough
+    mon.tick()
+    assert len(built) == 4 and mon.new_list("materials").rows[1].users == 2
