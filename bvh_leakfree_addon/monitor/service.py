@@ -43,7 +43,7 @@ ITEMS_PER_TICK = 2500        # IDs counted per type and tick on average (~0.1 ms
 LINKED_COST_FACTOR = 4       # files with libraries pay a Python loop for the local/linked split
 MAX_PERIOD_SECONDS = 10.0    # every type is refreshed at least this often
 SLOW_NOTE_SECONDS = 2.0      # the panel mentions refresh periods longer than this
-LIST_COST_FACTOR = 3         # an open list costs ~1.5 counts more (session_uids, a pass to its rows)
+LIST_COST_FACTOR = 3         # an open list costs ~1.5 counts more (session_uids, its rows)
 PAGE_SIZE = 8                # rows per page of a list
 
 
