@@ -11,8 +11,13 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 * ``build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
   progress=None) -> SceneBVH``
 * ``SceneBVH.ray_cast / ray_cast_many / find_nearest / tree / source_of / objects / stats / update``
-* ``leak_guard(collections=None, *, raise_on_leak=True)``: raises ``LeakError`` when ``bpy.data``
-  grew inside the block.
+* ``leak_guard(collections=None, *, raise_on_leak=True, limit=10)``: records every ID by identity
+  (``session_uid``) and raises ``LeakError`` when ``bpy.data`` grew inside the block; the
+  ``LeakReport`` (``error.report``, or the yielded one) names what was added and removed per type
+  (``limit`` names each, with a count of the rest), which added ones are orphans, who uses the
+  others, IDs replaced one for one (``churn``) and the process's RSS before and after.
+* ``datablock_counts``, ``orphans``, ``purge_orphans`` and ``purge_preview`` (what a purge would
+  delete, the recursive cascade included, without deleting).
 * ``clear_cache()`` frees every cached object-space tree (the next build starts cold).
 * ``shutdown()`` also removes the core's one runtime hook: a change watch (one callback in
   ``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post`` and ``load_post``)
@@ -21,13 +26,13 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 """
 from .core import cache as _cache
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
-from .core.datablocks import datablock_counts, orphans, purge_orphans
+from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
 from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
 
 __all__ = ["build", "SceneBVH", "Hit", "BuildStats", "RayResults", "clear_cache", "cache_info",
            "CacheInfo", "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError",
            "LeakReport", "leak_guard", "process_rss_bytes", "datablock_counts", "orphans",
-           "purge_orphans"]
+           "purge_orphans", "purge_preview"]
 
 
 def clear_cache():

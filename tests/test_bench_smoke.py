@@ -34,7 +34,7 @@ def tiny_results(bench, installed_zip):
 def test_every_measurement_reports(tiny_results):
     keys = {row["key"].split(".")[0] for row in tiny_results["rows"]}
     assert keys >= {"cold", "floor", "scaling", "loop", "moved", "recast", "rays", "peak", "trend",
-                    "monitor", "reeval"}, keys
+                    "monitor", "reeval", "guard", "monitor_lists", "graph"}, keys
 
 
 def test_every_ratio_is_said_in_words(tiny_results):
@@ -80,3 +80,14 @@ def test_results_are_json_and_the_chart_draws(bench, tiny_results, tmp_path):
     pytest.importorskip("matplotlib")     # installed by `make bench` into the 5.0 venv only
     out = chart.draw(docs, tmp_path / "bench.png")
     assert out.stat().st_size > 10_000
+
+
+def test_leak_measurements_name_what_grew_and_the_graph_creates_nothing(tiny_results):
+    jobs = tiny_results["jobs"]
+    guards = [job for key, job in jobs.items() if key.startswith("guard-")]
+    assert len(guards) == 2
+    for job in guards:
+        assert job["report"].startswith("+3 images (Render, Render.001, Render.002; all orphans)")
+        assert "M.used ← Mesh" in job["report"] and "−1 mesh removed (pool" in job["report"]
+    lists = jobs["monitor-lists"]
+    assert lists["rows"] > 0 and lists["graph_id_growth"] == {} and lists["previews"] == 1

@@ -51,7 +51,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ADDON_MODULE = "bl_ext.user_default.bvh_leakfree_addon"
 MEASUREMENTS = ("cold", "scaling", "loop", "recast", "rays", "memory", "trend", "monitor",
-                "reeval")
+                "reeval", "leaks")
+# --- issue 14: leak_guard's overhead and the monitor's lists/graph live in bench_leaks.py ---------
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))
+import bench_leaks  # noqa: E402
+
+
+def _this():
+    """This module's functions for bench_leaks (loaded by path in the smoke test, so not
+    necessarily in sys.modules)."""
+    import types
+    return types.SimpleNamespace(**globals())
+# --- end issue 14 --------------------------------------------------------------------------------
 
 # Triangles of a bmesh icosphere: 20 * 4 ** (subdivisions - 1).
 SCENES = {"S1": (20, 5), "S2": (200, 3), "S3": (2000, 1), "S4": (1, 8)}
@@ -103,6 +115,8 @@ TINY = dict(FULL, **{
     "reeval_segments": 40,
     "reeval_times": 3,
 })
+FULL.update(bench_leaks.FULL)     # issue 14
+TINY.update(bench_leaks.TINY)
 
 # Targets (issue 6): speedup factors vs copy_fixed unless noted.
 COLD_TARGETS = {"S1": 3.0, "S2": 5.0, "S3": 100.0, "S4": 2.5}
@@ -821,11 +835,13 @@ def plan(cfg, only):
         jobs.append(("monitor", "monitor", []))
     if "reeval" in only:
         jobs.append(("reeval", "reeval", []))
+    jobs += bench_leaks.plan(cfg, only)     # issue 14
     return jobs
 
 
 JOBS = {"scene": job_scene, "scaling": job_scaling, "peak": job_peak, "trend": job_trend,
-        "monitor": job_monitor, "reeval": job_reeval}
+        "monitor": job_monitor, "reeval": job_reeval,
+        "guard": lambda cfg, n: bench_leaks.job_guard(_this(), cfg, n)}   # issue 14
 
 
 def run_job_in_process(cfg, kind, args, zip_path=None, addon_installed=False):
@@ -833,6 +849,8 @@ def run_job_in_process(cfg, kind, args, zip_path=None, addon_installed=False):
     try:
         if kind == "monitor":
             return job_monitor(cfg, zip_path=zip_path, installed=addon_installed)
+        if kind == "monitor_lists":     # issue 14
+            return bench_leaks.job_monitor_lists(_this(), cfg, zip_path, addon_installed)
         return JOBS[kind](cfg, *args)
     finally:
         factory_reset()
@@ -1071,6 +1089,7 @@ def rows(doc, cfg):
                        + f" (mean over all ticks {ms(mon['mean'])})",
                        f"< {ms(MONITOR_TARGET_S)} mean", tick < MONITOR_TARGET_S,
                        key="monitor", ratio=ratio))
+    out += bench_leaks.rows(_this(), jobs)     # issue 14
     return out
 
 

@@ -22,7 +22,8 @@ import numpy as np
 from .idtypes import collection_of_code, id_collection_names, singular
 
 __all__ = ("DatablockCount", "datablock_counts", "count_type", "orphans", "purge_orphans",
-           "resolve_types", "collection_label", "format_counts")
+           "purge_preview", "resolve_types", "collection_label", "format_counts", "is_orphan",
+           "NEVER_ORPHANED")
 
 # ID types that are never unused: Blender's purge skips them too (removing them breaks the session).
 NEVER_ORPHANED = frozenset({"window_managers", "workspaces", "screens", "scenes", "libraries"})
@@ -106,13 +107,14 @@ def _count_by_loop(name, collection, has_libraries):
         total += 1
         is_linked = has_libraries and id_.library is not None
         linked += is_linked
-        if _is_orphan(name, id_):
+        if is_orphan(name, id_):
             orphan_total += 1
             linked_orphans += is_linked
     return DatablockCount(total, orphan_total, total - linked, linked, linked_orphans)
 
 
-def _is_orphan(name, id_):
+def is_orphan(name, id_):
+    """``id_`` (of ``bpy.data.<name>``) has no users and is not a root ID or a viewer image."""
     if name in NEVER_ORPHANED or id_.users != 0:
         return False
     return not (name == "images" and id_.type in _VIEWER_IMAGE_TYPES)
@@ -155,7 +157,7 @@ def _orphans_of(name, include_linked):
     if not np.count_nonzero(users == 0):
         return []
     return [id_ for id_ in collection
-            if _is_orphan(name, id_) and (include_linked or id_.library is None)]
+            if is_orphan(name, id_) and (include_linked or id_.library is None)]
 
 
 def _purgeable(names):
@@ -168,7 +170,9 @@ def purge_orphans(types=frozenset({"MESH"}), *, recursive=False, include_linked=
     Never removes an ID with users or a fake user; linked orphans only with ``include_linked``.
     ``recursive``: then also delete IDs of any type that became orphans because of this purge (a
     material used only by purged meshes, …), batch after batch until none is left; IDs that were
-    already orphans before the call and are not of ``types`` stay.
+    already orphans before the call and are not of ``types`` stay.  :func:`purge_preview` says
+    beforehand what will go.  The counts are by identity: what is gone afterwards, including IDs
+    Blender frees with their owner (the shape keys of a purged mesh).
     Uses ``bpy.data.batch_remove``: one pass over Blender's ID relations per batch, where a
     ``remove()`` per ID scans all IDs each time.
     """
@@ -179,13 +183,10 @@ def purge_orphans(types=frozenset({"MESH"}), *, recursive=False, include_linked=
         target_set = set(targets)
         kept_orphans = {(name, id_.session_uid) for name in every if name not in target_set
                         for id_ in _orphans_of(name, include_linked)}
-    removed = {}
+    before = {name: _uids(name) for name in every}
     batch = {name: _orphans_of(name, include_linked) for name in targets}
     while any(batch.values()):
         ids = [id_ for group in batch.values() for id_ in group]
-        for name, group in batch.items():
-            if group:
-                removed[name] = removed.get(name, 0) + len(group)
         batch = None
         bpy.data.batch_remove(ids)
         del ids  # references to freed IDs: drop them at once
@@ -193,4 +194,76 @@ def purge_orphans(types=frozenset({"MESH"}), *, recursive=False, include_linked=
             break
         batch = {name: [id_ for id_ in _orphans_of(name, include_linked)
                         if (name, id_.session_uid) not in kept_orphans] for name in every}
+    removed = {}
+    for name, uids in before.items():
+        gone = int(np.count_nonzero(~np.isin(uids, _uids(name), assume_unique=True)))
+        if gone:
+            removed[name] = gone
     return removed
+
+
+def _uids(name):
+    collection = getattr(bpy.data, name)
+    uids = np.empty(len(collection), dtype=np.int32)
+    if len(uids):
+        collection.foreach_get("session_uid", uids)
+    return uids
+
+
+def purge_preview(types=frozenset({"MESH"}), *, recursive=False, include_linked=False):
+    """What :func:`purge_orphans` with the same arguments would delete now, without deleting:
+    ``{collection name: [(session_uid, name), …]}`` (sorted by name).
+
+    The recursive cascade is worked out on ``bpy.data.user_map``: an ID goes once every ID that
+    uses it goes (and it has no fake user, and is local unless ``include_linked``); IDs Blender
+    frees with their owner (shape keys) go with it.  Cost: one ``user_map`` (all IDs, in C) and a
+    Python loop over the IDs that have users.
+    """
+    targets = _purgeable(resolve_types(types))
+    going = {}   # session_uid -> (collection, name)
+    for name in targets:
+        for id_ in _orphans_of(name, include_linked):
+            going[id_.session_uid] = (name, id_.name)
+    if going and recursive:
+        _cascade(going, include_linked)
+    elif going:
+        _owned(going, {})
+    out = {}
+    for uid, (name, id_name) in going.items():
+        out.setdefault(name, []).append((uid, id_name))
+    return {name: sorted(items, key=lambda item: (item[1], item[0]))
+            for name, items in sorted(out.items())}
+
+
+def _cascade(going, include_linked):
+    """Add to ``going`` every ID that has users only among ``going``, until none is left."""
+    candidates = {}
+    for name in _purgeable(id_collection_names()):
+        for id_ in getattr(bpy.data, name):
+            if (id_.users and not id_.use_fake_user and id_.session_uid not in going
+                    and (include_linked or id_.library is None)):
+                candidates[id_.session_uid] = (name, id_)
+    users = {id_.session_uid: frozenset(user.session_uid for user in found)
+             for id_, found in bpy.data.user_map(
+                 subset={id_ for _name, id_ in candidates.values()}).items()}
+    pending = {uid: (name, id_.name, users.get(uid, frozenset()))
+               for uid, (name, id_) in candidates.items()}
+    candidates = None
+    _owned(going, pending)
+    changed = True
+    while changed:
+        changed = False
+        for uid, (name, id_name, used_by) in list(pending.items()):
+            if used_by and used_by.issubset(going):
+                going[uid] = (name, id_name)
+                del pending[uid]
+                changed = True
+
+
+def _owned(going, pending):
+    """Shape keys go with the mesh, curve or lattice that owns them."""
+    for key in bpy.data.shape_keys:
+        owner = key.user
+        if owner is not None and owner.session_uid in going:
+            going[key.session_uid] = ("shape_keys", key.name)
+            pending.pop(key.session_uid, None)

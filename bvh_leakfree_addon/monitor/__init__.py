@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The datablock monitor: live counts of ``bpy.data`` (total, orphans, change since a baseline),
-the orphan purge and the Leak Check.
+what is new since the baseline by name, a history graph, the orphan purge and the Leak Check.
 
-settings (preferences) → service (the timer, the baseline) → state (the last leak check) →
-operators (purge, baseline), leak_check (uses the cast) → panels (sidebar, File › Clean Up).
+settings (preferences) → state (open lists, the last leak check) → history (samples, the graph's
+picture) → service (the timer, the baseline, the lists) → operators (purge, baseline, undo
+steps), inspect (the lists' rows), leak_check (uses the cast; any script) → panels (sidebar,
+File › Clean Up).
 """
-from . import leak_check, operators, panels, service, settings, state
+from . import inspect, leak_check, operators, panels, service, settings, state
 
 __all__ = ("CLASSES", "register", "unregister")
 
@@ -15,11 +17,18 @@ CLASSES = (
     state.MonitorState,
     operators.WM_OT_bvh_purge_orphans,
     operators.WM_OT_bvh_reset_baseline,
+    inspect.WM_OT_bvh_datablock_list,
+    inspect.WM_OT_bvh_datablock_users,
+    inspect.WM_OT_bvh_select_users,
+    inspect.WM_OT_bvh_delete_orphan,
     leak_check.OBJECT_OT_bvh_leak_check,
+    leak_check.WM_OT_bvh_leak_check_script,
     panels.VIEW3D_PT_bvh_datablocks,
     panels.VIEW3D_PT_bvh_datablocks_types,
+    panels.VIEW3D_PT_bvh_datablocks_history,
 )
-_HOOKS = (service, panels)   # modules with runtime hooks: the timer, load_post, the menu entry
+# modules with runtime hooks: the timer, load_post, the graph's preview image, the menu entries
+_HOOKS = (service, panels, leak_check)
 
 
 def register():

@@ -1,27 +1,88 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``object.bvh_leak_check``: runs the cast's build + cast many times under ``leak_guard`` and
-reports what grew.  The one place the monitor uses the cast (the declared direction: monitor →
-cast)."""
+"""The Leak Check: runs something many times under ``leak_guard`` and reports what grew, by name.
+
+* ``object.bvh_leak_check`` runs the cast's cold build + cast on the selection (the one place the
+  monitor uses the cast: the declared direction monitor → cast);
+* ``wm.bvh_leak_check_script`` runs a Text datablock (a script in the Text Editor).  The script
+  runs only when the user asks (a click, or an explicit operator call), never on load or from a
+  timer; each run in a fresh namespace, as Text › Run Script does.  An error raised by the script
+  stops the check and is reported (line and message; the traceback goes to the console), with
+  what had grown so far.  The add-on changes no data of its own: what changes is what the script
+  changes, and Ctrl+Z takes it back (undo steps pushed by hand, before and after).
+
+Menu entries (F3 finds them under "leak"): File › Clean Up (both) and the Text Editor's Text menu.
+"""
+import builtins
+import sys
 import time
+import traceback
 
 import bpy
-from bpy.props import IntProperty
+from bpy.props import IntProperty, StringProperty
 
 from ..cast.service import CastError, cast_from_cursor
 from ..cast.settings import cast_inputs, cast_settings
 from ..core.leaks import leak_guard, process_rss_bytes
 from ..utils import reports_errors
 from . import service
+from .operators import undo_step
 from .state import store_leak_check
 
-__all__ = ("OBJECT_OT_bvh_leak_check",)
+__all__ = ("OBJECT_OT_bvh_leak_check", "WM_OT_bvh_leak_check_script", "report_lines",
+           "duration_text", "signed", "draw_cleanup_entries", "draw_text_menu_entry", "register",
+           "unregister")
+
+NAMES_IN_LINES = 3
+
+
+def signed(value, digits=1):
+    """``+0.0``, never ``-0.0`` (a shrink smaller than the last digit reads as no change)."""
+    return f"{round(value, digits) + 0.0:+.{digits}f}"
+
+
+def duration_text(seconds):
+    """``340 ms`` under a second, ``1.2 s`` above (a fast check must not read "0.0 s")."""
+    if seconds < 1.0:
+        return f"{max(seconds * 1e3, 0.0):.0f} ms" if seconds >= 0.001 else "< 1 ms"
+    return f"{seconds:.1f} s"
+
+
+def report_lines(report, runs):
+    """What grew (or churned, or went) by name, one type per line, with the per-run figure when
+    the runs added the same number each time."""
+    out = []
+    for change in report.ordered():
+        line = change.text(NAMES_IN_LINES)
+        if change.net > 0 and runs > 1 and change.added % runs == 0:
+            line += f" = {change.added // runs} per run"
+        out.append(line)
+    return out
+
+
+def _growth_text(report):
+    return ", ".join(f"{name.replace('_', ' ')} +{n}" for name, n in sorted(report.growth.items()))
+
+
+def _finish(context, report, *, runs, started, rss_before, error="", **values):
+    """Store the result for the panel, refresh the monitor, report in one line."""
+    seconds = time.perf_counter() - started
+    rss_after = process_rss_bytes()
+    rss_mb = ((rss_after - rss_before) / 2 ** 20
+              if rss_before is not None and rss_after is not None else 0.0)
+    growth = _growth_text(report)
+    lines = report_lines(report, runs)
+    store_leak_check(context, iterations=runs, growth=growth, lines="\n".join(lines),
+                     rss_mb=rss_mb, seconds=seconds, error=error, **values)
+    service.tick(force=True)
+    return seconds, rss_mb, growth, lines
+
 
 class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
     bl_idname = "object.bvh_leak_check"
     bl_label = "BVH Leak Check"
     bl_description = ("Build a fresh BVH and cast from the 3D cursor many times on the selection "
-                      "(with the Ray Cast from 3D Cursor settings), then report how much each "
-                      "datablock type and the process's memory grew")
+                      "(with the Ray Cast from 3D Cursor settings), then report which datablocks "
+                      "were added or removed, by name, and how much the process's memory grew")
     bl_options = {'REGISTER'}
 
     iterations: IntProperty(
@@ -57,19 +118,170 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
             return {'CANCELLED'}
         finally:
             wm.progress_end()
-        rss_after = process_rss_bytes()
-        seconds = time.perf_counter() - started
-        rss_mb = ((rss_after - rss_before) / 2 ** 20
-                  if rss_before is not None and rss_after is not None else 0.0)
-        growth = ", ".join(f"{name.replace('_', ' ')} +{n}"
-                           for name, n in sorted(report.growth.items()))
-        store_leak_check(context, iterations=self.iterations, objects=result.objects_used,
-                         growth=growth, rss_mb=rss_mb, seconds=seconds)
-        service.tick(force=True)
+        seconds, rss_mb, growth, lines = _finish(
+            context, report, runs=self.iterations, started=started, rss_before=rss_before,
+            source='CAST', objects=result.objects_used, script="")
+        plural = "s" if result.objects_used != 1 else ""
         text = (f"Leak check: {self.iterations} builds + casts on {result.objects_used} "
-                f"object{'s' if result.objects_used != 1 else ''} in {seconds:.1f} s: ")
+                f"object{plural} in {duration_text(seconds)}: ")
         if growth:
-            self.report({'WARNING'}, text + f"datablocks grew ({growth}), RSS {rss_mb:+.1f} MB")
+            self.report({'WARNING'}, text + f"datablocks grew ({growth}): {'; '.join(lines)}; "
+                                            f"RSS {signed(rss_mb)} MB")
         else:
-            self.report({'INFO'}, text + f"no datablock growth, RSS {rss_mb:+.1f} MB")
+            self.report({'INFO'}, text + f"no datablock growth, RSS {signed(rss_mb)} MB")
         return {'FINISHED'}
+
+
+class ScriptError(Exception):
+    """The script raised: the message says where."""
+
+
+def _compile(text):
+    try:
+        return compile(text.as_string(), text.name, "exec")
+    except SyntaxError as ex:
+        raise ScriptError(f"'{text.name}' has a syntax error at line {ex.lineno}: {ex.msg}") \
+            from None
+
+
+def _run(code, text_name, run, runs):
+    """One run of the script in a fresh namespace; its errors become :class:`ScriptError`."""
+    namespace = {"__name__": "__main__", "__file__": text_name, "__builtins__": builtins}
+    try:
+        exec(code, namespace)   # noqa: S102 - the user's own script, run on the user's click
+    except SystemExit:
+        raise ScriptError(f"'{text_name}' called sys.exit() on run {run} of {runs}") from None
+    except Exception as ex:
+        traceback.print_exc(file=sys.stderr)
+        frames = [f for f in traceback.extract_tb(ex.__traceback__) if f.filename == text_name]
+        where = f" at line {frames[-1].lineno}" if frames else ""
+        raise ScriptError(f"'{text_name}' raised {type(ex).__name__}{where} on run {run} of "
+                          f"{runs}: {ex}") from None
+    finally:
+        namespace.clear()
+
+
+class WM_OT_bvh_leak_check_script(bpy.types.Operator):
+    bl_idname = "wm.bvh_leak_check_script"
+    bl_label = "Leak Check Script"
+    bl_description = ("Run a script from the Text Editor several times and report which "
+                      "datablocks it added or removed, by name, who uses them, and how much the "
+                      "process's memory grew (Ctrl+Z takes back what the script changed)")
+    bl_options = {'REGISTER'}   # undo steps pushed by hand: no redo panel re-running the script
+
+    text: StringProperty(
+        name="Script", description="The Text datablock to run (a script in the Text Editor)")
+    iterations: IntProperty(
+        name="Runs", default=10, min=1, soft_max=100, max=10000,
+        description="How many times to run the script")
+
+    @classmethod
+    def poll(cls, context):
+        if not bpy.data.texts:
+            cls.poll_message_set("No script: write or open one in the Text Editor")
+            return False
+        return True
+
+    @reports_errors
+    def invoke(self, context, _event):
+        if not self.text:
+            edited = getattr(context, "edit_text", None)
+            state = getattr(context.window_manager, "bvh_leakfree", None)
+            last = state.monitor.leak_check_script if state is not None else ""
+            self.text = (edited.name if edited is not None
+                         else last if last in bpy.data.texts else bpy.data.texts[0].name)
+        return context.window_manager.invoke_props_dialog(self, width=320)
+
+    def draw(self, _context):
+        layout = self.layout
+        layout.prop_search(self, "text", bpy.data, "texts", icon='TEXT')
+        layout.prop(self, "iterations")
+        layout.label(text="Runs the script, under a leak guard.", icon='INFO')
+
+    @reports_errors
+    def execute(self, context):
+        text = bpy.data.texts.get(self.text)
+        if text is None:
+            self.report({'ERROR'}, f"Leak check: no script named '{self.text}' in this file")
+            return {'CANCELLED'}
+        name = text.name
+        try:
+            code = _compile(text)
+        except ScriptError as ex:
+            self.report({'ERROR'}, f"Leak check: {ex}")
+            return {'CANCELLED'}
+        del text     # the script may remove or rename it
+        wm = context.window_manager
+        started = time.perf_counter()
+        rss_before, error, done = None, "", 0
+        undo_step(context, "Before Leak Check")
+        wm.progress_begin(0, self.iterations)
+        try:
+            with leak_guard(raise_on_leak=False) as report:
+                for run in range(1, self.iterations + 1):
+                    try:
+                        _run(code, name, run, self.iterations)
+                    except ScriptError as ex:
+                        error = str(ex)
+                        break
+                    done = run
+                    if run == 1:
+                        rss_before = process_rss_bytes()
+                    wm.progress_update(run)
+        finally:
+            wm.progress_end()
+            undo_step(context, f"Leak Check '{name}'")
+        seconds, rss_mb, growth, lines = _finish(
+            context, report, runs=max(done, 1), started=started, rss_before=rss_before,
+            error=error, source='TEXT', objects=0, script=name)
+        if error:
+            self.report({'ERROR'}, f"Leak check stopped: {error}" +
+                        (f" (so far: {'; '.join(lines)})" if lines else ""))
+            return {'CANCELLED'}
+        text = (f"Leak check: {done} run{'s' if done != 1 else ''} of '{name}' in "
+                f"{duration_text(seconds)}: ")
+        if lines:
+            kind = 'WARNING' if growth else 'INFO'
+            self.report({kind}, text + "; ".join(lines) + f"; RSS {signed(rss_mb)} MB")
+        else:
+            self.report({'INFO'}, text + f"no datablock added or removed, RSS {signed(rss_mb)} MB")
+        return {'FINISHED'}
+
+
+# --- Menu entries (F3 search finds what is in a menu) --------------------------------------------
+def draw_cleanup_entries(self, _context):
+    """File › Clean Up: the Leak Check of the cast and of a script (the purge's entry is drawn by
+    the panels module just before)."""
+    layout = self.layout
+    layout.operator_context = 'INVOKE_DEFAULT'
+    layout.operator(OBJECT_OT_bvh_leak_check.bl_idname, text="Leak Check: BVH Build + Cast",
+                    icon='VIEWZOOM')
+    layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text="Leak Check: Script…",
+                    icon='TEXT')
+
+
+def draw_text_menu_entry(self, context):
+    """Text Editor › Text: run the edited script under the Leak Check."""
+    layout = self.layout
+    layout.separator()
+    layout.operator_context = 'INVOKE_DEFAULT'
+    op = layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text="Leak Check This Script…",
+                         icon='VIEWZOOM')
+    text = getattr(context, "edit_text", None)
+    op.text = text.name if text is not None else ""
+
+
+MENUS = (("TOPBAR_MT_file_cleanup", draw_cleanup_entries), ("TEXT_MT_text", draw_text_menu_entry))
+
+
+def register():
+    for menu, draw in MENUS:
+        getattr(bpy.types, menu).append(draw)
+
+
+def unregister():
+    for menu, draw in MENUS:
+        cls = getattr(bpy.types, menu, None)
+        if cls is not None:
+            cls.remove(draw)
+

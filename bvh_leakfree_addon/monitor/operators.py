@@ -1,16 +1,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Operators of the datablock monitor: purge orphans (with a confirmation naming what goes) and
-reset the baseline.  The Leak Check is in :mod:`.leak_check`."""
+reset the baseline, and :func:`undo_step`, which every operator of the monitor that deletes or
+selects uses.  The Leak Check is in :mod:`.leak_check`, the lists' operators in :mod:`.inspect`."""
+from typing import NamedTuple
+
 import bpy
 from bpy.props import BoolProperty, EnumProperty
 
-from ..core.datablocks import (
-    collection_label,
-    datablock_counts,
-    format_counts,
-    purge_orphans,
-    resolve_types,
-)
+from ..core.datablocks import collection_label, format_counts, purge_orphans, purge_preview
 from ..utils import reports_errors
 from . import service
 
@@ -21,47 +18,99 @@ PURGE_TYPE_ITEMS = (
 NOTHING_TO_PURGE = "Nothing to purge: no orphan data"
 
 
-def _purge_preview(types, include_linked):
-    """``{collection name: orphans a purge would delete now}`` (before any cascade)."""
-    names = resolve_types('ALL' if types == 'ALL' else {types})
-    counts = datablock_counts(names)
+NAMES_SHOWN = 3   # names per type in the confirmation, then "and N more"
+
+
+class PurgePlan(NamedTuple):
+    """What each button of the confirmation deletes, worked out before the click:
+    ``{collection: [(session_uid, name), …]}`` each (``core.datablocks.purge_preview``)."""
+
+    direct: dict      #: "Delete": the orphans of the chosen types
+    cascade: dict     #: "Delete + What Becomes Unused": everything the recursive purge takes
+    linked: dict      #: "Delete, Linked Data Too" (empty when the file links no library)
+
+
+def purge_plan(types, include_linked=False):
+    """:class:`PurgePlan` of a purge of ``types`` (``'MESH'`` or ``'ALL'``), as things are now."""
+    types = 'ALL' if types == 'ALL' else {types}
+    direct = purge_preview(types, include_linked=include_linked)
+    cascade = purge_preview(types, recursive=True, include_linked=include_linked) if direct else {}
+    linked = {}
+    if not include_linked and len(bpy.data.libraries):
+        linked = purge_preview(types, recursive=True, include_linked=True)
+    return PurgePlan(direct, cascade, linked)
+
+
+def _extra(more, than):
+    """What ``more`` deletes beyond ``than`` (same shape)."""
     out = {}
-    for name, count in counts.items():
-        n = count.orphans if include_linked else count.local_orphans
-        if n:
-            out[name] = n
+    for name, items in more.items():
+        known = {uid for uid, _ in than.get(name, ())}
+        rest = [item for item in items if item[0] not in known]
+        if rest:
+            out[name] = rest
     return out
 
 
-def confirmation_lines(preview):
-    """The confirmation popup's text: ``[(text, icon)]``, what will be deleted first."""
-    lines = [("These unused datablocks will be deleted:", 'TRASH')]
-    for name, count in sorted(preview.items(), key=lambda item: (-item[1], item[0])):
-        lines.append((f"{count:,} {collection_label(name, count)}", 'DOT'))
-    lines.append(("Datablocks with a fake user are kept; Ctrl+Z undoes.", 'INFO'))
+def type_lines(preview, shown=NAMES_SHOWN):
+    """``["30 meshes: leak, leak.001, leak.002 and 27 more", …]``, largest type first."""
+    lines = []
+    for name, items in sorted(preview.items(), key=lambda item: (-len(item[1]), item[0])):
+        names = [id_name for _uid, id_name in items]
+        text = f"{len(names):,} {collection_label(name, len(names))}: " + ", ".join(names[:shown])
+        if len(names) > shown:
+            text += f" and {len(names) - shown:,} more"
+        lines.append(text)
     return lines
 
 
-def _confirmation(preview, types, include_linked, has_linked):
-    """Draw function of the confirmation popup: :func:`confirmation_lines` and one button per
-    choice.  Holds ints and strings only (never an ID).  The buttons call the operator with
-    EXEC_DEFAULT.
-    """
+def confirmation_sections(plan):
+    """The confirmation popup's text, per button: ``[(lines [(text, icon)], button or None)]``
+    where a button is ``(text, icon, recursive, include_linked)``; tested headless."""
+    direct = [("These unused datablocks will be deleted:", 'TRASH')]
+    direct += [(text, 'DOT') for text in type_lines(plan.direct)]
+    direct.append(("Datablocks with a fake user are kept; Ctrl+Z undoes.", 'INFO'))
+    sections = [(direct, ("Delete", 'TRASH', False, False))]
+    cascade = _extra(plan.cascade, plan.direct)
+    if cascade:
+        lines = [("Then unused, deleted too by the next button:", 'ORPHAN_DATA')]
+        lines += [(text, 'DOT') for text in type_lines(cascade)]
+        sections.append((lines, ("Delete + What Becomes Unused", 'ORPHAN_DATA', True, False)))
+    else:
+        sections.append(([("Nothing else becomes unused.", 'CHECKMARK')], None))
+    linked = _extra(plan.linked, plan.cascade or plan.direct)
+    if linked:
+        lines = [("Linked from libraries (the library files stay as they are):", 'LINKED')]
+        lines += [(text, 'DOT') for text in type_lines(linked)]
+        sections.append((lines, ("Delete, Linked Data Too", 'LINKED', True, True)))
+    return sections
+
+
+def confirmation_lines(plan):
+    """Every line of the confirmation's text, in order (buttons left out)."""
+    return [line for lines, _button in confirmation_sections(plan) for line in lines]
+
+
+def _confirmation(plan, types, include_linked):
+    """Draw function of the confirmation popup: :func:`confirmation_sections`, each followed by
+    its button.  Holds ints and strings only (never an ID).  The buttons call the operator with
+    EXEC_DEFAULT."""
+    sections = confirmation_sections(plan)
+
     def draw(menu, _context):
         layout = menu.layout
-        for text, icon in confirmation_lines(preview):
-            layout.label(text=text, icon=icon)
-        layout.separator()
         layout.operator_context = 'EXEC_DEFAULT'
-        choices = [("Delete", 'TRASH', False, include_linked),
-                   ("Delete + What Becomes Unused", 'ORPHAN_DATA', True, include_linked)]
-        if has_linked and not include_linked:
-            choices.append(("Delete, Linked Data Too", 'LINKED', True, True))
-        for text, icon, recursive, linked in choices:
-            op = layout.operator("wm.bvh_purge_orphans", text=text, icon=icon)
-            op.types = types
-            op.recursive = recursive
-            op.include_linked = linked
+        for index, (lines, button) in enumerate(sections):
+            if index:
+                layout.separator()
+            for text, icon in lines:
+                layout.label(text=text, icon=icon)
+            if button is not None:
+                text, icon, recursive, linked = button
+                op = layout.operator("wm.bvh_purge_orphans", text=text, icon=icon)
+                op.types = types
+                op.recursive = recursive
+                op.include_linked = linked or include_linked
 
     return draw
 
@@ -71,7 +120,7 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
     bl_label = "Purge Orphan Data"
     bl_description = ("Delete datablocks that have no users (never those with a fake user); "
                       "shows what will go first, Ctrl+Z brings it back")
-    # No 'UNDO' flag: the undo steps are pushed by hand around the purge (see _undo_step), and
+    # No 'UNDO' flag: the undo steps are pushed by hand around the purge (see undo_step), and
     # without it there is no redo panel that could widen a purge past its confirmation.
     bl_options = {'REGISTER'}
 
@@ -96,13 +145,12 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
 
     @reports_errors
     def invoke(self, context, event):
-        preview = _purge_preview(self.types, self.include_linked)
-        if not preview:
+        plan = purge_plan(self.types, self.include_linked)
+        if not plan.direct:
             self.report({'INFO'}, NOTHING_TO_PURGE)
             return {'CANCELLED'}
-        linked = (_purge_preview(self.types, True) if not self.include_linked else {})
         context.window_manager.popup_menu(
-            _confirmation(preview, self.types, self.include_linked, linked != preview),
+            _confirmation(plan, self.types, self.include_linked),
             title="Purge Orphan Data", icon='ORPHAN_DATA')
         # The popup is not tied to this operator (its buttons run it again with EXEC): disabling
         # the add-on while it is open then cannot leave Blender holding a freed operator type.
@@ -111,18 +159,18 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
     @reports_errors
     def execute(self, context):
         types = 'ALL' if self.types == 'ALL' else {self.types}
-        _undo_step(context, "Before Purge Orphan Data")
+        undo_step(context, "Before Purge Orphan Data")
         removed = purge_orphans(types, recursive=self.recursive, include_linked=self.include_linked)
         service.tick(force=True)
         if not removed:
             self.report({'INFO'}, NOTHING_TO_PURGE)
             return {'CANCELLED'}
-        _undo_step(context, "Purge Orphan Data")
+        undo_step(context, "Purge Orphan Data")
         self.report({'INFO'}, f"Removed {format_counts(removed)}")
         return {'FINISHED'}
 
 
-def _undo_step(context, message):
+def undo_step(context, message):
     """Store the data as it is now as an undo step.
 
     Orphans made by scripts or timers since the last undo step (the leaks we purge) are in no step:
@@ -155,4 +203,5 @@ class WM_OT_bvh_reset_baseline(bpy.types.Operator):
         return {'FINISHED'}
 
 
-__all__ = ("WM_OT_bvh_purge_orphans", "WM_OT_bvh_reset_baseline", "confirmation_lines")
+__all__ = ("WM_OT_bvh_purge_orphans", "WM_OT_bvh_reset_baseline", "PurgePlan", "purge_plan",
+           "confirmation_sections", "confirmation_lines", "type_lines", "undo_step")

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The live datablock monitor: a persistent app timer keeps per-type figures for the Datablocks
-panel.
+panel, the lists of what is new since the baseline, and the history graph's samples.
 
 * ``tick()`` refreshes the figures that are due and tags the sidebar for redraw **only** when a
 figure
@@ -11,10 +11,15 @@ figure
   refreshed every ``ceil(n / ITEMS_PER_TICK)`` ticks, and at least every ``MAX_PERIOD_SECONDS``.
   Deterministic (from sizes, not from timings that jitter on a busy machine).  Small files refresh
   every tick; the panel says when a type refreshes more slowly.
-* The baseline (the totals the panel's +/- column compares with) is taken on the first tick after
-the
-  add-on is enabled and again on every file load (``load_post``, persistent) and on Reset Baseline;
-  a file load also forgets the last Leak Check (its objects are gone).
+* The baseline (the totals the panel's +/- column compares with, and every ID of the tracked
+  types by identity: ``session_uid`` and name) is taken on the first tick after the add-on is
+  enabled and again on every file load (``load_post``, persistent) and on Reset Baseline; a file
+  load also forgets the last Leak Check (its objects are gone).
+* An open list (a type expanded in the panel) is refreshed with its type's figures, one page of
+  rows at a time (plain facts, no ID reference); it weighs ``LIST_COST_FACTOR`` times a count in
+  the throttling above, so the mean tick stays within the same budget.
+* Every ``history.SAMPLE_SECONDS`` the tracked total and the process's RSS are sampled for the
+  graph, whose picture (a preview image, not a datablock) is redrawn then.
 """
 import math
 import sys
@@ -24,16 +29,22 @@ import traceback
 import bpy
 from bpy.app.handlers import persistent
 
+import numpy as np
+
 from ..core.datablocks import count_type
 from ..core.idtypes import id_collection_names
+from ..core.leaks import new_since, process_rss_bytes, session_uids, snapshot
 from ..utils import tag_redraw
+from . import history
 from .settings import MESHES, monitor_settings
-from .state import clear_leak_check
+from .state import clear_leak_check, open_lists
 
 ITEMS_PER_TICK = 2500        # IDs counted per type and tick on average (~0.1 ms)
 LINKED_COST_FACTOR = 4       # files with libraries pay a Python loop for the local/linked split
 MAX_PERIOD_SECONDS = 10.0    # every type is refreshed at least this often
 SLOW_NOTE_SECONDS = 2.0      # the panel mentions refresh periods longer than this
+LIST_COST_FACTOR = 3         # an open list costs ~1.5 counts more (session_uids, its rows)
+PAGE_SIZE = 8                # rows per page of a list
 
 
 class _Job:
@@ -49,6 +60,9 @@ class _Monitor:
     def __init__(self):
         self.figures = {}          # name -> DatablockCount (namedtuple of ints)
         self.baseline = {}         # name -> total at the baseline
+        self.baseline_ids = {}     # name -> core.leaks.Snapshot (session_uids and names)
+        self.lists = {}            # name -> core.leaks.NewSince of the page shown
+        self.list_keys = {}        # name -> (page, figures, session_uids, time) of that refresh
         self.baseline_time = None  # time.time() of the baseline, for the panel
         self.jobs = {}             # name -> _Job
         self.ticks = 0
@@ -113,6 +127,16 @@ def redraw_requests():
     return _monitor.redraw_requests
 
 
+def new_list(name):
+    """``core.leaks.NewSince`` of the open list of ``name`` (the page shown), or None."""
+    return _monitor.lists.get(name)
+
+
+def tracked_total():
+    """Sum of the totals of every tracked type (the history graph's upper line)."""
+    return sum(count.total for count in _monitor.figures.values())
+
+
 # --- Refreshing ---------------------------------------------------------------------------------
 def tick(force=False):
     """Refresh the figures that are due (all with ``force``); True when a figure changed.
@@ -123,6 +147,7 @@ def tick(force=False):
     names = tracked_types(settings)
     interval = settings.interval
     max_period = max(1, math.ceil(MAX_PERIOD_SECONDS / interval))
+    lists = open_lists()
     mon = _monitor
     mon.ticks += 1
     changed = False
@@ -131,20 +156,24 @@ def tick(force=False):
         job = mon.jobs.get(name)
         if job is None:
             job = mon.jobs[name] = _Job()
-        elif mon.ticks < job.due and not force:
+        elif mon.ticks < job.due and not force and (name not in lists or name in mon.lists):
             continue
         if has_libraries is None:
             has_libraries = len(bpy.data.libraries) > 0
         start = time.perf_counter()
         count = count_type(name, has_libraries)
-        job.cost = time.perf_counter() - start
-        weight = count.total * (LINKED_COST_FACTOR if has_libraries else 1)
-        job.period = min(max_period, max(1, math.ceil(weight / ITEMS_PER_TICK)))
-        job.due = _free_tick(mon, name, mon.ticks + job.period) if job.period > 1 else mon.ticks + 1
         if name not in mon.baseline:
             mon.baseline[name] = count.total
+            mon.baseline_ids[name] = snapshot(name)
             if mon.baseline_time is None:
                 mon.baseline_time = time.time()
+        if name in lists:
+            changed |= _refresh_list(mon, name, lists[name], count, force)
+        job.cost = time.perf_counter() - start
+        weight = count.total * (LINKED_COST_FACTOR if has_libraries else 1)
+        weight *= LIST_COST_FACTOR if name in lists else 1
+        job.period = min(max_period, max(1, math.ceil(weight / ITEMS_PER_TICK)))
+        job.due = _free_tick(mon, name, mon.ticks + job.period) if job.period > 1 else mon.ticks + 1
         if mon.figures.get(name) != count:
             mon.figures[name] = count
             changed = True
@@ -152,9 +181,58 @@ def tick(force=False):
         del mon.figures[name]
         mon.jobs.pop(name, None)
         changed = True
+    for name in [name for name in mon.lists if name not in lists or name not in names]:
+        del mon.lists[name]                                             # lists closed
+        mon.list_keys.pop(name, None)
+        changed = True
+    changed |= _sample(force)
     if changed:
         request_redraw()
     return changed
+
+
+def _refresh_list(mon, name, page, count=None, force=False):
+    """Recompute the open list of ``name`` at ``page``; True when what it shows changed.
+
+    Skipped when the collection holds the same IDs in the same order (a rename re-sorts it) with
+    the same figures as at the last refresh, unless ``force`` or the rows are older than
+    ``MAX_PERIOD_SECONDS`` (a changed user count alone shows then)."""
+    baseline = mon.baseline_ids.get(name)
+    if baseline is None:
+        return False
+    uids = session_uids(name, count.total if count is not None else None)
+    now = time.monotonic()
+    key = mon.list_keys.get(name)
+    if (not force and key is not None and key[0] == page and key[1] == count
+            and now - key[3] < MAX_PERIOD_SECONDS and np.array_equal(key[2], uids)):
+        return False
+    mon.list_keys[name] = (page, count, uids, now)
+    view = new_since(baseline, page * PAGE_SIZE, PAGE_SIZE, uids=uids)
+    if mon.lists.get(name) == view:
+        return False
+    mon.lists[name] = view
+    return True
+
+
+def refresh_list(name):
+    """Recompute one open list now (the panel's open/page buttons); True when it changed."""
+    lists = open_lists()
+    if name not in lists:
+        changed = _monitor.lists.pop(name, None) is not None
+    else:
+        changed = _refresh_list(_monitor, name, lists[name], force=True)
+    if changed:
+        request_redraw()
+    return changed
+
+
+def _sample(force=False):
+    """A history sample (and a new picture) when one is due; True when the graph changed."""
+    if not _monitor.figures:
+        return False
+    if not history.history.sample(time.time(), tracked_total(), process_rss_bytes(), force):
+        return False
+    return history.graph.update(history.history, time.time())
 
 
 def _free_tick(mon, name, due):
@@ -175,6 +253,9 @@ def reset_baseline():
     """Take a new baseline now (all tracked types are counted at once)."""
     mon = _monitor
     mon.baseline.clear()
+    mon.baseline_ids.clear()
+    mon.lists.clear()
+    mon.list_keys.clear()
     mon.baseline_time = None
     tick(force=True)
     request_redraw()  # the +/- column changed even when no count did
@@ -183,6 +264,7 @@ def reset_baseline():
 def _restart():
     """Forget everything about the previous file and count the current one."""
     _monitor.reset()
+    history.history.clear()
     tick(force=True)
 
 
@@ -211,11 +293,15 @@ def runtime_hooks_active():
         live.append("app timer monitor._timer")
     if _on_load_post in bpy.app.handlers.load_post:
         live.append("load_post handler monitor._on_load_post")
+    if history.graph.live:
+        live.append("preview collection monitor.history (graph)")
     return live
 
 
 def register():
     _monitor.reset()
+    history.history.clear()
+    history.graph.register()
     # The first tick takes the baseline; at start-up bpy.data is not readable inside register().
     if not bpy.app.timers.is_registered(_timer):
         bpy.app.timers.register(_timer, first_interval=0.0, persistent=True)
@@ -228,4 +314,6 @@ def unregister():
         bpy.app.timers.unregister(_timer)
     while _on_load_post in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(_on_load_post)
+    history.graph.unregister()
+    history.history.clear()
     _monitor.reset()

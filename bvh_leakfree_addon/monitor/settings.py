@@ -6,7 +6,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 from ..core import idtypes
 from ..utils import feature_settings
 
-__all__ = ("MESHES", "TABLE_CHOICES", "MonitorSettings", "monitor_settings")
+__all__ = ("MESHES", "TABLE_CHOICES", "LISTABLE", "MonitorSettings", "monitor_settings")
 
 MESHES = "meshes"   # always shown, first
 #: the types the Other Types table can show (``bpy.data`` collection names)
@@ -14,6 +14,8 @@ TABLE_CHOICES = ("objects", "materials", "images", "textures", "node_groups", "c
                  "collections", "cameras", "lights", "worlds", "armatures", "shape_keys",
                  "particles", "scenes", "texts")
 _TABLE_DEFAULT = TABLE_CHOICES[:8]
+#: every type the panel can show, so every type whose list of new datablocks can be opened
+LISTABLE = (MESHES,) + TABLE_CHOICES
 
 
 class MonitorSettings(bpy.types.PropertyGroup):

@@ -1,28 +1,65 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The monitor's runtime state on the WindowManager (never saved): the last Leak Check's result.
-The live figures themselves are plain ints held by :mod:`.service`."""
+"""The monitor's runtime state on the WindowManager (never saved): which lists of new datablocks
+are open and on which page, and the last Leak Check's result.  The live figures themselves are
+plain values held by :mod:`.service`."""
 import bpy
-from bpy.props import BoolProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    IntVectorProperty,
+    StringProperty,
+)
 
+from ..core import idtypes
 from ..utils import runtime_state
+from .settings import LISTABLE
 
-__all__ = ("MonitorState", "store_leak_check", "clear_leak_check")
+__all__ = ("MonitorState", "store_leak_check", "clear_leak_check", "open_lists", "list_page",
+           "LEAK_CHECK_SOURCES")
+
+LEAK_CHECK_SOURCES = (
+    ('CAST', "Build + Cast", "The add-on's own BVH build and cast from the 3D cursor"),
+    ('TEXT', "Script", "A script from the Text Editor (a Text datablock)"),
+)
 
 
 class MonitorState(bpy.types.PropertyGroup):
-    """The last leak check's result (``window_manager.bvh_leakfree.monitor``)."""
+    """Lists and the last leak check (``window_manager.bvh_leakfree.monitor``)."""
+
+    expanded: EnumProperty(
+        name="Open Lists", options={'ENUM_FLAG'},
+        items=[(name, idtypes.label(name), f"List the {idtypes.label(name).lower()} that are new "
+                "since the baseline") for name in LISTABLE],
+        default=set(),
+        description="Datablock types whose list of new datablocks is open in the Datablocks panel")
+    pages: IntVectorProperty(
+        name="List Pages", size=len(LISTABLE), min=0,
+        description="The page each list of new datablocks shows (first page: 0)")
 
     leak_check_done: BoolProperty(
         name="Leak Check Done", description="A leak check has run since the file was loaded")
     leak_check_clean: BoolProperty(
         name="No Growth", description="The last leak check saw no datablock growth")
+    leak_check_source: EnumProperty(
+        name="Source", items=LEAK_CHECK_SOURCES, default='CAST',
+        description="What the last leak check ran")
+    leak_check_script: StringProperty(
+        name="Script", description="The Text datablock the last script leak check ran")
     leak_check_iterations: IntProperty(
-        name="Iterations", description="Builds + casts done by the last leak check")
+        name="Iterations", description="Runs done by the last leak check")
     leak_check_objects: IntProperty(
         name="Objects", description="Selected objects the last leak check cast against")
     leak_check_growth: StringProperty(
         name="Datablock Growth",
-        description="Per-type datablock growth seen by the last leak check (empty: none)")
+        description="Per-type datablock growth seen by the last leak check, in one line (empty: "
+                    "none)")
+    leak_check_lines: StringProperty(
+        name="Details", description="What the last leak check saw added or removed, one type "
+        "per line, with names")
+    leak_check_error: StringProperty(
+        name="Error", description="The error that stopped the last leak check (empty: none)")
     leak_check_rss_mb: FloatProperty(
         name="RSS Growth", description="Growth of the process's resident memory during the last "
         "leak check, in MB (negative: it shrank)")
@@ -30,25 +67,41 @@ class MonitorState(bpy.types.PropertyGroup):
         name="Duration", description="Wall time of the last leak check, in seconds")
 
 
-def store_leak_check(context, *, iterations, objects, growth, rss_mb, seconds):
+def open_lists(context=None):
+    """``{collection name: page}`` of the lists open in the panel (none without the add-on's
+    state)."""
+    state = runtime_state(context)
+    if state is None:
+        return {}
+    mon = state.monitor
+    expanded = mon.expanded
+    if not expanded:
+        return {}
+    return {name: mon.pages[LISTABLE.index(name)] for name in LISTABLE if name in expanded}
+
+
+def list_page(context, name):
+    state = runtime_state(context)
+    return state.monitor.pages[LISTABLE.index(name)] if state is not None else 0
+
+
+def store_leak_check(context, **values):
+    """Keep the last leak check's result (``growth`` empty: clean)."""
     state = runtime_state(context)
     if state is None:
         return
     mon = state.monitor
     mon.leak_check_done = True
-    mon.leak_check_clean = not growth
-    mon.leak_check_iterations = iterations
-    mon.leak_check_objects = objects
-    mon.leak_check_growth = growth
-    mon.leak_check_rss_mb = rss_mb
-    mon.leak_check_seconds = seconds
+    mon.leak_check_clean = not values.get("growth") and not values.get("error")
+    for key, value in values.items():
+        setattr(mon, "leak_check_" + key, value)
 
 
 def clear_leak_check(context):
-    """Forget the last leak check (a file was loaded): every property back to its default."""
+    """Forget the last leak check (a file was loaded): its properties back to their defaults."""
     state = runtime_state(context)
     if state is None:
         return
     for prop in state.monitor.bl_rna.properties:
-        if prop.identifier != "rna_type":
+        if prop.identifier.startswith("leak_check_"):
             state.monitor.property_unset(prop.identifier)

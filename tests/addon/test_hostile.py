@@ -253,6 +253,15 @@ OPERATOR_CALLS = [
     ("purge all", "wm.bvh_purge_orphans", {"types": 'ALL', "recursive": True}),
     ("reset baseline", "wm.bvh_reset_baseline", {}),
     ("leak check", "object.bvh_leak_check", {"iterations": 2}),
+    ("leak check script", "wm.bvh_leak_check_script", {"text": "missing.py", "iterations": 1}),
+    ("open a list", "wm.bvh_datablock_list", {"collection": 'meshes'}),
+    ("who uses a stale row", "wm.bvh_datablock_users", {"collection": "meshes",
+                                                        "session_uid": 999_999_999}),
+    ("select users of a stale row", "wm.bvh_select_users", {"collection": "materials",
+                                                            "session_uid": 999_999_999}),
+    ("delete a stale row", "wm.bvh_delete_orphan", {"collection": "meshes",
+                                                    "session_uid": 999_999_999}),
+    ("delete from a bad type", "wm.bvh_delete_orphan", {"collection": "", "session_uid": 1}),
 ]
 
 

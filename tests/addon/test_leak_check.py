@@ -37,7 +37,9 @@ def test_leak_check_on_selection_reports_no_growth(addon, capfd):
     assert state.leak_check_iterations == 10 and state.leak_check_objects == 3
     assert state.leak_check_growth == ""
     lines = addon.monitor.panels.leak_check_lines(state)
-    assert lines[1] == ("No datablock growth", 'CHECKMARK')
+    assert lines[:3] == [("Leak check: 10 builds + casts", 'VIEWZOOM'),
+                         ("on 3 objects", 'BLANK1'), ("No datablock growth", 'CHECKMARK')]
+    assert lines[-1][0].startswith("RSS ") and lines[-1][0].endswith(("ms", " s"))
 
 
 def test_leak_check_default_is_100_iterations(addon):
@@ -59,16 +61,29 @@ def test_leak_check_without_geometry_is_an_error(addon):
     assert not bpy.context.window_manager.bvh_leakfree.monitor.leak_check_done
 
 
-def test_leak_check_lines_show_growth(addon):
+def test_leak_check_lines_show_growth_short_and_in_ms(addon):
     state = bpy.context.window_manager.bvh_leakfree.monitor
     state.leak_check_done = True
     state.leak_check_clean = False
     state.leak_check_growth = "meshes +100"
+    state.leak_check_lines = "+100 meshes (leak, leak.001, leak.002, …; all orphans) = 1 per run"
     state.leak_check_iterations = 100
     state.leak_check_objects = 1
+    state.leak_check_seconds = 0.034
     lines = addon.monitor.panels.leak_check_lines(state)
-    assert lines[0][0] == "Leak check: 100 builds + casts, 1 object"
-    assert lines[1] == ("Grew: meshes +100", 'ERROR')
+    assert lines[0] == ("Leak check: 100 builds + casts", 'VIEWZOOM')
+    assert lines[1] == ("on 1 object", 'BLANK1')
+    assert lines[2] == ("+100 meshes (leak, leak.001, leak.002, …; all orphans) = 1 per run",
+                        'ERROR')
+    assert lines[3] == ("RSS +0.0 MB, took 34 ms", 'MEMORY')     # not "0.0 s"
+    # The fixed lines fit the default sidebar width (the panel wraps the rest to the region)
+    assert all(len(text) <= 32 for text, _icon in (lines[0], lines[1], lines[3]))
+
+
+@pytest.mark.parametrize("seconds,text", [(0.0004, "< 1 ms"), (0.034, "34 ms"),
+                                          (0.9994, "999 ms"), (1.0, "1.0 s"), (12.34, "12.3 s")])
+def test_durations_under_a_second_read_in_ms(addon, seconds, text):
+    assert addon.monitor.leak_check.duration_text(seconds) == text
 
 
 def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):
@@ -85,11 +100,13 @@ def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):
     monkeypatch.setattr(geometry, "entry_from_object", leaky_entry_from_object)
     assert bpy.ops.object.bvh_leak_check(iterations=5) == {'FINISHED'}
     out = capfd.readouterr().out
-    assert "datablocks grew (meshes +10)" in out, out
+    assert "datablocks grew (meshes +10): +10 meshes (ico0.001, ico1.001, ico0.002, …; all " \
+           "orphans) = 2 per run" in out, out
     state = bpy.context.window_manager.bvh_leakfree.monitor
     assert not state.leak_check_clean and state.leak_check_growth == "meshes +10"
     lines = addon.monitor.panels.leak_check_lines(state)
-    assert lines[1] == ("Grew: meshes +10", 'ERROR')
+    assert lines[2] == ("+10 meshes (ico0.001, ico1.001, ico0.002, …; all orphans) = 2 per run",
+                        'ERROR')
 
 
 def test_leak_check_result_is_forgotten_on_file_load(addon):

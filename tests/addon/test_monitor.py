@@ -23,7 +23,8 @@ def _orphan_meshes(n, name="leak"):
 def test_hooks_live_while_enabled_and_gone_after(addon):
     monitor = addon.monitor.service
     assert sorted(monitor.runtime_hooks_active()) == [
-        "app timer monitor._timer", "load_post handler monitor._on_load_post"]
+        "app timer monitor._timer", "load_post handler monitor._on_load_post",
+        "preview collection monitor.history (graph)"]
     assert bpy.app.timers.is_registered(monitor._timer)
     disable_addon()
     assert monitor.runtime_hooks_active() == []

@@ -83,19 +83,76 @@ def test_properties_have_descriptions(addon, prop):
     assert rna.properties[prop].description
 
 
-def test_confirmation_lists_what_the_purge_will_delete(addon):
-    _orphans(3)
+def _texts(lines):
+    return [text for text, _icon in lines]
+
+
+def test_confirmation_names_what_the_purge_will_delete(addon):
+    _orphans(5)
     for i in range(2):
         bpy.data.materials.new(f"unused{i}")
     kept = bpy.data.meshes.new("kept")
     kept.use_fake_user = True
     ops = addon.monitor.operators
-    lines = [text for text, _icon in ops.confirmation_lines(ops._purge_preview('ALL', False))]
+    lines = _texts(ops.confirmation_lines(ops.purge_plan('ALL')))
     assert lines[0] == "These unused datablocks will be deleted:"
-    assert "3 meshes" in lines and "2 materials" in lines
-    assert lines.index("3 meshes") < lines.index("2 materials")   # largest first
-    only_meshes = ops.confirmation_lines(ops._purge_preview('MESH', False))
-    assert [text for text, _ in only_meshes[1:-1]] == ["3 meshes"]
+    assert "5 meshes: orphan, orphan.001, orphan.002 and 2 more" in lines
+    assert "2 materials: unused0, unused1" in lines
+    assert lines.index("5 meshes: orphan, orphan.001, orphan.002 and 2 more") < \
+        lines.index("2 materials: unused0, unused1")   # largest first
+    assert "Nothing else becomes unused." in lines
+    only_meshes = _texts(ops.confirmation_lines(ops.purge_plan('MESH')))
+    assert only_meshes[1] == "5 meshes: orphan, orphan.001, orphan.002 and 2 more"
+    assert not any("material" in text for text in only_meshes)
     # and the purge then deletes exactly that
     assert bpy.ops.wm.bvh_purge_orphans(types='MESH') == {'FINISHED'}
     assert list(bpy.data.meshes.keys()) == ["kept"]
+
+
+def test_recursive_choice_shows_its_full_result_before_the_click(addon):
+    """The 'Delete + What Becomes Unused' button names everything it will take, and the purge it
+    runs then removes exactly that (by identity)."""
+    _orphans(3)
+    image = bpy.data.images.new("only_on_orphans", 2, 2)
+    mat = bpy.data.materials.new("Mat.orphaned")
+    if bpy.app.version < (5, 0, 0):
+        mat.use_nodes = True
+    mat.node_tree.nodes.new("ShaderNodeTexImage").image = image
+    bpy.data.meshes["orphan"].materials.append(mat)
+    bpy.data.materials.new("Dots Stroke")    # already an orphan: the plain Delete takes it too
+    ops = addon.monitor.operators
+    plan = ops.purge_plan('ALL')
+    sections = ops.confirmation_sections(plan)
+    assert [button[0] if button else None for _lines, button in sections] == [
+        "Delete", "Delete + What Becomes Unused"]
+    direct, cascade = (_texts(lines) for lines, _button in sections)
+    assert "3 meshes: orphan, orphan.001, orphan.002" in direct
+    assert "1 material: Dots Stroke" in direct
+    assert cascade == ["Then unused, deleted too by the next button:",
+                       "1 image: only_on_orphans", "1 material: Mat.orphaned"]
+    previewed = {(name, uid) for name, items in plan.cascade.items() for uid, _n in items}
+    before = _every_uid()
+    assert bpy.ops.wm.bvh_purge_orphans(types='ALL', recursive=True) == {'FINISHED'}
+    assert before - _every_uid() == previewed
+    assert "Dots Stroke" not in bpy.data.materials
+
+
+def _every_uid():
+    names = [p.identifier for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION']
+    return {(name, id_.session_uid) for name in names for id_ in getattr(bpy.data, name)}
+
+
+def test_linked_choice_names_the_linked_orphans(addon, tmp_path):
+    lib = [bpy.data.meshes.new(f"lib{i}") for i in range(2)]
+    path = tmp_path / "lib.blend"
+    bpy.data.libraries.write(str(path), set(lib), fake_user=True)
+    bpy.data.batch_remove(lib)
+    with bpy.data.libraries.load(str(path), link=True) as (_src, dst):
+        dst.meshes = ["lib0", "lib1"]
+    bpy.data.meshes.new("local")
+    ops = addon.monitor.operators
+    sections = ops.confirmation_sections(ops.purge_plan('MESH'))
+    assert [b[0] if b else None for _l, b in sections] == [
+        "Delete", None, "Delete, Linked Data Too"]
+    assert _texts(sections[0][0])[1] == "1 mesh: local"
+    assert _texts(sections[2][0])[1] == "2 meshes: lib0, lib1"

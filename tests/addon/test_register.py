@@ -21,6 +21,7 @@ EXPECTED_HOOKS = {
     "cast.state: load_post handler (clears the last cast)",
     "monitor.service: app timer monitor._timer",
     "monitor.service: load_post handler monitor._on_load_post",
+    "monitor.service: preview collection monitor.history (graph)",
 }
 
 

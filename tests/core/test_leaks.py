@@ -143,7 +143,8 @@ def test_leak_guard_raises_naming_collection_and_growth():
         bpy.data.meshes.new("leak2")
         bpy.data.materials.new("leak3")
     assert info.value.growth == {"meshes": 2, "materials": 1}
-    assert "meshes +2" in str(info.value) and "materials +1" in str(info.value)
+    assert "+2 meshes (leak1, leak2; all orphans)" in str(info.value)
+    assert "+1 material (leak3; orphan)" in str(info.value)
 
 
 def test_leak_guard_records_without_raising():

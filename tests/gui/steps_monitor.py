@@ -1,4 +1,9 @@
-"""GUI steps of the monitor: a script leaks, the Datablocks panel shows it, purge, Ctrl+Z."""
+"""GUI steps of the monitor: a script leaks, the Datablocks panel shows it; the purge's
+confirmation names what goes and its redo cannot widen it; Ctrl+Z; the Leak Check's summary; the
+lists of new datablocks by name after a Leak Check of a Text; who uses it; the history graph rising
+and 1,000 sidebar redraws creating no datablock; F3 "leak"; the Text menu's entry."""
+import sys
+
 import bpy
 
 from gui import (
@@ -7,11 +12,69 @@ from gui import (
     check,
     context_override,
     have,
+    region,
     shot,
     view3d_area,
     window,
     xdo,
 )
+
+ISSUE_SCRIPT = """\
+import bpy
+for _ in range(3):
+    bpy.data.images.new("Render", 64, 64)
+used = bpy.data.materials.new("M.used")
+bpy.data.materials.new("M.free")
+bpy.data.objects["Cube"].data.materials.append(used)
+bpy.data.node_groups.new("NodeGroup", "GeometryNodeTree")
+bpy.data.meshes.remove(next(m for m in bpy.data.meshes if m.name.startswith("pool")))
+"""
+
+
+def _module(name):
+    return sys.modules[f"{ADDON}.{name}"]
+
+
+def _sizes():
+    return {p.identifier: len(getattr(bpy.data, p.identifier))
+            for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION'}
+
+
+def _mouse_to_viewport():
+    area = view3d_area()
+    xdo("mousemove", str(area.x + area.width // 3), str(window().height
+                                                        - (area.y + area.height // 2)))
+
+
+def _ui(fn, *args, **kwargs):
+    """Run an operator in the sidebar's context, as its buttons do."""
+    with context_override(view3d_area(), 'UI'):
+        return fn(*args, **kwargs)
+
+
+def _scroll_sidebar(top=False, pages=0):
+    with context_override(view3d_area(), 'UI'):
+        if top:
+            for _ in range(20):
+                bpy.ops.view2d.scroll_up(page=True)
+        for _ in range(pages):
+            bpy.ops.view2d.scroll_down(page=True)
+
+
+def _sidebar_top_click(dx=60, dy=12):
+    """Click near the top of the sidebar (a panel header there toggles the panel)."""
+    ui = region(view3d_area(), 'UI')
+    xdo("mousemove", str(ui.x + dx), str(window().height - (ui.y + ui.height) + dy),
+        "click", "1")
+
+
+def _every_uid():
+    return {(p.identifier, id_.session_uid) for p in bpy.data.bl_rna.properties
+            if p.type == 'COLLECTION' for id_ in getattr(bpy.data, p.identifier)}
+
+
+def _orphan_meshes():
+    return sum(1 for m in bpy.data.meshes if m.users == 0 and not m.use_fake_user)
 
 
 def step_leak():
@@ -23,30 +86,74 @@ def step_leak():
 
 
 def step_leak_check():
-    from importlib import import_module
-
-    api = import_module(ADDON + ".api")
+    api = _module("api")
     orphans = api.datablock_counts({'MESH'})["meshes"].orphans
     check(orphans >= STATE["leaked"], f"the core counts {orphans} orphan meshes")
 
 
-def step_purge():
-    area = view3d_area()
-    with context_override(area, 'UI'):
-        result = bpy.ops.wm.bvh_purge_orphans('EXEC_DEFAULT', types='MESH')
-    check(result == {'FINISHED'}, f"purge from the panel returned {result}")
-    orphans = sum(1 for m in bpy.data.meshes if m.users == 0 and not m.use_fake_user)
-    check(orphans == 0, f"no orphan meshes left ({orphans})")
+def step_purge_invoke():
+    """Purge All Orphans… as the button does: the confirmation opens at the mouse."""
+    bpy.data.materials.new("Unused Material")   # a second type in the dialog
+    _mouse_to_viewport()
+    with context_override(view3d_area(), 'UI'):
+        result = bpy.ops.wm.bvh_purge_orphans('INVOKE_DEFAULT', types='ALL')
+    check(result == {'CANCELLED'}, f"the purge's confirmation opened (invoke returned {result})")
+    ops = _module("monitor.operators")
+    plan = ops.purge_plan('ALL')
+    STATE["purge_plan"], STATE["before_purge"] = plan, _every_uid()
+    lines = [text for text, _icon in ops.confirmation_lines(plan)]
+    orphans = _orphan_meshes()
+    check(any(text.startswith(f"{orphans} meshes: ") and f"and {orphans - 3} more" in text
+              for text in lines),
+          f"the confirmation names the leaked meshes, first few and 'and N more' ({lines[1]})")
+
+
+def step_purge_choose():
+    """Keyboard in the popup: the popup opens with its first button ('Delete') under the mouse;
+    Down moves to 'Delete + What Becomes Unused', the choice that deleted more than it showed."""
+    if have("xdotool"):
+        xdo("key", "Down")
+        xdo("key", "Return")
+
+
+def step_purge_check():
+    if not have("xdotool"):
+        with context_override(view3d_area(), 'UI'):
+            bpy.ops.wm.bvh_purge_orphans('EXEC_DEFAULT', types='ALL')
+    orphans = _orphan_meshes()
+    check(orphans == 0, f"no orphan meshes left after the confirmation's Delete ({orphans})")
+    plan = STATE["purge_plan"]
+    shown = {(name, uid) for name, items in plan.cascade.items() for uid, _name in items}
+    gone = STATE["before_purge"] - _every_uid()
+    check(gone == shown, f"'Delete + What Becomes Unused' removed exactly what its confirmation "
+                         f"listed ({len(gone)} removed, {len(shown)} listed; "
+                         f"{len(gone ^ shown)} differ)")
+    wm = bpy.context.window_manager
+    last = wm.operators[-1].bl_idname if len(wm.operators) else None
+    if have("xdotool"):
+        check(last == "WM_OT_bvh_purge_orphans",
+              f"the purge ran through the interface (last operator: {last})")
+    # What F9 / Adjust Last Operation would offer: the last registered operator with UNDO.
+    redo = next((op for op in reversed(wm.operators)
+                 if {'REGISTER', 'UNDO'} <= set(op.bl_options)), None)
+    check(redo is None or redo.bl_idname != "WM_OT_bvh_purge_orphans",
+          f"no Adjust Last Operation panel offers the purge (F9 would offer "
+          f"{redo.bl_idname if redo else 'nothing'})")
+
+
+def step_f9():
+    """F9 after the purge: Blender offers the last operator with a redo panel, not the purge."""
+    _mouse_to_viewport()
+    xdo("key", "F9")
 
 
 def step_undo_open():
     """Ctrl+Z in the 3D viewport, as a user would, right after the purge."""
+    xdo("key", "Escape")          # the F9 popup
     STATE["before_undo"] = len(bpy.data.meshes)
     if not have("xdotool"):
         return
-    area = view3d_area()
-    win_h = window().height
-    xdo("mousemove", str(area.x + area.width // 3), str(win_h - (area.y + area.height // 2)))
+    _mouse_to_viewport()
     xdo("key", "ctrl+z")
 
 
@@ -54,18 +161,220 @@ def step_undo_check():
     if not have("xdotool"):
         print("gui: xdotool not found: Ctrl+Z after the purge skipped")
         return
-    orphans = sum(1 for m in bpy.data.meshes if m.users == 0 and not m.use_fake_user)
+    orphans = _orphan_meshes()
     check(orphans >= STATE["leaked"],
           f"Ctrl+Z after the purge brought the {STATE['leaked']} leaked meshes back "
           f"({orphans} orphans, {len(bpy.data.meshes)} meshes, {STATE['before_undo']} before)")
+
+
+def step_cast_leak_check():
+    """The Leak Check of the cast: its summary fits the default sidebar width, in ms."""
+    bpy.ops.wm.bvh_purge_orphans('EXEC_DEFAULT', types='ALL')   # a clean table for the next shots
+    result = _ui(bpy.ops.object.bvh_leak_check, 'EXEC_DEFAULT', iterations=20)
+    check(result == {'FINISHED'}, f"the Leak Check ran ({result})")
+    mon = bpy.context.window_manager.bvh_leakfree.monitor
+    lines = _module("monitor.panels").leak_check_lines(mon)
+    check(lines[-1][0].endswith(" ms") or mon.leak_check_seconds >= 1,
+          f"the duration reads in ms under a second ({lines[-1][0]})")
+    _scroll_sidebar(top=True, pages=1)
+
+
+def step_script_setup():
+    """A Text with the issue's script, a pool of meshes it removes, a fresh baseline, the lists
+    of the four types it touches open, and the Text in an editor at the bottom."""
+    for i in range(4):
+        bpy.data.meshes.new(f"pool{i}").use_fake_user = True
+    text = bpy.data.texts.new("leaky.py")
+    text.write(ISSUE_SCRIPT)
+    STATE["text"] = text.name
+    result = _ui(bpy.ops.wm.bvh_reset_baseline, 'EXEC_DEFAULT')
+    check(result == {'FINISHED'}, "baseline reset")
+    for name in ("meshes", "materials", "images", "node_groups"):
+        _ui(bpy.ops.wm.bvh_datablock_list, 'EXEC_DEFAULT', collection=name, action='TOGGLE')
+    area = next(a for a in window().screen.areas if a.type == 'PROPERTIES')
+    area.type = 'TEXT_EDITOR'
+    space = area.spaces.active
+    space.text = text
+    space.show_line_numbers = True
+    space.top = 0
+    STATE["text_area"] = area
+    _scroll_sidebar(top=True)
+    if have("xdotool"):
+        _sidebar_top_click()         # fold the Ray Cast panel: room for the Datablocks panel
+
+
+def step_script_run():
+    result = _ui(bpy.ops.wm.bvh_leak_check_script, 'EXEC_DEFAULT', text=STATE["text"],
+                 iterations=1)
+    check(result == {'FINISHED'}, f"the Leak Check of 'leaky.py' ran ({result})")
+    mon = bpy.context.window_manager.bvh_leakfree.monitor
+    details = mon.leak_check_lines
+    cube_mesh = bpy.data.objects["Cube"].data.name
+    for name in ("Render, Render.001, Render.002", f"M.used ← Mesh '{cube_mesh}'", "M.free",
+                 "NodeGroup", "−1 mesh removed (pool0)"):
+        check(name in details, f"the Leak Check names {name!r}")
+    service = _module("monitor.service")
+    service.tick(force=True)
+    names = {name: [r.name for r in service.new_list(name).rows]
+             for name in ("images", "materials", "node_groups")}
+    check(names == {"images": ["Render.002", "Render.001", "Render"],
+                    "materials": ["M.free", "M.used"], "node_groups": ["NodeGroup"]},
+          f"the panel's lists hold the six new datablocks ({names})")
+    meshes = service.new_list("meshes")
+    check(meshes.removed == 1 and meshes.removed_names == ("pool0",),
+          f"the meshes list names the removed mesh ({meshes.removed_names})")
+    _scroll_sidebar(top=True)
+
+
+def step_scroll_lists():
+    _scroll_sidebar(pages=1)
+
+
+def step_who_uses():
+    mat = bpy.data.materials["M.used"]
+    _mouse_to_viewport()
+    result = _ui(bpy.ops.wm.bvh_datablock_users, 'INVOKE_DEFAULT', collection="materials",
+                 session_uid=mat.session_uid)
+    check(result == {'FINISHED'}, f"the 'who uses it' popup opened ({result})")
+    lines = _module("monitor.inspect").users_lines(mat)
+    check(lines[1][0] == f"Mesh '{bpy.data.objects['Cube'].data.name}'",
+          f"who uses M.used: {lines}")
+
+
+def step_close_popup():
+    xdo("key", "Escape")
+
+
+def step_delete_orphan():
+    """Delete one orphan made by the script from its row, then Ctrl+Z: it comes back."""
+    mat = bpy.data.materials["M.free"]
+    STATE["deleted_uid"] = mat.session_uid
+    del mat
+    result = _ui(bpy.ops.wm.bvh_delete_orphan, 'EXEC_DEFAULT', collection="materials",
+                 session_uid=STATE["deleted_uid"])
+    check(result == {'FINISHED'} and "M.free" not in bpy.data.materials,
+          f"the row's delete removed the script's orphan M.free ({result})")
+    if have("xdotool"):
+        _mouse_to_viewport()
+        xdo("key", "ctrl+z")
+
+
+def step_delete_undone():
+    if not have("xdotool"):
+        return
+    back = bpy.data.materials.get("M.free")
+    check(back is not None, "Ctrl+Z brought the deleted orphan M.free back")
+    check("NodeGroup" in bpy.data.node_groups and "Render.002" in bpy.data.images,
+          "and the script's other datablocks are still there")
+    if back is not None:
+        print(f"gui: M.free after undo: session_uid {back.session_uid} "
+              f"(before the delete: {STATE['deleted_uid']})")
+
+
+def step_rise(batch):
+    """A leak that keeps growing: the graph's upper line rises (one sample every 2 s)."""
+    def step():
+        source = bpy.data.objects["Cube"].data
+        for _ in range(batch):
+            source.copy()
+        _module("monitor.service").tick()
+    step.__name__ = f"step_rise_{batch}"
+    return step
+
+
+def step_graph_check():
+    history = _module("monitor.history")
+    samples = list(history.history.samples)
+    totals = [total for _t, total, _rss in samples[-5:]]
+    check(len(samples) >= 5 and totals == sorted(totals) and totals[-1] > totals[0],
+          f"the history's last samples rise ({totals})")
+    check(history.graph.icon_id != 0 and history.graph.renders > 0,
+          f"the graph is a preview image (icon {history.graph.icon_id}, "
+          f"{history.graph.renders} pictures drawn)")
+    for name in ("meshes", "materials", "images", "node_groups"):   # close the lists
+        _ui(bpy.ops.wm.bvh_datablock_list, 'EXEC_DEFAULT', collection=name, action='TOGGLE')
+    _scroll_sidebar(top=True, pages=1)
+
+
+def step_redraws():
+    """1,000 redraws of the sidebar (the graph among them) create no datablock."""
+    before = _sizes()
+    with context_override(view3d_area(), 'UI'):
+        bpy.ops.wm.redraw_timer(type='DRAW', iterations=1000)
+    grown = {k: v - before[k] for k, v in _sizes().items() if v != before[k]}
+    check(not grown, f"1,000 sidebar redraws created no datablock ({grown or 'no growth'})")
+
+
+def step_f3_leak():
+    cleanup = [getattr(fn, "__qualname__", "") for fn in
+               bpy.types.TOPBAR_MT_file_cleanup._dyn_ui_initialize()]
+    text_menu = [getattr(fn, "__qualname__", "") for fn in
+                 bpy.types.TEXT_MT_text._dyn_ui_initialize()]
+    check("draw_cleanup_entries" in cleanup, "File › Clean Up has the Leak Check entries")
+    check("draw_text_menu_entry" in text_menu, "Text › has 'Leak Check This Script…'")
+    _scroll_sidebar(top=True)
+    if have("xdotool"):
+        _mouse_to_viewport()
+        xdo("key", "F3")
+
+
+def step_f3_type():
+    xdo("type", "--delay", "40", "leak")
+
+
+def step_f3_close():
+    xdo("key", "Escape")
+
+
+def step_text_menu():
+    area = STATE["text_area"]
+    xdo("mousemove", str(area.x + area.width // 2), str(window().height - (area.y + 20)))
+    with bpy.context.temp_override(window=window(), area=area, region=region(area, 'WINDOW')):
+        bpy.ops.wm.call_menu(name="TEXT_MT_text")
+
+
+def step_text_menu_close():
+    xdo("key", "Escape")
 
 
 PLAN = [
     (0.5, step_leak),
     (1.5, step_leak_check),
     (0.2, lambda: shot("05_datablocks_leak")),
-    (0.2, step_purge),
-    (1.5, lambda: shot("06_datablocks_purged")),
+    (0.2, step_purge_invoke),
+    (1.0, lambda: shot("06a_purge_confirmation_names")),
+    (0.2, step_purge_choose),
+    (1.5, step_purge_check),
+    (0.5, lambda: shot("06_datablocks_purged")),
+    (0.2, step_f9),
+    (1.0, lambda: shot("06b_f9_offers_no_purge")),
     (0.2, step_undo_open),
     (1.5, step_undo_check),
+    (0.2, step_cast_leak_check),
+    (1.0, lambda: shot("07_leak_check_summary")),
+    (0.2, step_script_setup),
+    (0.5, step_script_run),
+    (1.0, lambda: shot("08_datablocks_new_names")),
+    (0.2, step_scroll_lists),
+    (1.0, lambda: shot("08b_datablocks_new_names_more")),
+    (0.2, step_who_uses),
+    (1.0, lambda: shot("09_who_uses_it")),
+    (0.2, step_close_popup),
+    (0.3, step_delete_orphan),
+    (1.0, step_delete_undone),
+    (2.2, step_rise(20)),
+    (2.2, step_rise(40)),
+    (2.2, step_rise(60)),
+    (2.2, step_rise(80)),
+    (2.2, step_rise(100)),
+    (2.2, step_graph_check),
+    (1.0, lambda: shot("10_history_graph")),
+    (0.2, step_redraws),
+    (0.2, step_f3_leak),
+    (0.8, step_f3_type),
+    (1.0, lambda: shot("11_f3_leak")),
+    (0.2, step_f3_close),
+    (0.5, step_text_menu),
+    (1.0, lambda: shot("12_text_menu_leak_check")),
+    (0.2, step_text_menu_close),
 ]
