@@ -3,6 +3,7 @@
 #   make test        the whole suite on Blender 4.2 LTS, 4.5 LTS and 5.0 (PyPI bpy wheels)
 #   make test-fast   the suite on Blender 5.0 only
 #   make dist        dist/bvh_leakfree_addon-<version>.zip, built and validated by Blender's own tool
+#   make wheel       dist/bvh_leakfree_addon-<version>-py3-none-any.whl (the script API for pip)
 #   make bench       benchmarks (BENCH_VERSIONS="5.0" to pick versions)
 #   make test-gui BLENDER="blender"   GUI acceptance in a real windowed Blender
 #   make lint        ruff (pinned in requirements/dev.txt); make test runs it first
@@ -15,6 +16,7 @@ VENV_DIR := .venv
 WHEELHOUSE ?= $(HOME)/.cache/bvh_leakfree_addon/wheels
 ADDON_VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' blender_manifest.toml)
 ZIP := dist/bvh_leakfree_addon-$(ADDON_VERSION).zip
+WHEEL := dist/bvh_leakfree_addon-$(ADDON_VERSION)-py3-none-any.whl
 SOURCES := blender_manifest.toml $(shell find bvh_leakfree_addon -name '*.py' -o -name '*.toml' 2>/dev/null)
 # Narrow a run: make test TESTS=tests/core/test_api.py, TESTS="tests/core/test_api.py::test_x",
 # PYTEST_ARGS="-k cursor -x".
@@ -31,7 +33,7 @@ define pip_install
 	$(call venv_python,$(1)) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $(2)
 endef
 
-.PHONY: all dist demo lint test test-fast bench test-gui docs-screenshots venvs clean
+.PHONY: all dist wheel demo lint test test-fast bench test-gui docs-screenshots venvs clean
 all: test
 
 # One virtual environment per Blender version, from requirements/bpy-<version>.txt.
@@ -59,6 +61,12 @@ $(ZIP): $(SOURCES) tools/build_dist.py $(VENV_DIR)/bpy-$(FAST_VERSION)/.installe
 	$(call venv_python,$(FAST_VERSION)) tools/build_dist.py --output $(ZIP)
 
 dist: $(ZIP)
+
+# The Python distribution (pip): built by the project's own PEP 517 backend, stdlib only.
+$(WHEEL): $(SOURCES) pyproject.toml LICENSE README.md tools/build_wheel.py
+	$(PYTHON) tools/build_wheel.py --output-dir dist
+
+wheel: $(WHEEL)
 
 demo: $(ZIP)
 	$(call venv_python,$(FAST_VERSION)) tools/demo.py --zip $(ZIP)
