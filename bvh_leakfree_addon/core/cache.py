@@ -28,10 +28,14 @@ the depsgraph holds and the per-object walk is skipped.  The callback is added l
 on file load and factory reset, :func:`shutdown` removes it) it is added again and the count jumps,
 so every earlier count is treated as "unknown changes".
 """
+import atexit
+
 import bpy
 
+from .geometry import TREE_BYTES_PER_TRIANGLE
+
 __all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "drop_replaced",
-           "touch", "evict",
+           "touch", "evict", "world_tree", "remember_world_tree",
            "discard", "clear", "shutdown", "size", "set_limit", "limit", "generation",
            "runtime_hooks_active", "change_count", "remove_hooks", "remember_build",
            "recent_build", "forget_recent")
@@ -42,6 +46,7 @@ _by_owner = {}      # owner (see drop_replaced) -> keys of the entries built for
 _replaced_many = set()  # owners with several trees a build (geometry nodes) rebuilt this build
 _changes = 0        # bumped by _on_change: anything evaluated (or loaded, undone) since
 _recent = None      # fastpath.BuildState of the latest full build, see remember_build
+_world = None       # (key, tree, triangles) of the latest BlenderProc drop-in tree (blenderproc.py)
 WATCHED_HANDLERS = ("depsgraph_update_post", "frame_change_post", "undo_post", "redo_post",
                     "load_post")
 _generation = 0
@@ -185,24 +190,59 @@ def discard(entries):
 
 def clear():
     """Forget every cached tree and the latest build (the next build starts cold)."""
-    global _recent
+    global _recent, _world
     _entries.clear()
     _by_owner.clear()
     _replaced_many.clear()
     _recent = None
+    _world = None
+
+
+def world_tree(key):
+    """The drop-in's tree remembered under ``key`` (see ``blenderproc``), or None."""
+    if _world is not None and _world[0] == key:
+        return _world[1]
+    return None
+
+
+def remember_world_tree(key, tree, triangles):
+    """Keep the latest drop-in tree (one at a time, counted in :func:`size`), unless it alone is
+    over the cache limit.
+
+    Released at interpreter exit (``atexit``, added with the first such tree, removed by
+    :func:`shutdown`): the ``bpy`` module checks Blender's allocations when it exits, before module
+    globals are freed, and a tree still held then is reported as "Not freed memory blocks" — a leak
+    report nobody caused."""
+    global _world
+    _world = None
+    if triangles * TREE_BYTES_PER_TRIANGLE <= _limit_bytes:
+        atexit.unregister(_drop_world_tree)
+        atexit.register(_drop_world_tree)
+        _world = (key, tree, triangles)
+
+
+def _drop_world_tree():
+    global _world
+    _world = None
 
 
 def shutdown():
     """:func:`clear`, and remove the change watch (the next build adds it again, as "unknown
-    changes")."""
+    changes") and the exit hook of :func:`remember_world_tree`."""
     clear()
     remove_hooks()
+    atexit.unregister(_drop_world_tree)
 
 
 def size():
-    """(entries, triangles, bytes) currently cached."""
+    """(trees, triangles, bytes) currently cached (the object-space trees and the drop-in's)."""
     entries = list(_entries.values())
-    return (len(entries), sum(e.triangles for e in entries), sum(e.nbytes for e in entries))
+    trees, triangles = len(entries), sum(e.triangles for e in entries)
+    nbytes = sum(e.nbytes for e in entries)
+    if _world is not None:
+        trees, triangles = trees + 1, triangles + _world[2]
+        nbytes += _world[2] * TREE_BYTES_PER_TRIANGLE
+    return trees, triangles, nbytes
 
 
 def _on_change(*_args):

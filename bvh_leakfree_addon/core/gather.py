@@ -6,7 +6,7 @@ The top level being gathered is :class:`Items` (parallel lists, one row per obje
 This is the hot loop of a build: per-object Python work is kept minimal, numpy work goes to
 ``toplevel``.
 """
-from . import cache, geometry
+from . import cache, geometry, validate
 from .geometry import GEOMETRY_TYPES
 
 __all__ = ("Items", "Builder", "gather")
@@ -49,10 +49,7 @@ def _has_nodes_modifier(obj):
 def not_evaluated_reason(obj, depsgraph):
     """Why Blender did not evaluate ``obj`` in ``depsgraph`` (it is then skipped), or
     ``ValueError`` when it is not in that depsgraph's scene at all (an error, not a skip)."""
-    scene = depsgraph.scene
-    if not any(user == scene for user in obj.users_scene):
-        raise ValueError(f"object {obj.name!r} is not in scene {scene.name!r} (it is in another "
-                         f"scene, or in none): build with that scene's depsgraph")
+    validate.check_in_scene(obj, depsgraph.scene)
     if depsgraph.mode == 'RENDER' and obj.hide_render:
         return "disabled in renders (hide_render): Blender does not evaluate it"
     if depsgraph.mode != 'RENDER' and obj.hide_viewport:

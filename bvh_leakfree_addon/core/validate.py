@@ -8,7 +8,7 @@ import bpy
 
 import numpy as np
 
-__all__ = ("ObjectList", "check_objects", "live_objects", "vector3", "unit_rows", "direction",
+__all__ = ("ObjectList", "check_objects", "unwrap_objects", "check_in_scene", "live_objects", "vector3", "unit_rows", "direction",
            "max_distance", "epsilon", "face_index", "FaceIndexError", "progress", "ray_arrays")
 
 
@@ -45,6 +45,41 @@ def check_objects(objects):
     if not out:
         raise ValueError("the object list is empty: give at least one object to build a BVH of")
     return out
+
+
+def unwrap_objects(items):
+    """BlenderProc-style input: a list of ``bpy.types.Object`` or of wrappers holding one in
+    ``.blender_obj`` (BlenderProc's ``MeshObject``), in order, duplicates kept.  The same errors as
+    :func:`check_objects`."""
+    if items is None:
+        raise ValueError("no objects given: pass a list of Blender objects")
+    object_type = bpy.types.Object
+    if isinstance(items, object_type) or hasattr(items, "blender_obj"):
+        items = [items]
+    out = []
+    for i, item in enumerate(items):
+        obj = item if isinstance(item, object_type) else getattr(item, "blender_obj", item)
+        if not isinstance(obj, object_type):
+            what = type(item).__name__
+            if obj is not item:
+                what += f" whose blender_obj is a {type(obj).__name__}"
+            raise TypeError(f"item {i} of the object list is a {what}, not a Blender object")
+        try:
+            obj.as_pointer()   # raises ReferenceError for a removed object
+        except ReferenceError:
+            raise ReferenceError(f"item {i} of the object list has been deleted "
+                                 f"(removed from bpy.data)") from None
+        out.append(obj)
+    if not out:
+        raise ValueError("the object list is empty: give at least one object to build a BVH of")
+    return out
+
+
+def check_in_scene(obj, scene):
+    """``ValueError`` when ``obj`` is not in ``scene`` (another scene's object, or none's)."""
+    if not any(user == scene for user in obj.users_scene):
+        raise ValueError(f"object {obj.name!r} is not in scene {scene.name!r} (it is in another "
+                         f"scene, or in none): build with that scene's depsgraph")
 
 
 def live_objects(objects):
