@@ -27,10 +27,10 @@ from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core.datablocks import datablock_counts, orphans, purge_orphans
 from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
 
-__all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults", "clear_cache", "cache_info",
-           "CacheInfo", "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError",
-           "LeakReport", "leak_guard", "process_rss_bytes", "datablock_counts", "orphans",
-           "purge_orphans"]
+__all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
+           "clear_cache", "cache_info", "CacheInfo", "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES",
+           "shutdown", "LeakError", "LeakReport", "leak_guard", "process_rss_bytes",
+           "datablock_counts", "orphans", "purge_orphans"]
 
 
 def clear_cache():

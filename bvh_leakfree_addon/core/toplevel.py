@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import geometry, linalg
+from . import linalg
 
 __all__ = ("TopLevel", "make_top_level")
 
@@ -62,8 +62,7 @@ def make_top_level(items, stats, earlier=()):
     ``earlier``: :func:`boxes_of` earlier top levels, whose box arrays are reused when made for
     the same geometry in the same order (a transforms-only rebuild).
     """
-    mat = (geometry.read_matrices(items.matrices, items.describe) if items.matrices
-           else np.zeros((0, 4, 4)))
+    mat = items.matrix_array()
     cof, det = linalg.cofactors(mat)
     keep = ~linalg.singular(mat, det) if len(mat) else np.zeros(0, dtype=bool)
     rows = None
@@ -85,7 +84,10 @@ def make_top_level(items, stats, earlier=()):
     n = len(entries)
     if n:
         inv = linalg.affine_inverse(mat, cof, det)
-        bmin, bmax = _entry_boxes(entries, earlier)
+        if items.boxes is not None:
+            bmin, bmax = _read_only(*(box if rows is None else box[rows] for box in items.boxes))
+        else:
+            bmin, bmax = _entry_boxes(entries, earlier)
     else:
         inv = np.zeros((0, 4, 4))
         bmin = bmax = np.zeros((0, 3))

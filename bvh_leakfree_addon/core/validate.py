@@ -8,14 +8,24 @@ import bpy
 
 import numpy as np
 
-__all__ = ("ObjectList", "check_objects", "unwrap_objects", "check_in_scene", "live_objects", "vector3", "unit_rows", "direction",
-           "max_distance", "epsilon", "face_index", "FaceIndexError", "progress", "ray_arrays")
+__all__ = ("ObjectList", "check_objects", "unwrap_objects", "check_in_scene", "live_objects",
+           "vector3", "unit_rows", "direction", "max_distance", "epsilon", "face_index",
+           "FaceIndexError", "progress", "ray_arrays")
 
 
 class ObjectList(list):
     """Checked objects; ``keys`` holds their ``as_pointer()`` values, in the same order."""
 
-    __slots__ = ("keys",)
+    __slots__ = ("keys", "_uids")
+
+    def uids(self):
+        """int64 array of the objects' ``session_uid`` (read once per list)."""
+        try:
+            return self._uids
+        except AttributeError:
+            self._uids = np.fromiter((obj.session_uid for obj in self), dtype=np.int64,
+                                     count=len(self))
+            return self._uids
 
 
 def check_objects(objects):

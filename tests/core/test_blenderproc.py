@@ -10,8 +10,8 @@ import math
 
 import bpy
 
-import bmesh
 import blenderproc_reference as ref
+import bmesh
 import numpy as np
 import pytest
 import scene_builders as sb
