@@ -32,7 +32,7 @@ import bpy
 import bmesh
 from mathutils.bvhtree import BVHTree
 
-from . import cache, fastpath, gather, validate
+from . import cache, fastpath, validate
 from .geometry import GEOMETRY_TYPES
 
 __all__ = ("create_bvh_tree_multi_objects", "local2world")
@@ -81,7 +81,7 @@ def _sources(objects, depsgraph, evaluated):
             src = obj.evaluated_get(depsgraph)
             if not src.is_evaluated:
                 raise ValueError(f"object {obj.name!r} has no evaluated geometry: "
-                                 f"{gather.not_evaluated_reason(obj, depsgraph)}")
+                                 f"{validate.not_evaluated_reason(obj, depsgraph)}")
             if src.type not in GEOMETRY_TYPES:
                 raise ValueError(f"object {obj.name!r}: {obj.type.lower()} object has no surface "
                                  f"geometry")

@@ -9,54 +9,13 @@ it (``viewlayer``), numpy work goes to ``toplevel``.
 """
 import operator
 
-import numpy as np
 from mathutils.bvhtree import BVHTree
 
 from . import cache, geometry, validate, viewlayer
 from .geometry import GEOMETRY_TYPES, GeomEntry
+from .toplevel import Items
 
-__all__ = ("Items", "Builder", "gather")
-
-
-class Items:
-    """The top level being gathered: parallel lists, one row per object or instance."""
-
-    __slots__ = ("objs", "instancers", "entries", "matrices", "keys", "any_instances", "src",
-                 "batch", "boxes")
-
-    def __init__(self):
-        self.objs = []
-        self.instancers = []
-        self.entries = []
-        self.matrices = []   # geometry.matrix_row() of the rows not in ``batch``
-        self.keys = []       # as_pointer() of each row's object
-        self.src = []        # input index of each object row (the rows before any instance)
-        self.batch = None    # float64 (len(src), 4, 4) world matrices of the object rows, or None
-        self.boxes = None    # (bmin, bmax) (N, 3) of every row when read in one go, or None
-        self.any_instances = False
-
-    def matrix_array(self):
-        """float64 (N, 4, 4) world matrices of every row; ``ValueError`` naming the first
-        non-finite one."""
-        rest = geometry.read_matrices(self.matrices, self.describe, first=len(self.src)) \
-            if self.batch is not None else geometry.read_matrices(self.matrices, self.describe)
-        if self.batch is None:
-            return rest
-        geometry.check_finite(self.batch, self.describe)
-        return self.batch if not len(rest) else np.concatenate([self.batch, rest])
-
-    def add(self, obj, instancer, entry, matrix, key):
-        """One row; ``matrix`` as made by ``geometry.matrix_row`` (a copy, or bytes)."""
-        self.objs.append(obj)
-        self.instancers.append(instancer)
-        self.entries.append(entry)
-        self.matrices.append(matrix)
-        self.keys.append(key)
-
-    def describe(self, i):
-        if self.instancers[i] is not None:
-            return f"an instance of {self.instancers[i].name!r}"
-        return f"object {self.objs[i].name!r}"
+__all__ = ("Builder", "gather", "moved_items")
 
 
 def _has_nodes_modifier(obj):
@@ -64,33 +23,6 @@ def _has_nodes_modifier(obj):
     geometry-nodes modifier (which may output instances) are looked up in the depsgraph's
     instance list."""
     return any(mod.type == 'NODES' for mod in obj.modifiers)
-
-
-def not_evaluated_reason(obj, depsgraph):
-    """Why Blender did not evaluate ``obj`` in ``depsgraph`` (it is then skipped), or
-    ``ValueError`` when it is not in that depsgraph's scene at all (an error, not a skip)."""
-    validate.check_in_scene(obj, depsgraph.scene)
-    if depsgraph.mode == 'RENDER' and obj.hide_render:
-        return "disabled in renders (hide_render): Blender does not evaluate it"
-    if depsgraph.mode != 'RENDER' and obj.hide_viewport:
-        return "disabled in viewports (hide_viewport): Blender does not evaluate it"
-    layers = _layer_collections(depsgraph.view_layer.layer_collection)
-    for collection in obj.users_collection:
-        layer = layers.get(collection.as_pointer())
-        if layer is not None and layer.exclude:
-            return (f"its collection {collection.name!r} is excluded from view layer "
-                    f"{depsgraph.view_layer.name!r}")
-        if collection.hide_viewport and depsgraph.mode != 'RENDER':
-            return f"its collection {collection.name!r} is disabled in viewports"
-    return f"not evaluated in view layer {depsgraph.view_layer.name!r}"
-
-
-def _layer_collections(layer):
-    """``{collection pointer: LayerCollection}`` of a view layer's collection tree."""
-    found = {layer.collection.as_pointer(): layer}
-    for child in layer.children:
-        found.update(_layer_collections(child))
-    return found
 
 
 def _shows_own_geometry(obj, depsgraph):
@@ -311,7 +243,7 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
             progress(0.9 * i / n)
         obj_eval = obj.evaluated_get(depsgraph)
         if not obj_eval.is_evaluated:
-            skipped.append((obj.name, not_evaluated_reason(obj, depsgraph)))
+            skipped.append((obj.name, validate.not_evaluated_reason(obj, depsgraph)))
             continue
         wants_instances = instances and (obj_eval.is_instancer or (
             len(obj_eval.modifiers) > 0 and _has_nodes_modifier(obj_eval)))

@@ -8,7 +8,8 @@ import bpy
 
 import numpy as np
 
-__all__ = ("ObjectList", "check_objects", "unwrap_objects", "check_in_scene", "live_objects",
+__all__ = ("ObjectList", "check_objects", "unwrap_objects", "check_in_scene",
+           "not_evaluated_reason", "live_objects",
            "vector3", "unit_rows", "direction", "max_distance", "epsilon", "face_index",
            "FaceIndexError", "progress", "ray_arrays")
 
@@ -90,6 +91,33 @@ def check_in_scene(obj, scene):
     if not any(user == scene for user in obj.users_scene):
         raise ValueError(f"object {obj.name!r} is not in scene {scene.name!r} (it is in another "
                          f"scene, or in none): build with that scene's depsgraph")
+
+
+def not_evaluated_reason(obj, depsgraph):
+    """Why Blender did not evaluate ``obj`` in ``depsgraph`` (it is then skipped), or
+    ``ValueError`` when it is not in that depsgraph's scene at all (an error, not a skip)."""
+    check_in_scene(obj, depsgraph.scene)
+    if depsgraph.mode == 'RENDER' and obj.hide_render:
+        return "disabled in renders (hide_render): Blender does not evaluate it"
+    if depsgraph.mode != 'RENDER' and obj.hide_viewport:
+        return "disabled in viewports (hide_viewport): Blender does not evaluate it"
+    layers = _layer_collections(depsgraph.view_layer.layer_collection)
+    for collection in obj.users_collection:
+        layer = layers.get(collection.as_pointer())
+        if layer is not None and layer.exclude:
+            return (f"its collection {collection.name!r} is excluded from view layer "
+                    f"{depsgraph.view_layer.name!r}")
+        if collection.hide_viewport and depsgraph.mode != 'RENDER':
+            return f"its collection {collection.name!r} is disabled in viewports"
+    return f"not evaluated in view layer {depsgraph.view_layer.name!r}"
+
+
+def _layer_collections(layer):
+    """``{collection pointer: LayerCollection}`` of a view layer's collection tree."""
+    found = {layer.collection.as_pointer(): layer}
+    for child in layer.children:
+        found.update(_layer_collections(child))
+    return found
 
 
 def live_objects(objects):

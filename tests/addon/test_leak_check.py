@@ -75,14 +75,14 @@ def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):
     """A build step that leaks (a mesh copy per build, the BlenderProc bug) is reported."""
     for i in range(2):
         _ico(f"ico{i}", (i * 3.0, 0.0, -5.0))
-    geometry = sys.modules[addon.__name__ + ".core.geometry"]
-    real = geometry.entry_from_object
+    cache = sys.modules[addon.__name__ + ".core.cache"]
+    real = cache.store
 
-    def leaky_entry_from_object(obj_eval, depsgraph, mesh, epsilon, bounds=True):
-        obj_eval.original.data.copy()          # never removed: an orphan mesh per call
-        return real(obj_eval, depsgraph, mesh, epsilon, bounds)
+    def leaky_store(key, entry, owner, source=None):
+        source.data.copy()                     # never removed: an orphan mesh per new tree
+        return real(key, entry, owner, source)
 
-    monkeypatch.setattr(geometry, "entry_from_object", leaky_entry_from_object)
+    monkeypatch.setattr(cache, "store", leaky_store)
     assert bpy.ops.object.bvh_leak_check(iterations=5) == {'FINISHED'}
     out = capfd.readouterr().out
     assert "datablocks grew (meshes +10)" in out, out
