@@ -459,7 +459,7 @@ def _soak_rows(jobs):
             ref = soak_summary(got["copy_fixed"])
             words += (f"; copy_fixed in the same loop: {ref['last'] / ref['first']:.2f}× "
                       f"(the machine's load changes during a run)")
-        out.append(HOST.row("9 soak: a synthetic-data loop", f"{case}: {pattern}",
+        out.append(HOST.row("10 soak: a synthetic-data loop", f"{case}: {pattern}",
                             f"{s['id_growth']:+,} IDs", f"RSS held {_mb(held)}", words,
                             f"0 IDs, RSS held < {SOAK_RSS_TARGET_MB:g} MB, flat (≤ {SOAK_FLAT:g}×)"
                             if judged else "", met if judged else None, key=f"soak.{pattern}",
