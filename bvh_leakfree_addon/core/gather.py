@@ -102,8 +102,9 @@ class Builder:
         try:
             if pending and self.rows is not None:
                 boxes = self.rows.bounds([index for _entry, _mesh, index in pending])
-                for (entry, _mesh, _index), a, b in zip(pending, *boxes, strict=True):
-                    entry.bmin = a
+                for (entry, _mesh, _index), a, b in zip(pending, boxes[0].tolist(),
+                                                        boxes[1].tolist(), strict=True):
+                    entry.bmin = a     # lists: cheaper to make than array views, and to stack
                     entry.bmax = b
             else:
                 geometry.fill_bounds([(entry, mesh) for entry, mesh, _index in pending])
@@ -259,7 +260,7 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
                 nloop = len(data.loops)
                 check = (data.as_pointer(), len(data.vertices), npoly, nloop)
                 key = ("evaluated", data.session_uid)
-                entry = cached.get(key)
+                entry = found = cached.get(key)
                 if entry is not None and entry.epsilon == epsilon and entry.check == check and (
                         use_cache or id(entry) in seen):
                     # proven current (reuse=False still shares within this build)
@@ -287,7 +288,18 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
                     if entry.bmin is None:
                         pending.append((entry, data, i))
                     entry.check = check
-                    cache.store(key, entry, owner, obj)
+                    if found is None:     # what cache.store does for a new key, inlined
+                        entry.key, entry.owner, entry.source = key, owner, obj
+                        entry.last_used = generation
+                        entry.size = entry.nbytes
+                        cached[key] = entry
+                        owned = owners.get(owner)
+                        if owned is None:
+                            owners[owner] = {key}
+                        else:
+                            owned.add(key)
+                    else:
+                        cache.store(key, entry, owner, obj)
                     seen[id(entry)] = entry
                     stats.meshes_rebuilt += 1
                 objs_append(obj)

@@ -75,14 +75,14 @@ def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):
     """A build step that leaks (a mesh copy per build, the BlenderProc bug) is reported."""
     for i in range(2):
         _ico(f"ico{i}", (i * 3.0, 0.0, -5.0))
-    cache = sys.modules[addon.__name__ + ".core.cache"]
-    real = cache.store
+    gather = sys.modules[addon.__name__ + ".core.gather"]
+    real = gather.GeomEntry
 
-    def leaky_store(key, entry, owner, source=None):
-        source.data.copy()                     # never removed: an orphan mesh per new tree
-        return real(key, entry, owner, source)
+    def leaky_entry(*args, **kwargs):
+        bpy.data.meshes.new("leaked")          # never removed: an orphan mesh per new tree
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(cache, "store", leaky_store)
+    monkeypatch.setattr(gather, "GeomEntry", leaky_entry)
     assert bpy.ops.object.bvh_leak_check(iterations=5) == {'FINISHED'}
     out = capfd.readouterr().out
     assert "datablocks grew (meshes +10)" in out, out
