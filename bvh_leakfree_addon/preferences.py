@@ -7,14 +7,14 @@ from bpy.props import IntProperty, PointerProperty, StringProperty
 from . import api
 from .cast.settings import CastSettings
 from .monitor.settings import MonitorSettings
-from .sidebar import DEFAULT_CATEGORY, move_panels
+from .sidebar import DEFAULT_CATEGORY, move_panels, stop_following
 from .utils import get_preferences
 
-__all__ = ("BVHLeakFreePreferences", "CLASSES", "register")
+__all__ = ("BVHLeakFreePreferences", "CLASSES", "register", "unregister")
 
 
 def _sidebar_category_changed(self, _context):
-    move_panels(self.sidebar_category)
+    move_panels(self.sidebar_category)   # sidebars on the add-on's tab follow it
 
 
 MB = 1 << 20
@@ -64,3 +64,8 @@ def register():
     if prefs is not None:
         move_panels(prefs.sidebar_category)
         api.set_cache_limit(prefs.cache_limit_mb * MB)
+
+
+def unregister():
+    """A sidebar still waiting to follow a renamed tab stops waiting (its timer goes)."""
+    stop_following()

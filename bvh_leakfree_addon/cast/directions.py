@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Where a cast from the 3D cursor goes: the direction modes of :mod:`.settings` as unit vectors."""
+"""Where a cast from the 3D cursor goes: the direction modes of :mod:`.settings` as unit vectors,
+and the same in words for the user (:func:`direction_words`: "along your view, away from you")."""
 import math
 
 from mathutils import Vector
 
 from ..core import validate
 
-__all__ = ("ZERO_DIRECTION_MESSAGE", "VIEW_FALLBACK_NOTE", "view_direction", "ray_direction")
+__all__ = ("ZERO_DIRECTION_MESSAGE", "VIEW_FALLBACK_NOTE", "view_direction", "ray_direction",
+           "view_line", "direction_words")
 
 ZERO_DIRECTION_MESSAGE = "Custom direction is zero: give it a length"
 NOT_FINITE_DIRECTION_MESSAGE = "Custom direction is not a finite vector (NaN or infinity)"
@@ -40,6 +42,23 @@ def view_direction(view_matrix, is_perspective, origin):
     if away.length <= 1e-6 * max(1.0, eye.length):  # at the eye (within float noise)
         return forward
     return away.normalized()
+
+
+def view_line(context, origin):
+    """``(forward, is_perspective)`` of the 3D viewport a cast from ``context`` is made in:
+    ``forward`` is the unit direction from the viewer through ``origin`` (orthographic: the view
+    axis), as :func:`view_direction` gives it.  None outside a 3D viewport or for a view whose
+    matrix is not usable."""
+    rv3d = _view_region_3d(context)
+    if rv3d is None:
+        return None
+    try:
+        forward = view_direction(rv3d.view_matrix, rv3d.is_perspective, origin)
+    except ValueError:   # a singular view matrix
+        return None
+    if forward.length == 0.0 or not all(map(math.isfinite, forward)):
+        return None
+    return forward, rv3d.is_perspective
 
 
 def _view_region_3d(context):
@@ -86,3 +105,53 @@ def _unit(vector, message):
         return Vector(validate.direction(vector))
     except ValueError:
         raise ValueError(message) from None
+
+
+# --- In words ------------------------------------------------------------------------------------
+#: within this angle of a world axis a ray is said to go along it ("straight down")
+AXIS_DEGREES = 2.0
+#: within this angle of the viewer's line of sight a ray goes "away from you" / "toward you"
+HEAD_ON_DEGREES = 20.0
+
+_WORLD_WORDS = (
+    ((0.0, 0.0, -1.0), "straight down"), ((0.0, 0.0, 1.0), "straight up"),
+    ((1.0, 0.0, 0.0), "along world +X"), ((-1.0, 0.0, 0.0), "along world -X"),
+    ((0.0, 1.0, 0.0), "along world +Y"), ((0.0, -1.0, 0.0), "along world -Y"),
+)
+_AXIS_NAMES = {(1.0, 0.0, 0.0): "+X", (-1.0, 0.0, 0.0): "-X", (0.0, 1.0, 0.0): "+Y",
+               (0.0, -1.0, 0.0): "-Y", (0.0, 0.0, 1.0): "+Z", (0.0, 0.0, -1.0): "-Z"}
+
+
+def direction_words(mode, direction, view=None, fell_back=False):
+    """Where a ray went, as short phrases for the user, e.g. ``["along your view", "away from
+    you"]``, ``["along the cursor's -Z", "straight down"]`` or ``["straight down", "toward
+    you"]``.
+
+    ``mode`` is the direction option, ``direction`` the unit ray, ``view`` the ``(forward,
+    is_perspective)`` of the viewport it was cast in (:func:`view_line`; None: no viewport) and
+    ``fell_back`` tells that View fell back to Cursor -Z.  Pure: the cast stores the words, so
+    they describe the view the ray was cast in, not the one the user turned to since.
+    """
+    direction = Vector(direction)
+    if direction.length == 0.0:
+        return []
+    direction.normalize()
+    words = []
+    if mode == 'VIEW' and not fell_back:
+        words.append("along your view")
+    elif mode == 'CUSTOM':
+        words.append("along the custom direction")
+    elif mode == 'VIEW' or _AXES.get(mode, ('',))[0] == 'CURSOR':
+        axis = _AXES['CURSOR_NEG_Z' if mode == 'VIEW' else mode][1]
+        words.append(f"along the cursor's {_AXIS_NAMES[axis]}")
+    axis_cos = math.cos(math.radians(AXIS_DEGREES))
+    words += [text for axis, text in _WORLD_WORDS if direction.dot(Vector(axis)) >= axis_cos]
+    if view is not None:
+        forward, perspective = view
+        along = direction.dot(Vector(forward).normalized())
+        head_on = math.cos(math.radians(HEAD_ON_DEGREES))
+        if along >= head_on:
+            words.append("away from you" if perspective else "into the screen")
+        elif along <= -head_on:
+            words.append("toward you" if perspective else "out of the screen")
+    return words

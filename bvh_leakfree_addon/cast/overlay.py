@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Viewport overlay of the last ray cast from the 3D cursor: the ray, the hit point, the normal.
+"""Viewport overlay of the last ray cast from the 3D cursor: the ray, a direction glyph at the
+cursor that reads head-on (a ray along the line of sight draws as a single point), the far end of a
+miss, the hit point and the normal.
 
 One ``SpaceView3D`` draw handler, added at register and removed at unregister (both idempotent),
 as Blender's Math Vis add-on does.  The callback only reads: the Show Overlay setting and the plain
@@ -16,8 +18,10 @@ from gpu_extras.batch import batch_for_shader
 from mathutils import Vector
 
 from ..utils import get_preferences, runtime_state
+from .directions import view_direction
 
-__all__ = ("overlay_geometry", "drawn_result", "register", "unregister", "runtime_hooks_active")
+__all__ = ("overlay_geometry", "view_geometry", "drawn_result", "register", "unregister",
+           "runtime_hooks_active")
 
 # Builtin shader names, best first.  4.2, 4.5 and 5.0 all have 'POLYLINE_UNIFORM_COLOR' (wide lines
 # with uniforms viewportSize/lineWidth/color); the plain ones are the fallback (line width through
@@ -27,21 +31,45 @@ LINE_SHADER_NAMES = ('POLYLINE_UNIFORM_COLOR', 'UNIFORM_COLOR', '3D_UNIFORM_COLO
 NORMAL_LENGTH_PX = 60.0   # normal drawn this many pixels long at the hit
 MARKER_RADIUS_PX = 8.0    # radius of the hit marker circle
 MARKER_SEGMENTS = 16
+GLYPH_RADIUS_PX = 18.0    # the direction glyph's ring at the cursor (outside the cursor's own)
+GLYPH_SEGMENTS = 32
+CROSS_INNER_PX = 7.0      # its cross's arms start this far out (the cursor's centre stays clear)
+DOT_RADIUS_PX = 4.0       # its dot when the ray comes toward the viewer
+ARROW_TIP_PX = 48.0       # the arrowhead's tip, this far from the cursor along the ray
+ARROW_HEAD_PX = 16.0      # length of its barbs along the ray
+ARROW_WIDTH_PX = 8.0      # how far its barbs spread from the ray
+END_MARKER_PX = 26.0      # half diagonal of the square at the far end of a miss (seen head-on it
+                          # frames the glyph)
+MAX_DRAWN_LENGTH = 1e6    # a longer (or infinite) miss is drawn this long
+
+#: what overlay_geometry returns, in drawing order
+GEOMETRY_KEYS = ("ray", "glyph", "arrow", "end", "normal", "marker")
 
 _draw_handle = None
 _shader = None       # (name, GPUShader), created on first draw in a window
 
 
 # --- Geometry (pure; tested headless) ------------------------------------------------------------
-def overlay_geometry(cast, pixel_size=None):
-    """Line segments to draw for the result ``cast`` (a ``BVHCastResultState`` or alike).
+def overlay_geometry(cast, pixel_size=None, view_forward=None):
+    """Line segments to draw for the result ``cast`` (a ``CastResultState`` or alike).
 
-    Returns ``{"ray": [...], "normal": [...], "marker": [...]}``, each a flat list of points taken
-    two by two as segments; empty lists when there is nothing to draw.  ``pixel_size(point)`` gives
-    the world size of one pixel at ``point`` (normal length and marker size follow the zoom);
-    without it the sizes follow the ray length.
+    Returns a dict of flat point lists (taken two by two as segments; empty: nothing to draw):
+
+    * ``ray``: the cursor to the hit, or to the end of the ray for a miss;
+    * ``glyph``: a ring around the cursor perpendicular to the ray, with a cross in it (the tail
+      of an arrow seen from behind, as in ⊗: the ray goes away from the viewer) or a dot (the
+      tip of an arrow seen from the front, ⊙: it comes toward the viewer), so that a ray along
+      the line of sight, which draws as a single point, still reads head-on;
+    * ``arrow``: an arrowhead on the ray near the cursor, pointing where the ray goes;
+    * ``end``: for a miss, a square perpendicular to the ray at its far end;
+    * ``normal`` and ``marker``: for a hit, the surface normal and a ring in the tangent plane.
+
+    ``pixel_size(point)`` gives the world size of one pixel at ``point``, so that glyphs, normal
+    and markers keep their size in pixels at any zoom; without it the sizes follow the ray
+    length.  ``view_forward`` is the viewer's direction through the cursor
+    (``directions.view_direction``): it picks the cross or the dot (None: the cross).
     """
-    geometry = {"ray": [], "normal": [], "marker": []}
+    geometry = {key: [] for key in GEOMETRY_KEYS}
     if cast is None or not cast.has_result:
         return geometry
     origin = Vector(cast.ray_origin)
@@ -49,30 +77,69 @@ def overlay_geometry(cast, pixel_size=None):
     if direction.length == 0.0:
         return geometry
     direction.normalize()
+    if cast.hit:
+        end = Vector(cast.location)
+    else:
+        length = cast.max_distance if math.isfinite(cast.max_distance) else MAX_DRAWN_LENGTH
+        end = origin + direction * min(length, MAX_DRAWN_LENGTH)
+    length = (end - origin).length
+    unit = pixel_size if pixel_size else (lambda _point: max(length, 1.0) / 400.0)
+    geometry["ray"] = [origin, end]
+
+    side, up = _basis(direction)
+    size = unit(origin)
+    ring = GLYPH_RADIUS_PX * size
+    geometry["glyph"] = _circle_segments(origin, side, up, ring, GLYPH_SEGMENTS)
+    diagonals = ((side + up).normalized(), (side - up).normalized())
+    toward_viewer = view_forward is not None and direction.dot(Vector(view_forward)) < 0.0
+    if toward_viewer:
+        geometry["glyph"] += _circle_segments(origin, side, up, DOT_RADIUS_PX * size, 8)
+    else:
+        inner = CROSS_INNER_PX * size
+        for axis in diagonals:
+            for sign in (1.0, -1.0):
+                geometry["glyph"] += [origin + axis * (sign * inner), origin + axis * (sign * ring)]
+    tip_distance = min(ARROW_TIP_PX * size, length)
+    tip = origin + direction * tip_distance
+    back = tip - direction * min(ARROW_HEAD_PX * size, tip_distance)
+    for axis in diagonals:
+        for sign in (1.0, -1.0):
+            geometry["arrow"] += [tip, back + axis * (sign * ARROW_WIDTH_PX * size)]
+
     if not cast.hit:
-        length = cast.max_distance if math.isfinite(cast.max_distance) else 1e4
-        geometry["ray"] = [origin, origin + direction * length]
+        corner = END_MARKER_PX * unit(end)
+        corners = [end + side * corner, end + up * corner, end - side * corner, end - up * corner]
+        for i, point in enumerate(corners):
+            geometry["end"] += [point, corners[(i + 1) % 4]]
         return geometry
-    location = Vector(cast.location)
     normal = Vector(cast.normal)
     normal = normal.normalized() if normal.length > 0.0 else -direction
-    geometry["ray"] = [origin, location]
-    unit = pixel_size(location) if pixel_size else max((location - origin).length, 1.0) / 400.0
-    geometry["normal"] = [location, location + normal * (NORMAL_LENGTH_PX * unit)]
-    geometry["marker"] = _circle_segments(location, normal, MARKER_RADIUS_PX * unit)
+    size = unit(end)
+    geometry["normal"] = [end, end + normal * (NORMAL_LENGTH_PX * size)]
+    tangent, bitangent = _basis(normal)
+    geometry["marker"] = _circle_segments(end, tangent, bitangent, MARKER_RADIUS_PX * size,
+                                          MARKER_SEGMENTS)
     return geometry
 
 
-def _circle_segments(center, normal, radius):
-    """A circle of ``radius`` around ``center`` in the plane perpendicular to ``normal``."""
-    tangent = normal.orthogonal().normalized()
-    bitangent = normal.cross(tangent).normalized()
+def _basis(direction):
+    """Two unit vectors perpendicular to ``direction`` and to each other; the first one level
+    (perpendicular to world Z) whenever the direction is not vertical, so that glyphs seen in an
+    unrolled view are upright."""
+    side = direction.cross(Vector((0.0, 0.0, 1.0)))
+    if side.length < 1e-6:
+        side = direction.orthogonal()
+    side.normalize()
+    return side, direction.cross(side).normalized()
+
+
+def _circle_segments(center, u, v, radius, segments):
+    """A circle of ``radius`` around ``center`` in the plane of the unit vectors ``u``, ``v``."""
     points = []
-    for i in range(MARKER_SEGMENTS):
+    for i in range(segments):
         for j in (i, i + 1):
-            angle = 2.0 * math.pi * j / MARKER_SEGMENTS
-            offset = math.cos(angle) * tangent + math.sin(angle) * bitangent
-            points.append(center + radius * offset)
+            angle = 2.0 * math.pi * j / segments
+            points.append(center + radius * (math.cos(angle) * u + math.sin(angle) * v))
     return points
 
 
@@ -87,6 +154,16 @@ def _pixel_size_function(region, rv3d):
         return 2.0 * max(abs(w), 1e-6) / (width * max(scale, 1e-12))
 
     return pixel_size
+
+
+def view_geometry(cast, region, rv3d):
+    """:func:`overlay_geometry` for the 3D viewport ``region`` with view ``rv3d``: sizes in that
+    view's pixels, the glyph for that viewer."""
+    try:
+        forward = view_direction(rv3d.view_matrix, rv3d.is_perspective, cast.ray_origin)
+    except ValueError:   # a singular view matrix: the default glyph
+        forward = None
+    return overlay_geometry(cast, _pixel_size_function(region, rv3d), forward)
 
 
 # --- Drawing -------------------------------------------------------------------------------------
@@ -132,25 +209,30 @@ def _draw():
         return
     settings = get_preferences(context).cast
     colors = _colors(settings, cast.hit)
-    geometry = overlay_geometry(cast, _pixel_size_function(region, rv3d))
+    geometry = view_geometry(cast, region, rv3d)
+    batches = {}   # one batch per colour
+    for key in GEOMETRY_KEYS:
+        batches.setdefault(colors[key], []).extend(geometry[key])
     width = settings.line_width
     gpu.state.blend_set('ALPHA')
     gpu.state.depth_test_set('NONE')
     try:
-        for key in ("ray", "normal", "marker"):
-            if geometry[key]:
-                _draw_lines(shader, geometry[key], colors[key], width, region)
+        for color, points in batches.items():
+            if points:
+                _draw_lines(shader, points, color, width, region)
     finally:
         gpu.state.blend_set('NONE')
         gpu.state.line_width_set(1.0)
 
 
 def _colors(settings, hit):
+    """The colour of each part: glyph, arrow and a miss's end in the ray's colour, a miss's ray
+    faded."""
     ray = tuple(settings.ray_color)
     marker, normal = tuple(settings.hit_color), tuple(settings.normal_color)
-    if not hit:  # a miss: the ray faded, to max distance
-        ray = ray[:3] + (ray[3] * 0.5,)
-    return {"ray": ray, "normal": normal, "marker": marker}
+    faded = ray if hit else ray[:3] + (ray[3] * 0.5,)
+    return {"ray": faded, "glyph": ray, "arrow": ray, "end": ray, "normal": normal,
+            "marker": marker}
 
 
 def _draw_lines(shader, points, color, width, region):

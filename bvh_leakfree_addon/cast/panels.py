@@ -1,6 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The cast in the 3D viewport: the sidebar panel (button, settings, last result) and the menu
-entries F3 search finds (View3D › Object, Object › Snap)."""
+entries F3 search finds (View3D › Object, Object › Snap).
+
+The sidebar's settings are the defaults of the next cast; the result box shows the last cast, which
+may have been made with other settings (changed since, or an F9 change of that one cast): then the
+box says which settings differ and offers Cast Again with the sidebar's settings."""
 import bpy
 
 import numpy as np
@@ -9,12 +13,20 @@ from ..sidebar import BVHSidebarPanel
 from ..utils import runtime_state
 from .operators import OBJECT_OT_bvh_cast_from_cursor
 from .settings import cast_settings, direction_label
+from .state import settings_differences
 
-__all__ = ("VIEW3D_PT_bvh_cast", "result_lines", "CAST_MENUS", "draw_cast_menu_entry")
+__all__ = ("VIEW3D_PT_bvh_cast", "result_lines", "stale_lines", "CAST_MENUS",
+           "draw_cast_menu_entry")
 
 CAST_OPERATOR = OBJECT_OT_bvh_cast_from_cursor.bl_idname
 CAST_LABEL = OBJECT_OT_bvh_cast_from_cursor.bl_label
 CAST_MENUS = ("VIEW3D_MT_object", "VIEW3D_MT_snap")
+#: longest line of words the sidebar shows whole at its default width (longer phrases wrap)
+LINE_CHARS = 34
+SETTINGS_HEADING = "Defaults for every cast:"
+RESULT_HEADING = "Last cast:"
+STALE_HEADING = "Made with other settings:"
+CAST_AGAIN_LABEL = "Cast Again"
 
 
 class VIEW3D_PT_bvh_cast(BVHSidebarPanel, bpy.types.Panel):
@@ -28,14 +40,24 @@ class VIEW3D_PT_bvh_cast(BVHSidebarPanel, bpy.types.Panel):
         layout.operator(CAST_OPERATOR, text=CAST_LABEL, icon='CURSOR')
         # The settings are the preferences' defaults: every invocation (panel, menu, F3, script
         # without arguments) uses them, and changing them here changes them everywhere.
-        cast_settings(context).draw(layout, overlay='TOGGLE')
+        settings = cast_settings(context)
+        layout.label(text=SETTINGS_HEADING)
+        settings.draw(layout, overlay='TOGGLE')
         state = runtime_state(context)
-        if state is not None:
-            box = layout.box()
-            if not state.cast.has_result:
-                box.label(text="No ray cast yet", icon='INFO')
-            for text, *icon in result_lines(state.cast):
-                box.label(text=text, icon=icon[0] if icon else 'NONE')
+        if state is None:
+            return
+        box = layout.box()
+        box.label(text=RESULT_HEADING if state.cast.has_result else "No ray cast yet",
+                  icon='NONE' if state.cast.has_result else 'INFO')
+        for text, *icon in result_lines(state.cast):
+            box.label(text=text, icon=icon[0] if icon else 'NONE')
+        stale = stale_lines(state.cast, settings)
+        if stale:
+            col = box.column(align=True)
+            col.alert = True
+            for text, *icon in stale:
+                col.label(text=text, icon=icon[0] if icon else 'NONE')
+            box.operator(CAST_OPERATOR, text=CAST_AGAIN_LABEL, icon='FILE_REFRESH')
 
 
 def result_lines(cast):
@@ -44,6 +66,7 @@ def result_lines(cast):
         return []
     ray = _vector_text(cast.ray_direction, 2)  # short: the sidebar is narrow
     lines = [(f"Ray: {direction_label(cast.direction_mode)} {ray}", 'CURSOR')]
+    lines += [(text, 'BLANK1') for text in _wrap(cast.direction_words.split(", "))]
     if cast.hit:
         name = cast.object_name
         if name and not _object_exists(cast.object_uid):
@@ -64,6 +87,31 @@ def result_lines(cast):
     lines.append((f"BVH {build} {cast.build_ms:.1f} ms, cast {cast.cast_ms:.2f} ms", 'TIME'))
     if cast.note:
         lines.append((cast.note, 'INFO'))
+    return lines
+
+
+def stale_lines(cast, settings):
+    """Lines that mark the result ``cast`` as made with other settings than ``settings`` (the
+    sidebar's), one per setting that differs; none when they agree."""
+    differences = settings_differences(cast, settings)
+    if not differences:
+        return []
+    lines = [(STALE_HEADING, 'INFO')]
+    lines += [(f"{label}: {then}, now {now}",) for label, then, now in differences]
+    return lines
+
+
+def _wrap(phrases):
+    """Phrases joined by ', ' into lines of at most LINE_CHARS characters (a longer phrase keeps
+    a line of its own; a line that goes on ends with a comma)."""
+    lines = []
+    for phrase in filter(None, phrases):
+        if lines and len(lines[-1]) + 2 + len(phrase) <= LINE_CHARS:
+            lines[-1] += ", " + phrase
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(phrase)
     return lines
 
 

@@ -12,7 +12,7 @@ from mathutils import Vector
 
 from .. import api
 from ..core.geometry import GEOMETRY_TYPES
-from .directions import ray_direction
+from .directions import VIEW_FALLBACK_NOTE, direction_words, ray_direction, view_line
 
 __all__ = ("CastError", "CastResult", "NO_GEOMETRY_MESSAGE", "cast_objects", "cast_from_cursor",
            "snap_cursor_to_hit", "select_hit_object", "BuildProgress")
@@ -29,12 +29,17 @@ class CastError(ValueError):
 # --- The cast ------------------------------------------------------------------------------------
 @dataclass
 class CastResult:
-    """One ray cast from the 3D cursor: the ray, what it hit, what it cost."""
+    """One ray cast from the 3D cursor: the ray (and the settings it was cast with), what it hit,
+    what it cost."""
 
     origin: Vector
     direction: Vector
     direction_mode: str
     max_distance: float
+    custom_direction: tuple = (0.0, 0.0, -1.0)   # the Custom Direction setting of the cast
+    evaluated: bool = True                       # the Modifiers setting
+    instances: bool = True                       # the Instances setting
+    words: tuple = ()            # where the ray went, in words (directions.direction_words)
     hit: bool = False
     location: Vector = None
     normal: Vector = None
@@ -85,7 +90,8 @@ class CastResult:
         return "; ".join(self.notes)
 
     def report_text(self):
-        """``Hit "Cube" face 12 at (1.00, 0.20, 0.00), 2.31 m (5,120 tris, 3 objects, 1.8 ms)``."""
+        """``Hit "Cube" face 12 at (1.00, 0.20, 0.00), 2.31 m (5,120 tris, 3 objects, 1.8 ms)``, or
+        ``No hit within 100 m, ray along your view, away from you (12 tris, 1 object, 0.4 ms)``."""
         ms = (self.build_seconds + self.cast_seconds) * 1000.0
         cost = (f"{self.triangles:,} tris, {self.objects_used:,} "
                 f"object{'s' if self.objects_used != 1 else ''}, {ms:.1f} ms")
@@ -95,7 +101,8 @@ class CastResult:
             text = (f'Hit "{self.object_name}"{via} face {self.polygon_index} at '
                     f"({x:.2f}, {y:.2f}, {z:.2f}), {self.distance:.2f} m ({cost})")
         else:
-            text = f"No hit within {_format_distance(self.max_distance)} m ({cost})"
+            went = f", ray {', '.join(self.words)}" if self.words else ""
+            text = f"No hit within {_format_distance(self.max_distance)} m{went} ({cost})"
         if self.notes:
             text += " - " + self.note
         return text
@@ -174,8 +181,12 @@ def cast_from_cursor(context, *, direction, custom_direction, distance, evaluate
     except (ValueError, TypeError, ReferenceError) as ex:
         raise CastError(_sentence(str(ex))) from ex
 
+    words = direction_words(direction, ray, view_line(context, origin),
+                            fell_back=note == VIEW_FALLBACK_NOTE)
     result = CastResult(origin=origin, direction=ray, direction_mode=direction,
-                        max_distance=distance, stats=bvh.stats,
+                        max_distance=distance, custom_direction=tuple(custom_direction),
+                        evaluated=bool(evaluated), instances=bool(instances), words=tuple(words),
+                        stats=bvh.stats,
                         build_seconds=built - start, cast_seconds=done - built,
                         notes=[note] if note else [])
     if hit is not None:

@@ -1,16 +1,23 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The cast's runtime state: the last result, kept on the WindowManager (never saved in a .blend)
-for the sidebar and the overlay, and forgotten when a file is loaded (its objects are gone)."""
+for the sidebar and the overlay, and forgotten when a file is loaded (its objects are gone).
+
+The result keeps the settings it was cast with, so that :func:`settings_differences` can tell the
+sidebar that its settings (the defaults of the next cast) are not those of the result it shows:
+after a change in the sidebar, or an F9 change of one cast."""
 import math
 
 import bpy
 from bpy.props import BoolProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
 
+from mathutils import Vector
+
 from .. import api
 from ..utils import runtime_state, tag_redraw
+from .settings import CAST_INPUTS, CastSettings, direction_label
 
-__all__ = ("CastResultState", "store_result", "clear_result", "register", "unregister",
-           "runtime_hooks_active")
+__all__ = ("CastResultState", "store_result", "clear_result", "settings_differences", "register",
+           "unregister", "runtime_hooks_active")
 
 
 class CastResultState(bpy.types.PropertyGroup):
@@ -27,6 +34,17 @@ class CastResultState(bpy.types.PropertyGroup):
                                    description="Direction option the last ray was cast with")
     max_distance: FloatProperty(name="Maximum Distance", subtype='DISTANCE',
                                 description="Maximum distance of the last ray")
+    custom_direction: FloatVectorProperty(
+        name="Custom Direction", size=3, subtype='XYZ',
+        description="Custom Direction setting the last ray was cast with")
+    evaluated: BoolProperty(name="Modifiers",
+                            description="The last ray was cast against evaluated geometry")
+    instances: BoolProperty(name="Instances",
+                            description="The last ray was cast with instances included")
+    direction_words: StringProperty(
+        name="Where the Ray Went",
+        description="Where the last ray went, in words, as seen from the view it was cast in "
+                    "(e.g. 'along your view, away from you'; phrases separated by ', ')")
     object_name: StringProperty(name="Object", description="Name of the object that was hit")
     object_uid: IntProperty(name="Object UID",
                             description="Session UID of the object that was hit (0: none)")
@@ -63,6 +81,10 @@ def store_result(context, result):
     cast.ray_direction = result.direction
     cast.direction_mode = result.direction_mode
     cast.max_distance = result.max_distance if math.isfinite(result.max_distance) else 1e30
+    cast.custom_direction = result.custom_direction
+    cast.evaluated = result.evaluated
+    cast.instances = result.instances
+    cast.direction_words = ", ".join(result.words)
     cast.object_name = result.object_name
     cast.object_uid = result.object_uid
     cast.instancer_name = result.instancer_name
@@ -88,6 +110,54 @@ def clear_result(context):
     for prop in state.cast.bl_rna.properties:
         if prop.identifier != "rna_type":
             state.cast.property_unset(prop.identifier)
+
+
+def settings_differences(cast, settings):
+    """The cast inputs in which the result ``cast`` differs from ``settings`` (the sidebar's, i.e.
+    the preferences' group): ``[(label, value of the result, value of the settings)]`` as text,
+    in the order of ``CAST_INPUTS``; empty when there is no result or nothing differs.
+
+    On Hit options (Snap Cursor, Select Object) do not change where the ray goes: not compared.
+    The Custom Direction only counts when a side uses it, and by direction (its length does not
+    change the ray)."""
+    if not cast.has_result:
+        return []
+    used = {"direction": cast.direction_mode, "custom_direction": tuple(cast.custom_direction),
+            "distance": cast.max_distance, "evaluated": cast.evaluated,
+            "instances": cast.instances}
+    differences = []
+    for name in CAST_INPUTS:
+        then, now = used[name], getattr(settings, name)
+        if name == "custom_direction":
+            if 'CUSTOM' not in (cast.direction_mode, settings.direction):
+                continue
+            same = _same_direction(then, tuple(now))
+        else:   # float32 on both sides: the same setting reads back the same
+            same = then == now
+        if not same:
+            differences.append((_label(name), _value_text(name, then), _value_text(name, now)))
+    return differences
+
+
+def _label(name):
+    return CastSettings.__annotations__[name].keywords["name"]
+
+
+def _value_text(name, value):
+    if name == "direction":
+        return direction_label(value)
+    if name == "custom_direction":
+        return "(" + ", ".join(f"{c:.2f}" for c in value) + ")"
+    if name == "distance":
+        return f"{value:,.6g} m"
+    return "on" if value else "off"
+
+
+def _same_direction(a, b):
+    a, b = Vector(a), Vector(b)
+    if a.length == 0.0 or b.length == 0.0 or not all(map(math.isfinite, (*a, *b))):
+        return tuple(a) == tuple(b)
+    return a.normalized().dot(b.normalized()) >= 1.0 - 1e-9
 
 
 @bpy.app.handlers.persistent

@@ -50,6 +50,7 @@ def test_result_lines_for_a_hit_and_a_miss(addon):
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_NEG_Z')
     texts = [line[0] for line in addon.cast.panels.result_lines(cast_state())]
     assert texts.pop(0) == "Ray: Global -Z (0.00, 0.00, -1.00)"
+    assert texts.pop(0) == "straight down"   # where it went, in words
     assert texts[0] == "Hit: Target"
     assert "Face: " in texts[1]
     assert texts[2] == "Location: (0.00, 0.00, 1.00)"
@@ -59,7 +60,7 @@ def test_result_lines_for_a_hit_and_a_miss(addon):
     assert texts[6].startswith("BVH ")
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_Z', distance=10.0)
     texts = [line[0] for line in addon.cast.panels.result_lines(cast_state())]
-    assert texts[1] == "No hit within 10 m"
+    assert texts[:3] == ["Ray: Global +Z (0.00, 0.00, 1.00)", "straight up", "No hit within 10 m"]
 
 
 def test_panel_poll(addon):

@@ -1,34 +1,140 @@
-"""GUI steps of the cast: the button's cast and its overlay, F3 search, the redo panel."""
+"""GUI steps of the cast: the first cast with the defaults (a click on the sidebar button: View, a
+miss) and what it leaves on screen, the stale-result mark after a sidebar change, Cast Again and its
+overlay, F3 search, the redo panel and an F9 change (marked stale too)."""
 import sys
 
 import bpy
 
+from bpy_extras.view3d_utils import location_3d_to_region_2d
 from gui import (
     ADDON,
     OPERATOR,
     OPERATOR_LABEL,
+    STATE,
     check,
     context_override,
     have,
+    region,
     shot,
     view3d_area,
     window,
     xdo,
 )
+from mathutils import Quaternion
+
+# The sidebar's "Ray Cast from 3D Cursor" button: the first row of the first panel, this many
+# pixels below the top of the sidebar region (factory settings, UI scale 1).
+BUTTON_BELOW_REGION_TOP = 40
+
+
+def _module(name):
+    return sys.modules[f"{ADDON}.{name}"]
+
+
+def _cast_state():
+    return bpy.context.window_manager.bvh_leakfree.cast
+
+
+def _settings():
+    return bpy.context.preferences.addons[ADDON].preferences.cast
+
+
+def _stale_texts():
+    return [line[0] for line in _module("cast.panels").stale_lines(_cast_state(), _settings())]
+
+
+def step_first_cast_click():
+    """Issue 15.1: a click on the sidebar's button with the defaults (Direction View): the ray goes
+    along the line of sight, past everything."""
+    check(_settings().direction == 'VIEW', "the sidebar's Direction is View (the default)")
+    ui = region(view3d_area(), 'UI')
+    x = ui.x + ui.width // 2
+    y = window().height - (ui.y + ui.height) + BUTTON_BELOW_REGION_TOP
+    STATE["operators_before"] = len(bpy.context.window_manager.operators)
+    if have("xdotool"):
+        xdo("mousemove", str(x), str(y), "click", "1")
+    else:   # no xdotool: as the button does
+        with context_override():
+            bpy.ops.object.bvh_cast_from_cursor('INVOKE_DEFAULT')
+
+
+def step_first_cast_check():
+    ops = bpy.context.window_manager.operators
+    last = ops[-1].bl_idname if len(ops) else None
+    if have("xdotool"):
+        check(last == "OBJECT_OT_bvh_cast_from_cursor",
+              f"a click on the sidebar button ran the cast (last operator: {last})")
+    cast = _cast_state()
+    check(cast.has_result and not cast.hit and cast.direction_mode == 'VIEW',
+          f"the first cast went along the view and missed ({cast.report})")
+    check(cast.direction_words == "along your view, away from you",
+          f"the result says where the ray went: '{cast.direction_words}'")
+    texts = [line[0] for line in _module("cast.panels").result_lines(cast)]
+    check("along your view, away from you" in texts, f"the result box has the words ({texts})")
+
+
+def step_first_cast_visible():
+    """What the first cast leaves on screen, measured in the live view: the ray itself is one
+    point, the glyph around the cursor a ring of GLYPH_RADIUS_PX pixels with its cross."""
+    overlay = _module("cast.overlay")
+    area = view3d_area()
+    win_region, rv3d = region(area, 'WINDOW'), area.spaces.active.region_3d
+    cast = _cast_state()
+    geometry = overlay.view_geometry(cast, win_region, rv3d)
+
+    def screen(point):
+        return location_3d_to_region_2d(win_region, rv3d, point)
+
+    start, end = (screen(p) for p in geometry["ray"])
+    check((end - start).length < 1.0,
+          f"the ray along the view is a single point on screen ({(end - start).length:.2f} px)")
+    center = screen(cast.ray_origin)
+    ring = geometry["glyph"][:2 * overlay.GLYPH_SEGMENTS]
+    radii = [(screen(p) - center).length for p in ring]
+    check(min(radii) > 0.9 * overlay.GLYPH_RADIUS_PX and max(radii) < 1.1 * overlay.GLYPH_RADIUS_PX,
+          f"the glyph reads head-on: a ring of {min(radii):.1f}-{max(radii):.1f} px around the "
+          f"cursor")
+    check(len(geometry["glyph"]) == len(ring) + 8, "the glyph has its cross (away from you)")
+    check(bool(geometry["end"]) and bool(geometry["arrow"]), "the miss has an end mark and arrow")
+    check(overlay._shader is not None, f"the overlay drew (shader {overlay._shader})")
+
+
+def step_side_view():
+    """Orbit the view 70 degrees around Z: the same ray, seen from the side."""
+    rv3d = view3d_area().spaces.active.region_3d
+    STATE["view_rotation"] = rv3d.view_rotation.copy()
+    rv3d.view_rotation = Quaternion((0.0, 0.0, 1.0), 1.22) @ rv3d.view_rotation
+
+
+def step_front_view():
+    view3d_area().spaces.active.region_3d.view_rotation = STATE["view_rotation"]
+
+
+def step_sidebar_change():
+    """Issue 15.4: Direction changed in the sidebar: the result box must mark its result."""
+    _settings().direction = 'CURSOR_NEG_Z'
+
+
+def step_sidebar_change_check():
+    texts = _stale_texts()
+    check(texts == ["Made with other settings:", "Direction: View, now Cursor -Z"],
+          f"a sidebar change marks the last result as made with other settings ({texts})")
 
 
 def step_cast():
+    """Cast Again (the operator with the sidebar's settings, as that button runs it)."""
     with context_override():
-        result = bpy.ops.object.bvh_cast_from_cursor('EXEC_DEFAULT', direction='CURSOR_NEG_Z')
+        result = bpy.ops.object.bvh_cast_from_cursor('EXEC_DEFAULT')
     check(result == {'FINISHED'}, f"{OPERATOR} in the viewport returned {result}")
-    cast = bpy.context.window_manager.bvh_leakfree.cast
+    cast = _cast_state()
     check(getattr(cast, "hit", False), "the cast hit something (runtime state)")
+    check(_stale_texts() == [], f"after Cast Again the result is not marked ({_stale_texts()})")
 
 
 def step_overlay_drawn():
     """The viewport has redrawn since the cast: the overlay's draw callback ran its GPU path (it
     makes its shader on the first draw of a result, never in background mode)."""
-    overlay = sys.modules[ADDON + ".cast.overlay"]
+    overlay = _module("cast.overlay")
     check(overlay._shader is not None, f"the overlay drew the ray (shader {overlay._shader})")
 
 
@@ -66,6 +172,7 @@ def step_f3_check():
           f"F3 › '{OPERATOR_LABEL}' ran the operator (last operator: {last})")
     cast = bpy.context.window_manager.bvh_leakfree.cast
     check(getattr(cast, "hit", False), "the cast from F3 hit something")
+    check(_stale_texts() == [], f"the F3 cast has the sidebar's settings ({_stale_texts()})")
 
 
 def step_redo_expand():
@@ -79,7 +186,42 @@ def step_redo_expand():
     xdo("mousemove", str(hud.x + 40), str(win_h - (hud.y + hud.height - 12)), "click", "1")
 
 
+def step_redo_change():
+    """Issue 15.4, the other way round: Direction changed to View in the Adjust Last Operation
+    panel (its properties, then the redo it runs): the sidebar keeps Global -Z."""
+    ops = bpy.context.window_manager.operators
+    if not have("xdotool") or not len(ops):
+        print("gui: no cast in the redo list: F9 change skipped")
+        return
+    ops[-1].properties.direction = 'VIEW'
+    with context_override():
+        result = bpy.ops.ed.undo_redo()
+    check(result == {'FINISHED'}, f"the redo of the cast returned {result}")
+
+
+def step_redo_change_check():
+    if not have("xdotool"):
+        return
+    cast = _cast_state()
+    check(cast.direction_mode == 'VIEW' and _settings().direction == 'GLOBAL_NEG_Z',
+          f"F9 changed the cast ({cast.direction_mode}), not the sidebar "
+          f"({_settings().direction})")
+    texts = _stale_texts()
+    check(texts == ["Made with other settings:", "Direction: View, now Global -Z"],
+          f"an F9 change marks the result as made with other settings ({texts})")
+
+
 PLAN = [
+    (0.2, step_first_cast_click),
+    (1.0, step_first_cast_check),
+    (0.2, lambda: shot("02a_first_cast_view_miss")),
+    (0.2, step_first_cast_visible),
+    (0.2, step_side_view),
+    (1.0, lambda: shot("02b_first_cast_side_view")),
+    (0.2, step_front_view),
+    (0.2, step_sidebar_change),
+    (1.0, step_sidebar_change_check),
+    (0.2, lambda: shot("02c_sidebar_change_marks_result")),
     (0.2, step_cast),
     (1.0, lambda: shot("02_cast_hit_overlay")),
     (0.2, step_overlay_drawn),
@@ -90,4 +232,7 @@ PLAN = [
     (1.0, step_f3_check),
     (0.2, step_redo_expand),
     (1.0, lambda: shot("03b_after_f3_redo_panel")),
+    (0.2, step_redo_change),
+    (1.0, step_redo_change_check),
+    (0.2, lambda: shot("03c_redo_change_marks_result")),
 ]

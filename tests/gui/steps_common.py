@@ -100,6 +100,30 @@ def step_prefs_close():
     STATE["prefs_area"].type = 'VIEW_3D'
 
 
+def step_tab_rename():
+    """Issue 15.7: rename the sidebar tab in the preferences while the sidebar shows it."""
+    ui = region(view3d_area(), 'UI')
+    check(ui.active_panel_category == "BVH", f"the sidebar shows the BVH tab "
+                                              f"({ui.active_panel_category})")
+    bpy.context.preferences.addons[ADDON].preferences.sidebar_category = "Ray Tools"
+
+
+def step_tab_renamed_check(name):
+    def step():
+        ui = region(view3d_area(), 'UI')
+        check(ui.active_panel_category == name,
+              f"after the rename the sidebar stays on the add-on's tab, now '{name}' "
+              f"({ui.active_panel_category})")
+        sidebar = sys.modules[ADDON + ".sidebar"]
+        check(sidebar.runtime_hooks_active() == [], "the tab-follow timer has ended")
+    step.__name__ = f"step_tab_renamed_check_{name}"
+    return step
+
+
+def step_tab_restore():
+    bpy.context.preferences.addons[ADDON].preferences.sidebar_category = ""   # the default
+
+
 def step_finish():
     check(not tracebacks_seen(), "no Python traceback printed during the run")
     try:
@@ -137,5 +161,10 @@ PREFERENCES = [
     (1.5, step_prefs_check),
     (0.2, lambda: shot("04_preferences")),
     (0.2, step_prefs_close),
+    (1.0, step_tab_rename),
+    (1.0, step_tab_renamed_check("Ray Tools")),
+    (0.2, lambda: shot("04b_sidebar_tab_renamed")),
+    (0.2, step_tab_restore),
+    (1.0, step_tab_renamed_check("BVH")),
 ]
 END = [(0.2, step_finish)]
