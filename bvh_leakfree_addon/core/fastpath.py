@@ -18,6 +18,7 @@ same object list can adopt it.
 """
 import operator
 from dataclasses import dataclass
+from functools import cached_property
 
 import bpy
 
@@ -41,7 +42,7 @@ class Movable:
     uids: object           #: int64 array: row → ``session_uid`` of its object
     skipped: tuple         #: (name, reason) of the input objects the build skipped
 
-    @property
+    @cached_property
     def trees(self):
         """The distinct entries."""
         return tuple({id(e): e for e in self.entries}.values())
