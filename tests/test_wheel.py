@@ -144,3 +144,19 @@ def test_installed_wheel_api_imports_without_registering_anything(wheel, tmp_pat
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"imported {site}" in proc.stdout, proc.stdout
+
+
+def test_optional_dependencies_become_extras(tmp_path):
+    """An extra declared in pyproject.toml (e.g. a ray backend) is written as Provides-Extra with
+    its requirements conditioned on it, its own environment marker kept."""
+    root = _copy_project(tmp_path / "project")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        "\n# Development tooling below",
+        '\n[project.optional-dependencies]\nfast = ["somepkg==1.2", '
+        '"other>=2; sys_platform == \'linux\'"]\n\n# Development tooling below', 1))
+    meta = _metadata(_build(root, tmp_path / "out"))
+    assert meta.get_all("Provides-Extra") == ["fast"]
+    assert meta.get_all("Requires-Dist")[1:] == [
+        'somepkg==1.2; extra == "fast"',
+        "other>=2; (sys_platform == 'linux') and extra == \"fast\""]

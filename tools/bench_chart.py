@@ -212,6 +212,12 @@ def _soak(ax_rss, ax_time, docs):
     ax_time.set_title("time per iteration (running median)", fontsize=10)
     ax_time.set_xlabel("iteration")
     ax_time.set_ylabel("ms")
+    if len(docs) > 1:
+        from matplotlib.lines import Line2D
+        ax_time.legend(handles=[Line2D([], [], color="grey",
+                                       ls=VERSION_STYLES[(last - v) % len(VERSION_STYLES)],
+                                       label=f"Blender {doc['meta']['bpy']}")
+                                for v, doc in enumerate(docs)], loc="upper right", fontsize=7.5)
     for ax in (ax_rss, ax_time):
         ax.grid(alpha=0.3)
 
