@@ -3,6 +3,9 @@
 #   make test        the whole suite on Blender 4.2 LTS, 4.5 LTS and 5.0 (PyPI bpy wheels)
 #   make test-fast   the suite on Blender 5.0 only
 #   make dist        dist/bvh_leakfree_addon-<version>.zip, built and validated by Blender's own tool
+#   make wheel       dist/bvh_leakfree_addon-<version>-py3-none-any.whl (the script API for pip)
+#   make test-examples  docs/pipelines.md's examples in a fresh venv: bpy, numpy and the wheel only
+#   make test-blender-b BLENDER="blender"   the guide's examples under `blender -b --python`
 #   make bench       benchmarks (BENCH_VERSIONS="5.0" to pick versions)
 #   make test-gui BLENDER="blender"   GUI acceptance in a real windowed Blender
 #   make lint        ruff (pinned in requirements/dev.txt); make test runs it first
@@ -15,13 +18,14 @@ VENV_DIR := .venv
 WHEELHOUSE ?= $(HOME)/.cache/bvh_leakfree_addon/wheels
 ADDON_VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' blender_manifest.toml)
 ZIP := dist/bvh_leakfree_addon-$(ADDON_VERSION).zip
+WHEEL := dist/bvh_leakfree_addon-$(ADDON_VERSION)-py3-none-any.whl
 SOURCES := blender_manifest.toml $(shell find bvh_leakfree_addon -name '*.py' -o -name '*.toml' 2>/dev/null)
 # Narrow a run: make test TESTS=tests/core/test_api.py, TESTS="tests/core/test_api.py::test_x",
 # PYTEST_ARGS="-k cursor -x".
 TESTS ?= tests
 PYTEST_ARGS ?=
 
-venv_python = $(VENV_DIR)/$(if $(filter dev,$(1)),dev,bpy-$(1))/bin/python
+venv_python = $(VENV_DIR)/$(if $(filter dev pipeline,$(1)),$(1),bpy-$(1))/bin/python
 # $(call pip_install,<blender version>,<requirements file>): fill the wheelhouse when an index is
 # reachable, then install from the wheelhouse only (so later set-ups work offline).
 define pip_install
@@ -31,7 +35,8 @@ define pip_install
 	$(call venv_python,$(1)) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $(2)
 endef
 
-.PHONY: all dist demo lint test test-fast bench test-gui docs-screenshots venvs clean
+.PHONY: all dist wheel demo lint test test-fast test-examples test-blender-b bench test-gui \
+	docs-screenshots venvs clean
 all: test
 
 # One virtual environment per Blender version, from requirements/bpy-<version>.txt.
@@ -60,6 +65,12 @@ $(ZIP): $(SOURCES) tools/build_dist.py $(VENV_DIR)/bpy-$(FAST_VERSION)/.installe
 
 dist: $(ZIP)
 
+# The Python distribution (pip): built by the project's own PEP 517 backend, stdlib only.
+$(WHEEL): $(SOURCES) pyproject.toml LICENSE README.md tools/build_wheel.py
+	$(PYTHON) tools/build_wheel.py --output-dir dist
+
+wheel: $(WHEEL)
+
 demo: $(ZIP)
 	$(call venv_python,$(FAST_VERSION)) tools/demo.py --zip $(ZIP)
 
@@ -68,9 +79,40 @@ test: lint $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 	  echo "== pytest on Blender $$v"; \
 	  BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$$v) -m pytest $(TESTS) $(PYTEST_ARGS); \
 	done
+	@$(MAKE) --no-print-directory test-examples
 
 test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 	BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$(FAST_VERSION)) -m pytest $(TESTS) $(PYTEST_ARGS)
+
+# The pipeline guide (docs/pipelines.md) runs as printed in an environment of its own holding
+# nothing but bpy (with its dependencies) and numpy from requirements/pipeline.txt, and the wheel
+# installed as a user would: the examples import the installed package, never this checkout.
+PIPELINE_STAMP := $(VENV_DIR)/pipeline/.installed
+$(PIPELINE_STAMP): requirements/pipeline.txt
+	@echo "== setting up the pipeline environment in $(VENV_DIR)/pipeline (bpy, numpy, the wheel)"
+	@rm -rf $(VENV_DIR)/pipeline
+	$(PYTHON) -m venv $(VENV_DIR)/pipeline
+	$(call pip_install,pipeline,$<)
+	@touch $@
+
+test-examples: $(WHEEL) $(PIPELINE_STAMP)
+	$(call venv_python,pipeline) -m pip uninstall -q -y bvh_leakfree_addon
+	$(call venv_python,pipeline) -m pip install -q --no-index --find-links $(WHEELHOUSE) $(WHEEL)
+	$(call venv_python,pipeline) tools/run_doc_examples.py docs/pipelines.md \
+	  --allow requirements/pipeline.txt
+
+# The guide's examples under `blender -b --python` with any Blender: the wheel unpacked into a
+# folder that --python-expr puts on sys.path, as docs/pipelines.md shows (Blender brings numpy).
+test-blender-b: $(WHEEL)
+	@rm -rf build/blender-b && mkdir -p build/blender-b
+	$(PYTHON) -m zipfile -e $(WHEEL) build/blender-b/site
+	$(PYTHON) tools/run_doc_examples.py docs/pipelines.md --extract build/blender-b/examples
+	@set -e; for example in loop dropin; do \
+	  echo "== blender -b: docs/pipelines.md example $$example"; \
+	  $(BLENDER) -b --factory-startup --python-exit-code 3 \
+	    --python-expr "import sys; sys.path.append('build/blender-b/site')" \
+	    --python build/blender-b/examples/$$example.py; \
+	done
 
 # Benchmarks (tools/bench.py): one table + bench-results/bpy-<v>.json per version, then the chart
 # docs/bench.png.  BENCH_ARGS="--only cold,rays" or "--tiny" to narrow a run.

@@ -11,6 +11,8 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 * ``build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
   progress=None) -> SceneBVH``
 * ``SceneBVH.ray_cast / ray_cast_many / find_nearest / tree / source_of / objects / stats / update``
+* ``create_bvh_tree_multi_objects(objects, *, evaluated=False, depsgraph=None, epsilon=0.0)``:
+  a drop-in for BlenderProc's function of that name (same tree, same hits, no datablock made).
 * ``leak_guard(collections=None, *, raise_on_leak=True, limit=10)``: records every ID by identity
   (``session_uid``) and raises ``LeakError`` when ``bpy.data`` grew inside the block; the
   ``LeakReport`` (``error.report``, or the yielded one) names what was added and removed per type
@@ -25,14 +27,15 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
   build; the add-on's unregister calls ``shutdown()``.
 """
 from .core import cache as _cache
+from .core.blenderproc import create_bvh_tree_multi_objects
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
 from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
 
-__all__ = ["build", "SceneBVH", "Hit", "BuildStats", "RayResults", "clear_cache", "cache_info",
-           "CacheInfo", "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError",
-           "LeakReport", "leak_guard", "process_rss_bytes", "datablock_counts", "orphans",
-           "purge_orphans", "purge_preview"]
+__all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
+           "clear_cache", "cache_info", "CacheInfo", "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES",
+           "shutdown", "LeakError", "LeakReport", "leak_guard", "process_rss_bytes",
+           "datablock_counts", "orphans", "purge_orphans", "purge_preview"]
 
 
 def clear_cache():

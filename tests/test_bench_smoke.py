@@ -34,7 +34,8 @@ def tiny_results(bench, installed_zip):
 def test_every_measurement_reports(tiny_results):
     keys = {row["key"].split(".")[0] for row in tiny_results["rows"]}
     assert keys >= {"cold", "floor", "scaling", "loop", "moved", "recast", "rays", "peak", "trend",
-                    "monitor", "reeval", "guard", "monitor_lists", "graph"}, keys
+                    "monitor", "reeval", "guard", "monitor_lists", "graph", "soak", "moved_all",
+                    "floor_target"}, keys
 
 
 def test_every_ratio_is_said_in_words(tiny_results):
@@ -58,6 +59,10 @@ def test_references_leak_as_described(tiny_results):
     assert leaky["meshes"][-1] - leaky["meshes_at_start"] == objects * cycles
     assert fixed["ids_grown"] == {} and ours["ids_grown"] == {}
     assert jobs["scene-S1"]["cold"]["meshes_grown"] == 0
+    for pattern in ("ours", "dropin", "copy_fixed"):      # the soak loop deletes what it made
+        soak = jobs[f"soak-{pattern}"]
+        assert soak["ids_grown"] == {} and len(set(soak["ids"])) == 1, pattern
+        assert len(soak["held_mb"]) >= 2 and soak["hits"][0] > 0, pattern
 
 
 def test_rays_are_checked_against_scene_ray_cast(tiny_results):

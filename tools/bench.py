@@ -25,7 +25,8 @@ References, reimplemented here from their description (not BlenderProc's code):
                       merging): the near-physical limit we quote our distance from.
 
 Measurements (``--only`` names): ``cold`` (1), ``scaling`` (2), ``loop`` (3), ``recast`` (4),
-``rays`` (5), ``memory`` and ``trend`` (6), ``monitor`` (7).
+``rays`` (5), ``memory`` and ``trend`` (6), ``monitor`` (7); ``soak``, ``moved`` and ``floor``
+(issue 12: tools/bench_pipeline.py).
 
 Isolation: every job (one scene, one memory figure, one trend pattern, the monitor) runs in a fresh
 subprocess of this script, so leaked meshes and allocator state never carry over.  ``--in-process``
@@ -51,7 +52,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ADDON_MODULE = "bl_ext.user_default.bvh_leakfree_addon"
 MEASUREMENTS = ("cold", "scaling", "loop", "recast", "rays", "memory", "trend", "monitor",
-                "reeval", "leaks")
+                "reeval", "leaks",
+                "soak", "moved", "floor")   # issue 12: tools/bench_pipeline.py
 # --- issue 14: leak_guard's overhead and the monitor's lists/graph live in bench_leaks.py ---------
 if str(ROOT / "tools") not in sys.path:
     sys.path.insert(0, str(ROOT / "tools"))
@@ -836,6 +838,7 @@ def plan(cfg, only):
     if "reeval" in only:
         jobs.append(("reeval", "reeval", []))
     jobs += bench_leaks.plan(cfg, only)     # issue 14
+    jobs += bench_pipeline.plan(cfg, only)   # issue 12: soak, moved, floor
     return jobs
 
 
@@ -1078,6 +1081,7 @@ def rows(doc, cfg):
                        agreement=agree, target_value=RAYS_TARGET))
     out += _memory_rows(jobs, cfg)
     out += _trend_rows(jobs)
+    out += bench_pipeline.rows(doc, cfg)     # issue 12: soak, moved, floor
     mon = jobs.get("monitor")
     if mon:
         tick = mon.get("best_block_mean", mon["mean"])
@@ -1299,6 +1303,13 @@ def _main(parser, args):
         sys.exit(f"bench: {len(doc['failures'])} job(s) failed: {', '.join(doc['failures'])}")
     return doc
 
+
+# --- issue 12: the pipeline measurements (soak, moved, floor) live in tools/bench_pipeline.py ---
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_pipeline  # noqa: E402
+
+bench_pipeline.attach(globals())   # its configuration into FULL/TINY, its jobs into JOBS
+# -----------------------------------------------------------------------------------------------
 
 if __name__ == "__main__":
     main()

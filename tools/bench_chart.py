@@ -3,8 +3,11 @@
     .venv/bpy-5.0/bin/python tools/bench_chart.py bench-results docs/bench.png
 
 Top (the headline): the 1,000-cycle sampler loop with copy_leaky, copy_fixed and ours — bpy.data
-mesh count and process RSS per cycle.  Bottom: cold-build speedup over copy_fixed per scene (ours
-and the C floor), one bar group per Blender version, with the targets.
+mesh count and process RSS per cycle.  Middle: cold-build speedup over copy_fixed per scene (ours
+and the C floor), one bar group per Blender version, with the targets.  Bottom (when the results
+hold the ``soak`` measurement, tools/bench_pipeline.py): the synthetic-data loop (objects made,
+built, cast against and deleted every iteration) with ours, the BlenderProc drop-in and
+copy_fixed — RSS held after each tenth iteration, and time per iteration.
 
 matplotlib is a development dependency (requirements/bench.txt, installed by ``make bench``), never
 an add-on dependency.
@@ -45,12 +48,17 @@ def draw(docs, out_path):
 
     if not docs:
         raise SystemExit("bench_chart: no benchmark results to draw")
-    fig = plt.figure(figsize=(12, 8.6), dpi=110)
-    grid = fig.add_gridspec(2, 2, height_ratios=(1.15, 1.0), hspace=0.45, wspace=0.22)
+    soak = any(d["jobs"].get(f"soak-{p}") for d in docs for p, _c, _l in SOAK_PATTERNS)
+    rows = 3 if soak else 2
+    fig = plt.figure(figsize=(12, 8.6 + (4.0 if soak else 0.0)), dpi=110)
+    grid = fig.add_gridspec(rows, 2, height_ratios=(1.15, 1.0, 1.0)[:rows], hspace=0.45,
+                            wspace=0.22)
     ax_mesh, ax_rss = (fig.add_subplot(grid[0, i]) for i in range(2))
     ax_cold = fig.add_subplot(grid[1, :])
     _trend(ax_mesh, ax_rss, docs)
     _cold(ax_cold, docs)
+    if soak:
+        _soak(fig.add_subplot(grid[2, 0]), fig.add_subplot(grid[2, 1]), docs)
     meta = docs[-1]["meta"]
     versions = ", ".join(d["meta"]["bpy"] for d in docs)
     fig.suptitle("BVH ray casting over many objects: leak-free and fast vs the "
@@ -148,9 +156,9 @@ def _cold(ax, docs):
                       alpha=0.55 + 0.45 * (v + 1) / len(docs), edgecolor="black", lw=0.5)
         ax.scatter(pos, floor, marker="_", s=260, color="black", zorder=3,
                    label="floor: Σ BVHTree.FromObject (C, no merging)" if v == 0 else None)
-        for bar, value in zip(bars, ours, strict=False):
+        for bar, value, low in zip(bars, ours, floor, strict=False):
             if np.isfinite(value):
-                ax.annotate(f"{value:.3g}×\n{doc['meta']['bpy']}",
+                ax.annotate(f"{value:.3g}×\n{low / value:.2f}× floor\n{doc['meta']['bpy']}",
                             (bar.get_x() + bar.get_width() / 2, value), ha="center",
                             va="bottom", fontsize=7, xytext=(0, 2),
                             textcoords="offset points")
@@ -168,6 +176,50 @@ def _cold(ax, docs):
     ax.grid(axis="y", alpha=0.3, which="both")
     if any_bar:
         ax.legend(loc="upper left", fontsize=8)
+
+
+SOAK_PATTERNS = (("ours", "#2ca02c", "ours (api.build + ray_cast_many)"),
+                 ("dropin", "#1f77b4", "drop-in (api.create_bvh_tree_multi_objects)"),
+                 ("copy_fixed", "#ff7f0e", "copy_fixed (BlenderProc v2.8)"))
+
+
+def _soak(ax_rss, ax_time, docs):
+    import numpy as np
+    last = len(docs) - 1
+    job = None
+    for v, doc in enumerate(docs):
+        style = VERSION_STYLES[(last - v) % len(VERSION_STYLES)]
+        for pattern, colour, label in SOAK_PATTERNS:
+            job = doc["jobs"].get(f"soak-{pattern}") or job
+            run = doc["jobs"].get(f"soak-{pattern}")
+            if not run:
+                continue
+            held = run.get("held_mb") or []
+            if held:
+                x = [i + 1 for i in run["held_at"]]
+                ax_rss.plot(x, [h - held[0] for h in held], style, color=colour, lw=1.5,
+                            label=label if v == last else None)
+            seconds = np.asarray(run["seconds"]) * 1e3
+            window = max(1, len(seconds) // 50)
+            smooth = [float(np.median(seconds[max(0, i - window):i + 1]))
+                      for i in range(len(seconds))]
+            ax_time.plot(range(1, len(seconds) + 1), smooth, style, color=colour, lw=1.5)
+    case = (f"{job['objects']} new objects, {job['rays']:,} rays per iteration" if job else "")
+    ax_rss.set_title(f"synthetic-data loop: RSS held ({case})", fontsize=10)
+    ax_rss.set_xlabel("iteration")
+    ax_rss.set_ylabel("MB since the first sample (heap trimmed)")
+    ax_rss.legend(loc="upper left", fontsize=7.5)
+    ax_time.set_title("time per iteration (running median)", fontsize=10)
+    ax_time.set_xlabel("iteration")
+    ax_time.set_ylabel("ms")
+    if len(docs) > 1:
+        from matplotlib.lines import Line2D
+        ax_time.legend(handles=[Line2D([], [], color="grey",
+                                       ls=VERSION_STYLES[(last - v) % len(VERSION_STYLES)],
+                                       label=f"Blender {doc['meta']['bpy']}")
+                                for v, doc in enumerate(docs)], loc="upper right", fontsize=7.5)
+    for ax in (ax_rss, ax_time):
+        ax.grid(alpha=0.3)
 
 
 def main(argv=None):

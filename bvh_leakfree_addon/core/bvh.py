@@ -111,15 +111,34 @@ class SceneBVH:
         # build itself is let go, so that trees only it used are freed before new ones are built.
         recent = cache.recent_build()
         earlier = [boxes_of(state.top) for state in (self._state, recent) if state is not None]
-        del recent
+        previous = self._state if self._state is not None else (
+            recent if fastpath.same_inputs(self._raw_input, recent) else None)
+        movable = previous.movable if reuse and not deleted and fastpath.movable(
+            previous, stamp, self._flags) else None
+        del recent, previous
         cache.forget_recent()
         cache.next_generation()
-        try:
-            items, builder, instancers = gather.gather(objects, depsgraph, evaluated, instances,
-                                                       epsilon, reuse, stats, progress)
-        except ReferenceError:
-            validate.check_objects(objects)   # names the deleted object
-            raise
+        items = gather.moved_items(movable, depsgraph) if movable is not None else None
+        if items is not None:      # only transforms changed: the last build's rows, new matrices
+            builder, instancers = None, {}
+            stats.objects_skipped.extend(movable.skipped)
+            stats.meshes_reused = len(movable.trees)
+            stats.transforms_only = True
+        else:
+            movable = None
+            try:
+                items, builder, instancers = gather.gather(objects, depsgraph, evaluated,
+                                                           instances, epsilon, reuse, stats,
+                                                           progress)
+            except ReferenceError:
+                validate.check_objects(objects)   # names the deleted object
+                raise
+            if (stamp is not None and not instancers and not items.any_instances
+                    and builder.rows is not None and not builder.saw_edit_mode):
+                movable = fastpath.Movable(
+                    objs=tuple(items.objs), entries=tuple(items.entries), keys=tuple(items.keys),
+                    uids=objects.uids()[items.src], skipped=tuple(stats.objects_skipped[len(
+                        deleted):]))
         top, used = make_top_level(items, stats, earlier)
         for obj in objects if instancers else ():
             if obj.as_pointer() in instancers and obj.as_pointer() not in used:
@@ -131,12 +150,12 @@ class SceneBVH:
         stats.triangles = int(sum(e.triangles for e in top.entries))
         stats.reused = stats.meshes_rebuilt == 0
         stats.build_seconds = time.perf_counter() - start
-        if stamp is None or builder.saw_edit_mode or stamp != fastpath.stamp_now(
-                self._depsgraph_arg):
+        if stamp is None or (builder is not None and builder.saw_edit_mode) or \
+                stamp != fastpath.stamp_now(self._depsgraph_arg):
             stamp = None
         state = fastpath.BuildState(inputs=self._raw_input, objects=objects, evaluated=evaluated,
                                     instances=instances, epsilon=epsilon, stamp=stamp, top=top,
-                                    stats=stats)
+                                    stats=stats, movable=movable if stamp is not None else None)
         self._set_state(state)
         fastpath.remember(state)
         if progress is not None:

@@ -13,35 +13,51 @@ memory addresses):
 * Everything else (curves, text, metaballs, surfaces, meshes in edit mode, ``evaluated=False``): the
   tree is keyed on a digest of the triangles themselves, read with ``to_mesh()``.
 
-Entries of geometry that no longer exists (the object's geometry was rebuilt) are dropped after the
-build that replaced them, entries unused for a few builds too, and the least recently used ones
-while the cache is over its limit in bytes (:func:`set_limit`); :func:`clear` drops everything,
-:func:`shutdown` also removes the change watch.
+Entries of geometry that no longer exists (the object's geometry was rebuilt, or the object was
+deleted) are dropped after the build that no longer used them, entries unused for a few builds
+too, and the least recently used ones while the cache is over its limit in bytes
+(:func:`set_limit`); :func:`clear` drops everything, :func:`shutdown` also removes the change
+watch.
 
-The change watch (the unchanged fast path): one callback in ``bpy.app.handlers``
-(``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post``, ``load_post``)
-counts everything Blender evaluates.  A build remembers the count it saw; when the count is the
-same at the next ``update()`` (and the same depsgraph, object list and flags, nothing in edit
-mode), Blender evaluated nothing in between, so the evaluated data the build read is still what
-the depsgraph holds and the per-object walk is skipped.  The callback is added lazily by
-:func:`change_count`, never persistent: if it went missing (Blender clears non-persistent handlers
-on file load and factory reset, :func:`shutdown` removes it) it is added again and the count jumps,
-so every earlier count is treated as "unknown changes".
+The change watch (the fast paths, see ``fastpath``): one callback in each of ``bpy.app.handlers``
+``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post`` and ``load_post``
+counts everything Blender evaluates, in two counters: evaluations that changed nothing but
+objects' transforms (:func:`transforms_only`: *moves*) and everything else (*changes*).  A build
+remembers both counts.  Both the same at the next build of the same objects (same depsgraph, list
+and flags, object mode): Blender evaluated nothing in between, so the evaluated data the build
+read is still what the depsgraph holds and the per-object walk is skipped.  Only the moves count
+differs: every evaluated mesh is still the one the build read, only world matrices need reading
+again.  The callbacks are added lazily by :func:`change_count`, never persistent: if they went
+missing (Blender clears non-persistent handlers on file load and factory reset, :func:`shutdown`
+removes them) they are added again and the changes count jumps, so every earlier count is treated
+as "unknown changes".
+
+The latest tree of the BlenderProc drop-in (``blenderproc``) is kept here too, one at a time.
 """
+import atexit
+
 import bpy
 
+import numpy as np
+
+from .geometry import TREE_BYTES_PER_TRIANGLE
+
 __all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "drop_replaced",
-           "touch", "evict",
+           "touch", "evict", "resized", "world_tree", "remember_world_tree",
            "discard", "clear", "shutdown", "size", "set_limit", "limit", "generation",
-           "runtime_hooks_active", "change_count", "remove_hooks", "remember_build",
+           "runtime_hooks_active", "change_count", "move_count", "transforms_only",
+           "remove_hooks", "remember_build",
            "recent_build", "forget_recent")
 
 _entries = {}
 ENTRIES = _entries  # the same dict, read directly by the gatherer's inlined lookup (never rebound)
 _by_owner = {}      # owner (see drop_replaced) -> keys of the entries built for it
+OWNERS = _by_owner  # the same dict, read by the gatherer's inlined store (never rebound)
 _replaced_many = set()  # owners with several trees a build (geometry nodes) rebuilt this build
-_changes = 0        # bumped by _on_change: anything evaluated (or loaded, undone) since
+_changes = 0        # bumped by the watch: anything evaluated but moves (or loaded, undone) since
+_moves = 0          # bumped by the watch: evaluations that changed only objects' transforms
 _recent = None      # fastpath.BuildState of the latest full build, see remember_build
+_world = None       # (key, tree, triangles) of the latest BlenderProc drop-in tree (blenderproc.py)
 WATCHED_HANDLERS = ("depsgraph_update_post", "frame_change_post", "undo_post", "redo_post",
                     "load_post")
 _generation = 0
@@ -69,11 +85,11 @@ def lookup_marked(data, epsilon, check=None):
     return entry
 
 
-def store_marked(data, entry, owner, check=None):
+def store_marked(data, entry, owner, check=None, source=None):
     """Remember ``entry`` for evaluated mesh ``data`` (keyed on its session UID), built for
-    ``owner`` (see :func:`drop_replaced`)."""
+    ``owner`` (see :func:`drop_replaced`) from the geometry of ``source`` (see :func:`store`)."""
     entry.check = check if check is not None else check_of(data)
-    store(evaluated_key(data), entry, owner)
+    store(evaluated_key(data), entry, owner, source)
 
 
 def lookup(key):
@@ -96,15 +112,28 @@ def drop_replaced(owner):
         _delete(key)
 
 
-def store(key, entry, owner):
-    """Remember ``entry`` under ``key``, built for the object ``owner``."""
+def store(key, entry, owner, source=None):
+    """Remember ``entry`` under ``key``, built for the object ``owner`` (see
+    :func:`drop_replaced`).  ``source``: the original object whose geometry it is; once that
+    object is deleted, the entry is dropped by the next :func:`evict` that does not use it."""
     entry.key = key
     entry.owner = owner
+    entry.source = source
     entry.last_used = _generation
     if key in _entries:
         _delete(key)
+    entry.size = entry.nbytes
     _entries[key] = entry
-    _by_owner.setdefault(owner, set()).add(key)
+    keys = _by_owner.get(owner)
+    if keys is None:
+        _by_owner[owner] = {key}
+    else:
+        keys.add(key)
+
+
+def resized(entry):
+    """``entry`` took on arrays (``merge``): count its new size."""
+    entry.size = entry.nbytes
 
 
 def _delete(key):
@@ -114,6 +143,17 @@ def _delete(key):
         keys.discard(key)
         if not keys:
             del _by_owner[entry.owner]
+
+
+def _deleted(obj):
+    """True when ``obj`` (an original object, or None) has been removed from ``bpy.data``."""
+    if obj is None:
+        return False
+    try:
+        obj.as_pointer()
+    except ReferenceError:
+        return True
+    return False
 
 
 def touch(entry):
@@ -136,20 +176,27 @@ def evict():
     """After a build: drop what was not used recently, then the least recently used entries while
     the cache holds more than its limit.  Entries used in this build stay even above the limit
     (the new ``SceneBVH`` holds them anyway).  Trees of replaced geometry went in
-    :func:`drop_replaced` (or go here, for geometry nodes' pieces).
+    :func:`drop_replaced` (or go here, for geometry nodes' pieces); trees of objects deleted
+    since go here too.
     """
     current = _generation
     oldest = current - KEEP_GENERATIONS
-    for key in [key for key, e in _entries.items()
-                if e.last_used < oldest or (e.last_used < current and e.owner in _replaced_many)]:
+    replaced = _replaced_many
+    stale = []
+    for key, e in _entries.items():
+        if e.last_used >= current:
+            continue
+        if e.last_used < oldest or e.owner in replaced or _deleted(e.source):
+            stale.append(key)
+    for key in stale:
         _delete(key)
-    _replaced_many.clear()
-    total = sum(e.nbytes for e in _entries.values())
+    replaced.clear()
+    total = sum(e.size for e in _entries.values())
     if total > _limit_bytes:
         for key, entry in sorted(_entries.items(), key=lambda kv: kv[1].last_used):
             if entry.last_used >= current or total <= _limit_bytes:
                 break
-            total -= entry.nbytes
+            total -= entry.size
             _delete(key)
 
 
@@ -185,34 +232,109 @@ def discard(entries):
 
 def clear():
     """Forget every cached tree and the latest build (the next build starts cold)."""
-    global _recent
+    global _recent, _world
     _entries.clear()
     _by_owner.clear()
     _replaced_many.clear()
     _recent = None
+    _world = None
+
+
+def world_tree(key):
+    """The drop-in's tree remembered under ``key`` (see ``blenderproc``), or None."""
+    if _world is not None and _world[0] == key:
+        return _world[1]
+    return None
+
+
+def remember_world_tree(key, tree, triangles):
+    """Keep the latest drop-in tree (one at a time, counted in :func:`size`), unless it alone is
+    over the cache limit.
+
+    Released at interpreter exit (``atexit``, added with the first such tree, removed by
+    :func:`shutdown`): the ``bpy`` module checks Blender's allocations when it exits, before module
+    globals are freed, and a tree still held then is reported as "Not freed memory blocks" — a leak
+    report nobody caused."""
+    global _world
+    _world = None
+    if triangles * TREE_BYTES_PER_TRIANGLE <= _limit_bytes:
+        atexit.unregister(_drop_world_tree)
+        atexit.register(_drop_world_tree)
+        _world = (key, tree, triangles)
+
+
+def _drop_world_tree():
+    global _world
+    _world = None
 
 
 def shutdown():
     """:func:`clear`, and remove the change watch (the next build adds it again, as "unknown
-    changes")."""
+    changes") and the exit hook of :func:`remember_world_tree`."""
     clear()
     remove_hooks()
+    atexit.unregister(_drop_world_tree)
 
 
 def size():
-    """(entries, triangles, bytes) currently cached."""
-    entries = list(_entries.values())
-    return (len(entries), sum(e.triangles for e in entries), sum(e.nbytes for e in entries))
+    """(trees, triangles, bytes) currently cached (the object-space trees and the drop-in's)."""
+    trees, triangles = len(_entries), sum(e.triangles for e in _entries.values())
+    nbytes = sum(e.size for e in _entries.values())
+    if _world is not None:
+        trees, triangles = trees + 1, triangles + _world[2]
+        nbytes += _world[2] * TREE_BYTES_PER_TRIANGLE
+    return trees, triangles, nbytes
 
 
 def _on_change(*_args):
-    """The change watch (app handler): count one possible change."""
+    """The change watch (frame change, undo, redo, load): count one possible change."""
     global _changes
     _changes += 1
 
 
+def _on_update(_scene, depsgraph):
+    """The change watch (``depsgraph_update_post``): count one evaluation, as a move when only
+    objects' transforms changed (see :func:`transforms_only`), else as a possible change."""
+    global _changes, _moves
+    try:
+        only_moved = transforms_only(depsgraph.updates)
+    except Exception:  # noqa: BLE001 - never let the watch miss a change
+        only_moved = False
+    if only_moved:
+        _moves += 1
+    else:
+        _changes += 1
+
+
+def transforms_only(updates):
+    """True when every update of an evaluation is a transform and none touches geometry or
+    shading (``DepsgraphUpdate`` flags, read in bulk).
+
+    A geometry that depends on another object's transform (a Boolean cutter, a Shrinkwrap or
+    Displace target, a driver, an armature) is reported as a geometry update of its own object
+    when that transform changes (checked on 4.2, 4.5 and 5.0), so "transforms only" means that no
+    evaluated mesh changed.  Anything else (an ID updated without a transform: a collection, the
+    scene, a selection) counts as a possible change.
+    """
+    n = len(updates)
+    flags = np.empty(n, dtype=bool)
+    updates.foreach_get("is_updated_transform", flags)
+    if not flags.all():
+        return False
+    updates.foreach_get("is_updated_geometry", flags)
+    if flags.any():
+        return False
+    updates.foreach_get("is_updated_shading", flags)
+    return not flags.any()
+
+
+def _callback(name):
+    return _on_update if name == "depsgraph_update_post" else _on_change
+
+
 def change_count():
-    """How many evaluations, frame changes, undos and loads the watch has seen.
+    """How many possible changes (evaluations other than moves, frame changes, undos, loads) the
+    watch has seen.
 
     Installs the watch where it is missing (first use, or Blender dropped it: file load, factory
     reset); a missing watch may have missed changes, so the count then jumps.
@@ -221,10 +343,16 @@ def change_count():
     handlers = bpy.app.handlers
     for name in WATCHED_HANDLERS:
         callbacks = getattr(handlers, name)
-        if _on_change not in callbacks:
-            callbacks.append(_on_change)
+        callback = _callback(name)
+        if callback not in callbacks:
+            callbacks.append(callback)
             _changes += 1
     return _changes
+
+
+def move_count():
+    """How many evaluations changed only objects' transforms (read after :func:`change_count`)."""
+    return _moves
 
 
 def remove_hooks():
@@ -233,8 +361,9 @@ def remove_hooks():
     handlers = bpy.app.handlers
     for name in WATCHED_HANDLERS:
         callbacks = getattr(handlers, name)
-        while _on_change in callbacks:
-            callbacks.remove(_on_change)
+        for callback in (_on_change, _on_update):
+            while callback in callbacks:
+                callbacks.remove(callback)
     _changes += 1
 
 
@@ -261,4 +390,4 @@ def runtime_hooks_active():
     """Names of the live app handlers of the change watch."""
     handlers = bpy.app.handlers
     return [f"bpy.app.handlers.{name}" for name in WATCHED_HANDLERS
-            if _on_change in getattr(handlers, name)]
+            if _callback(name) in getattr(handlers, name)]

@@ -1,15 +1,24 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The unchanged-build fast path: ``build()``/``update()`` skip every object when Blender evaluated
-nothing since the last full build of the same objects.
+"""The fast paths of ``build()``/``update()``: skip the per-object walk when the change watch
+proves it unnecessary.
 
-A build is *stamped* with ``(change count, depsgraph pointer)``: the count comes from the change
-watch in ``cache`` (one callback in the depsgraph, frame, undo/redo and load handlers).  The same
-stamp later means nothing was evaluated in between, so the evaluated data the build read is still
-what the depsgraph holds.  The latest full build is kept as a :class:`BuildState` (immutable) so
-``build()`` with the very same object list can adopt it.
+A build is *stamped* with ``(changes, moves, depsgraph pointer)``: the counts come from the change
+watch in ``cache`` (one callback in the depsgraph, frame, undo/redo and load handlers).
+
+* *Unchanged*: the same stamp later means nothing was evaluated in between, so the evaluated data
+  the build read is still what the depsgraph holds: the build is adopted as it is.
+* *Moved* (:func:`movable`): only the moves count differs, so every evaluated mesh is still the
+  one the build read and only world matrices changed: the build's rows (:class:`Movable`) are
+  reused with matrices read again in one batch (``viewlayer``), no per-object work.  Builds with
+  instances or edit-mode geometry are never moved this way (instance matrices come from the
+  depsgraph's instance iterator; edit-mode edits bypass the depsgraph).
+
+The latest full build is kept as a :class:`BuildState` (immutable) so ``build()`` with the very
+same object list can adopt it.
 """
 import operator
 from dataclasses import dataclass
+from functools import cached_property
 
 import bpy
 
@@ -18,7 +27,25 @@ from .results import BuildStats
 from .toplevel import TopLevel
 from .validate import ObjectList
 
-__all__ = ("BuildState", "stamp_now", "as_sequence", "remember", "adoptable", "recent_checked")
+__all__ = ("BuildState", "Movable", "stamp_now", "as_sequence", "remember", "adoptable", "movable",
+           "same_inputs", "recent_checked")
+
+
+@dataclass(frozen=True, eq=False)
+class Movable:
+    """The rows of a build whose matrices alone can be read again (see the module): the rows as
+    gathered (before rows with a singular matrix were dropped) and the skip reasons found."""
+
+    objs: tuple            #: row → original object
+    entries: tuple         #: row → ``GeomEntry``
+    keys: tuple            #: row → ``as_pointer()`` of its object
+    uids: object           #: int64 array: row → ``session_uid`` of its object
+    skipped: tuple         #: (name, reason) of the input objects the build skipped
+
+    @cached_property
+    def trees(self):
+        """The distinct entries."""
+        return tuple({id(e): e for e in self.entries}.values())
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,14 +60,15 @@ class BuildState:
     stamp: tuple           #: ``stamp_now()`` when the build started, None when not vouched for
     top: TopLevel
     stats: BuildStats
+    movable: Movable = None   #: set when a moves-only rebuild may reuse this build's rows
 
     def flags(self):
         return (self.evaluated, self.instances, self.epsilon)
 
 
 def stamp_now(depsgraph_arg):
-    """``(change count, depsgraph pointer)`` when the change watch can vouch for the depsgraph,
-    else None.
+    """``(changes count, moves count, depsgraph pointer)`` when the change watch can vouch for the
+    depsgraph, else None (see ``cache``: the change watch).
 
     Only the context's own depsgraph qualifies, and only after ``evaluated_depsgraph_get()``:
     that evaluates whatever is tagged, which fires the watch for every pending change.  Outside
@@ -57,7 +85,7 @@ def stamp_now(depsgraph_arg):
     current = context.evaluated_depsgraph_get()
     if context.mode != 'OBJECT':
         return None
-    return (cache.change_count(), current.as_pointer())
+    return (cache.change_count(), cache.move_count(), current.as_pointer())
 
 
 def as_sequence(objects):
@@ -89,6 +117,20 @@ def adoptable(objects, depsgraph, flags):
     if flags != state.flags() or state.stamp is None or state.stamp != stamp_now(depsgraph):
         return None
     return state
+
+
+def movable(state, stamp, flags):
+    """True when ``state`` (an earlier build of the same object list) can be brought up to date by
+    reading matrices only: built with ``flags``, vouched for, and since then the change watch saw
+    moves and nothing else, on the same depsgraph."""
+    return (state is not None and state.movable is not None and stamp is not None
+            and state.stamp is not None and state.flags() == flags
+            and state.stamp[0] == stamp[0] and state.stamp[2] == stamp[2])
+
+
+def same_inputs(raw_input, state):
+    """``raw_input`` (see :func:`as_sequence`) is the very list ``state`` was built from."""
+    return state is not None and _same_objects(raw_input, state.inputs)
 
 
 def recent_checked(raw_input):

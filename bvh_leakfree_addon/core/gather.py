@@ -3,40 +3,19 @@
 
 The top level being gathered is :class:`Items` (parallel lists, one row per object or instance);
 :class:`Builder` finds each row's tree in the cache (proven current, see ``cache``) or builds it.
-This is the hot loop of a build: per-object Python work is kept minimal, numpy work goes to
-``toplevel``.
+This is the hot loop of a build: per-object Python work is kept minimal (each value read once),
+world matrices and the bounds of new trees are read for all objects at once where Blender allows
+it (``viewlayer``), numpy work goes to ``toplevel``.
 """
-from . import cache, geometry
-from .geometry import GEOMETRY_TYPES
+import operator
 
-__all__ = ("Items", "Builder", "gather")
+from mathutils.bvhtree import BVHTree
 
+from . import cache, geometry, validate, viewlayer
+from .geometry import GEOMETRY_TYPES, GeomEntry
+from .toplevel import Items
 
-class Items:
-    """The top level being gathered: parallel lists, one row per object or instance."""
-
-    __slots__ = ("objs", "instancers", "entries", "matrices", "keys", "any_instances")
-
-    def __init__(self):
-        self.objs = []
-        self.instancers = []
-        self.entries = []
-        self.matrices = []   # geometry.matrix_row() of each; converted to numpy in one go
-        self.keys = []       # as_pointer() of each row's object
-        self.any_instances = False
-
-    def add(self, obj, instancer, entry, matrix, key):
-        """One row; ``matrix`` as made by ``geometry.matrix_row`` (a copy, or bytes)."""
-        self.objs.append(obj)
-        self.instancers.append(instancer)
-        self.entries.append(entry)
-        self.matrices.append(matrix)
-        self.keys.append(key)
-
-    def describe(self, i):
-        if self.instancers[i] is not None:
-            return f"an instance of {self.instancers[i].name!r}"
-        return f"object {self.objs[i].name!r}"
+__all__ = ("Builder", "gather", "moved_items")
 
 
 def _has_nodes_modifier(obj):
@@ -44,36 +23,6 @@ def _has_nodes_modifier(obj):
     geometry-nodes modifier (which may output instances) are looked up in the depsgraph's
     instance list."""
     return any(mod.type == 'NODES' for mod in obj.modifiers)
-
-
-def not_evaluated_reason(obj, depsgraph):
-    """Why Blender did not evaluate ``obj`` in ``depsgraph`` (it is then skipped), or
-    ``ValueError`` when it is not in that depsgraph's scene at all (an error, not a skip)."""
-    scene = depsgraph.scene
-    if not any(user == scene for user in obj.users_scene):
-        raise ValueError(f"object {obj.name!r} is not in scene {scene.name!r} (it is in another "
-                         f"scene, or in none): build with that scene's depsgraph")
-    if depsgraph.mode == 'RENDER' and obj.hide_render:
-        return "disabled in renders (hide_render): Blender does not evaluate it"
-    if depsgraph.mode != 'RENDER' and obj.hide_viewport:
-        return "disabled in viewports (hide_viewport): Blender does not evaluate it"
-    layers = _layer_collections(depsgraph.view_layer.layer_collection)
-    for collection in obj.users_collection:
-        layer = layers.get(collection.as_pointer())
-        if layer is not None and layer.exclude:
-            return (f"its collection {collection.name!r} is excluded from view layer "
-                    f"{depsgraph.view_layer.name!r}")
-        if collection.hide_viewport and depsgraph.mode != 'RENDER':
-            return f"its collection {collection.name!r} is disabled in viewports"
-    return f"not evaluated in view layer {depsgraph.view_layer.name!r}"
-
-
-def _layer_collections(layer):
-    """``{collection pointer: LayerCollection}`` of a view layer's collection tree."""
-    found = {layer.collection.as_pointer(): layer}
-    for child in layer.children:
-        found.update(_layer_collections(child))
-    return found
 
 
 def _shows_own_geometry(obj, depsgraph):
@@ -95,14 +44,18 @@ class Builder:
         self.use_cache = use_cache
         self.stats = stats
         self.entries_seen = {}
-        self.pending_bounds = []   # (entry, evaluated mesh) of new trees, bounds read in one go
+        # (entry, evaluated mesh, input index) of new trees whose bounds are read in one go
+        self.pending_bounds = []
         self.saw_edit_mode = False  # edit-mode geometry can change without any depsgraph update
+        self.rows = None            # viewlayer.Rows of the input objects, when batch reads work
 
-    def entry_for(self, src_eval, src_orig, pointer, defer_bounds=False):
+    def entry_for(self, src_eval, src_orig, pointer, source, defer_bounds=None):
         """The object-space tree of ``src_eval``'s geometry (an evaluated or temporary instance
         object), from the cache when proven current.  None when it has no faces.  ``pointer``:
         the ``as_pointer()`` of the object whose geometry this is; ``src_orig`` None: geometry
-        made by geometry nodes (see ``cache.drop_replaced``)."""
+        made by geometry nodes (see ``cache.drop_replaced``); ``source``: the original object
+        whose geometry this is (see ``cache.store``).  ``defer_bounds``: the input index
+        of an input object, whose new tree's bounds :meth:`finish` reads with the others'."""
         if src_orig is None:
             owner = (pointer, "generated")
         else:
@@ -110,13 +63,13 @@ class Builder:
         if self.evaluated and src_eval.type == 'MESH':
             data = src_eval.data
             if not data.is_editmode:
-                return self._entry_marked(src_eval, data, owner, defer_bounds)
+                return self._entry_marked(src_eval, data, owner, source, defer_bounds)
             self.saw_edit_mode = True
         elif src_eval.original.mode != 'OBJECT':
             self.saw_edit_mode = True
-        return self._entry_converted(src_eval if self.evaluated else src_orig, owner)
+        return self._entry_converted(src_eval if self.evaluated else src_orig, owner, source)
 
-    def _entry_marked(self, src_eval, data, owner, defer_bounds):
+    def _entry_marked(self, src_eval, data, owner, source, defer_bounds):
         check = cache.check_of(data)
         entry = cache.lookup_marked(data, self.epsilon, check)
         if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
@@ -131,10 +84,10 @@ class Builder:
             return None
         cache.drop_replaced(owner)
         entry = geometry.entry_from_object(src_eval, self.depsgraph, data, self.epsilon,
-                                           bounds=not defer_bounds)
+                                           bounds=defer_bounds is None)
         if entry.bmin is None:
-            self.pending_bounds.append((entry, data))
-        cache.store_marked(data, entry, owner, check)
+            self.pending_bounds.append((entry, data, defer_bounds))
+        cache.store_marked(data, entry, owner, check, source)
         return self._rebuilt(entry)
 
     def finish(self):
@@ -142,20 +95,31 @@ class Builder:
 
         Entries are cached as soon as they are built (so linked duplicates share them); if the
         bounds cannot be completed they are dropped from the cache again, never left half-made.
+        Returns ``(bmin, bmax)`` arrays (K, 3) of the K new trees when read in one go, else None.
         """
+        pending = self.pending_bounds
+        boxes = None
         try:
-            geometry.fill_bounds(self.pending_bounds)
+            if pending and self.rows is not None:
+                boxes = self.rows.bounds([index for _entry, _mesh, index in pending])
+                for (entry, _mesh, _index), a, b in zip(pending, boxes[0].tolist(),
+                                                        boxes[1].tolist(), strict=True):
+                    entry.bmin = a     # lists: cheaper to make than array views, and to stack
+                    entry.bmax = b
+            else:
+                geometry.fill_bounds([(entry, mesh) for entry, mesh, _index in pending])
         except BaseException:
             self.abandon()
             raise
         self.pending_bounds = []
+        return boxes
 
     def abandon(self):
         """The build failed: uncache the trees whose bounds were never completed."""
-        cache.discard([entry for entry, _mesh in self.pending_bounds])
+        cache.discard([entry for entry, _mesh, _index in self.pending_bounds])
         self.pending_bounds = []
 
-    def _entry_converted(self, src, owner):
+    def _entry_converted(self, src, owner, source):
         arrays = _triangles(src)
         if arrays is None:
             return None
@@ -166,7 +130,7 @@ class Builder:
             return self._reused(entry)
         cache.drop_replaced(owner)
         entry = geometry.entry_from_arrays(co, tris, tri_poly, self.epsilon)
-        cache.store(key, entry, owner)
+        cache.store(key, entry, owner, source)
         return self._rebuilt(entry)
 
     def _reused(self, entry):
@@ -199,26 +163,59 @@ def _triangles(src):
 
 def gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats, progress):
     """Every contributing object and instance with its tree and world matrix (the hot loop:
-    keep per-object Python work minimal, numpy work goes to ``_set_items``)."""
+    keep per-object Python work minimal, numpy work goes to ``toplevel``)."""
     builder = Builder(depsgraph, evaluated, epsilon, use_cache, stats)
     items = Items()
     instancers = {}
+    uids = objects.uids() if hasattr(objects, "uids") else viewlayer.object_uids(objects)
+    rows = viewlayer.rows_for(depsgraph, uids)    # before any evaluated data is read
+    if rows is not None and rows.all_found:
+        builder.rows = rows
     try:
         _gather_objects(builder, objects, instances, items, instancers, progress)
+        if builder.rows is not None:
+            items.batch = builder.rows.matrices(items.src)
     except BaseException:
         builder.abandon()
         raise
-    builder.finish()
+    new = [entry for entry, _mesh, _index in builder.pending_bounds]
+    boxes = builder.finish()
+    if boxes is not None and len(new) == len(items.entries) and all(
+            map(operator.is_, new, items.entries)):
+        items.boxes = boxes   # a cold build: every row's box was just read, in row order
     if instancers:
         _gather_instances(builder, instancers, items)
+        if len(items.entries) > len(new):
+            items.boxes = None
     return items, builder, instancers
+
+
+def moved_items(movable, depsgraph):
+    """The rows of an earlier build (``fastpath.Movable``) with their world matrices read again in
+    one batch, their trees stamped as used; None when the batch read is not possible (then the
+    caller walks every object)."""
+    rows = viewlayer.rows_for(depsgraph, movable.uids)
+    if rows is None or not rows.all_found:
+        return None
+    items = Items()
+    items.objs = list(movable.objs)
+    items.entries = list(movable.entries)
+    items.keys = list(movable.keys)
+    items.src = list(range(len(items.objs)))
+    items.instancers = [None] * len(items.objs)
+    items.batch = rows.matrices()
+    generation = cache.generation()
+    for entry in movable.trees:
+        entry.last_used = generation
+    return items
 
 
 def _gather_objects(builder, objects, instances, items, instancers, progress):
     """Every input object's own geometry (instances come later, from the depsgraph).
 
-    The common case (an evaluated mesh already in the cache: a transforms-only rebuild) is
-    inlined: the same checks as ``Builder._entry_marked``, without its call overhead.
+    The common case (an evaluated mesh object in object mode: the cache's proof, and a new tree
+    built right here when it fails) is inlined, each value read once; everything else goes through
+    ``Builder.entry_for``.  World matrices are read here only when no batch read is possible.
     """
     depsgraph = builder.depsgraph
     stats = builder.stats
@@ -227,24 +224,27 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
     step = max(1, n // 20)
     keys = getattr(objects, "keys", None) or [obj.as_pointer() for obj in objects]
     marked = builder.evaluated
-    entry_marked = builder._entry_marked
     epsilon = builder.epsilon
     use_cache = builder.use_cache
     seen = builder.entries_seen
     cached = cache.ENTRIES
+    owners = cache.OWNERS
     generation = cache.generation()
+    from_object = BVHTree.FromObject
+    pending = builder.pending_bounds
+    per_row = builder.rows is None
     to_row = geometry.matrix_row
     objs_append = items.objs.append
     entries_append = items.entries.append
     matrices_append = items.matrices.append
     keys_append = items.keys.append
-    first_row = len(items.objs)
+    src_append = items.src.append
     for i, obj in enumerate(objects):
         if progress is not None and i % step == 0:
             progress(0.9 * i / n)
         obj_eval = obj.evaluated_get(depsgraph)
         if not obj_eval.is_evaluated:
-            skipped.append((obj.name, not_evaluated_reason(obj, depsgraph)))
+            skipped.append((obj.name, validate.not_evaluated_reason(obj, depsgraph)))
             continue
         wants_instances = instances and (obj_eval.is_instancer or (
             len(obj_eval.modifiers) > 0 and _has_nodes_modifier(obj_eval)))
@@ -253,38 +253,68 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
             if not _shows_own_geometry(obj_eval, depsgraph):
                 continue
         elif marked and obj_eval.type == 'MESH':
-            # the common case, kept short: an evaluated mesh (the same as entry_for)
+            # the common case, each value read once (the same steps as Builder._entry_marked)
             data = obj_eval.data
             if not data.is_editmode:
-                entry = cached.get(("evaluated", data.session_uid))
-                if entry is not None and entry.epsilon == epsilon and entry.check == (
-                        data.as_pointer(), len(data.vertices), len(data.polygons),
-                        len(data.loops)) and (use_cache or id(entry) in seen):
-                    # proven current: what cache.lookup_marked + touch would do
+                npoly = len(data.polygons)
+                nloop = len(data.loops)
+                check = (data.as_pointer(), len(data.vertices), npoly, nloop)
+                key = ("evaluated", data.session_uid)
+                entry = found = cached.get(key)
+                if entry is not None and entry.epsilon == epsilon and entry.check == check and (
+                        use_cache or id(entry) in seen):
+                    # proven current (reuse=False still shares within this build)
                     entry.last_used = generation
                     if id(entry) not in seen:
                         seen[id(entry)] = entry
                         stats.meshes_reused += 1
+                elif npoly == 0:
+                    skipped.append((obj.name, "no faces"))
+                    continue
                 else:
+                    owner = (keys[i], "evaluated")
+                    if owner in owners:
+                        cache.drop_replaced(owner)
                     try:
-                        entry = entry_marked(obj_eval, data, (keys[i], "evaluated"), True)
+                        if nloop == 3 * npoly:   # all triangles: the tree's normals are theirs
+                            entry = GeomEntry(from_object(obj_eval, depsgraph, epsilon=epsilon),
+                                              None, None, npoly, epsilon)
+                        else:
+                            entry = geometry.entry_from_object(obj_eval, depsgraph, data,
+                                                               epsilon, bounds=False)
                     except ValueError as ex:
                         skipped.append((obj.name, f"no evaluated geometry ({ex})"))
                         continue
-                    if entry is None:
-                        skipped.append((obj.name, "no faces"))
-                        continue
+                    if entry.bmin is None:
+                        pending.append((entry, data, i))
+                    entry.check = check
+                    if found is None:     # what cache.store does for a new key, inlined
+                        entry.key, entry.owner, entry.source = key, owner, obj
+                        entry.last_used = generation
+                        entry.size = entry.nbytes
+                        cached[key] = entry
+                        owned = owners.get(owner)
+                        if owned is None:
+                            owners[owner] = {key}
+                        else:
+                            owned.add(key)
+                    else:
+                        cache.store(key, entry, owner, obj)
+                    seen[id(entry)] = entry
+                    stats.meshes_rebuilt += 1
                 objs_append(obj)
                 entries_append(entry)
-                matrices_append(to_row(obj_eval.matrix_world))
                 keys_append(keys[i])
+                src_append(i)
+                if per_row:
+                    matrices_append(to_row(obj_eval.matrix_world))
                 continue
         if obj_eval.type not in GEOMETRY_TYPES:
             if not wants_instances:
                 skipped.append((obj.name, f"{obj.type.lower()} object has no surface geometry"))
             continue
         try:
-            entry = builder.entry_for(obj_eval, obj, keys[i], defer_bounds=True)
+            entry = builder.entry_for(obj_eval, obj, keys[i], obj, defer_bounds=i)
         except ValueError as ex:   # e.g. no evaluated mesh for an object disabled in viewports
             skipped.append((obj.name, f"no evaluated geometry ({ex})"))
             continue
@@ -294,9 +324,11 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
             continue
         objs_append(obj)
         entries_append(entry)
-        matrices_append(to_row(obj_eval.matrix_world))
         keys_append(keys[i])
-    items.instancers.extend([None] * (len(items.objs) - first_row))
+        src_append(i)
+        if per_row:
+            matrices_append(to_row(obj_eval.matrix_world))
+    items.instancers.extend([None] * len(items.objs))
 
 
 def _gather_instances(builder, instancers, items):
@@ -335,7 +367,8 @@ def _take_instance(builder, instancers, items, inst):
     if generated and not builder.evaluated:
         return   # geometry made by geometry nodes has no original data
     try:
-        entry = builder.entry_for(src, None if generated else src_orig, src_orig.as_pointer())
+        entry = builder.entry_for(src, None if generated else src_orig, src_orig.as_pointer(),
+                                  src_orig)
     except ValueError:
         return
     if entry is None:

@@ -50,6 +50,7 @@ def _take(data, missing):
     if entry is None or entry.check != cache.check_of(data):
         return
     entry.arrays = mesh_arrays(data)
+    cache.resized(entry)
     del missing[key]
 
 

@@ -51,10 +51,13 @@ class RayResults(dict):
 class BuildStats:
     """What a build did.  ``reused`` is True when no geometry had to be rebuilt; ``unchanged``
     is True when Blender evaluated nothing since the previous build of the same objects, so not
-    even the per-object walk was done (see ``cache``: the change watch)."""
+    even the per-object walk was done; ``transforms_only`` is True when only objects' transforms
+    changed since, so only the world matrices were read again (see ``cache``: the change
+    watch)."""
 
     __slots__ = ("objects_used", "objects_skipped", "instances", "triangles", "build_seconds",
-                 "reused", "meshes_rebuilt", "meshes_reused", "trees", "unchanged")
+                 "reused", "meshes_rebuilt", "meshes_reused", "trees", "unchanged",
+                 "transforms_only")
 
     def __init__(self):
         self.objects_used = 0
@@ -67,6 +70,7 @@ class BuildStats:
         self.meshes_reused = 0
         self.trees = 0              # distinct object-space trees
         self.unchanged = False
+        self.transforms_only = False
 
     def unchanged_copy(self, seconds):
         """The stats of a build skipped because nothing changed since the one these describe."""

@@ -14,7 +14,48 @@ import numpy as np
 
 from . import geometry, linalg
 
-__all__ = ("TopLevel", "make_top_level")
+__all__ = ("Items", "TopLevel", "make_top_level")
+
+
+class Items:
+    """The top level being gathered: parallel lists, one row per object or instance."""
+
+    __slots__ = ("objs", "instancers", "entries", "matrices", "keys", "any_instances", "src",
+                 "batch", "boxes")
+
+    def __init__(self):
+        self.objs = []
+        self.instancers = []
+        self.entries = []
+        self.matrices = []   # geometry.matrix_row() of the rows not in ``batch``
+        self.keys = []       # as_pointer() of each row's object
+        self.src = []        # input index of each object row (the rows before any instance)
+        self.batch = None    # float64 (len(src), 4, 4) world matrices of the object rows, or None
+        self.boxes = None    # (bmin, bmax) (N, 3) of every row when read in one go, or None
+        self.any_instances = False
+
+    def matrix_array(self):
+        """float64 (N, 4, 4) world matrices of every row; ``ValueError`` naming the first
+        non-finite one."""
+        rest = geometry.read_matrices(self.matrices, self.describe, first=len(self.src)) \
+            if self.batch is not None else geometry.read_matrices(self.matrices, self.describe)
+        if self.batch is None:
+            return rest
+        geometry.check_finite(self.batch, self.describe)
+        return self.batch if not len(rest) else np.concatenate([self.batch, rest])
+
+    def add(self, obj, instancer, entry, matrix, key):
+        """One row; ``matrix`` as made by ``geometry.matrix_row`` (a copy, or bytes)."""
+        self.objs.append(obj)
+        self.instancers.append(instancer)
+        self.entries.append(entry)
+        self.matrices.append(matrix)
+        self.keys.append(key)
+
+    def describe(self, i):
+        if self.instancers[i] is not None:
+            return f"an instance of {self.instancers[i].name!r}"
+        return f"object {self.objs[i].name!r}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,15 +96,14 @@ def boxes_of(top):
 
 
 def make_top_level(items, stats, earlier=()):
-    """The :class:`TopLevel` of gathered ``items`` (``gather.Items``) and the ``as_pointer()`` keys
+    """The :class:`TopLevel` of gathered ``items`` (:class:`Items`) and the ``as_pointer()`` keys
     of the input objects it uses (an instancer counts as used when one of its instances is).
 
     Rows with a singular world matrix are dropped (listed in ``stats.objects_skipped``).
     ``earlier``: :func:`boxes_of` earlier top levels, whose box arrays are reused when made for
     the same geometry in the same order (a transforms-only rebuild).
     """
-    mat = (geometry.read_matrices(items.matrices, items.describe) if items.matrices
-           else np.zeros((0, 4, 4)))
+    mat = items.matrix_array()
     cof, det = linalg.cofactors(mat)
     keep = ~linalg.singular(mat, det) if len(mat) else np.zeros(0, dtype=bool)
     rows = None
@@ -85,7 +125,10 @@ def make_top_level(items, stats, earlier=()):
     n = len(entries)
     if n:
         inv = linalg.affine_inverse(mat, cof, det)
-        bmin, bmax = _entry_boxes(entries, earlier)
+        if items.boxes is not None:
+            bmin, bmax = _read_only(*(box if rows is None else box[rows] for box in items.boxes))
+        else:
+            bmin, bmax = _entry_boxes(entries, earlier)
     else:
         inv = np.zeros((0, 4, 4))
         bmin = bmax = np.zeros((0, 3))

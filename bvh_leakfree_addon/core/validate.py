@@ -8,14 +8,25 @@ import bpy
 
 import numpy as np
 
-__all__ = ("ObjectList", "check_objects", "live_objects", "vector3", "unit_rows", "direction",
-           "max_distance", "epsilon", "face_index", "FaceIndexError", "progress", "ray_arrays")
+__all__ = ("ObjectList", "check_objects", "unwrap_objects", "check_in_scene",
+           "not_evaluated_reason", "live_objects",
+           "vector3", "unit_rows", "direction", "max_distance", "epsilon", "face_index",
+           "FaceIndexError", "progress", "ray_arrays")
 
 
 class ObjectList(list):
     """Checked objects; ``keys`` holds their ``as_pointer()`` values, in the same order."""
 
-    __slots__ = ("keys",)
+    __slots__ = ("keys", "_uids")
+
+    def uids(self):
+        """int64 array of the objects' ``session_uid`` (read once per list)."""
+        try:
+            return self._uids
+        except AttributeError:
+            self._uids = np.fromiter((obj.session_uid for obj in self), dtype=np.int64,
+                                     count=len(self))
+            return self._uids
 
 
 def check_objects(objects):
@@ -45,6 +56,68 @@ def check_objects(objects):
     if not out:
         raise ValueError("the object list is empty: give at least one object to build a BVH of")
     return out
+
+
+def unwrap_objects(items):
+    """BlenderProc-style input: a list of ``bpy.types.Object`` or of wrappers holding one in
+    ``.blender_obj`` (BlenderProc's ``MeshObject``), in order, duplicates kept.  The same errors as
+    :func:`check_objects`."""
+    if items is None:
+        raise ValueError("no objects given: pass a list of Blender objects")
+    object_type = bpy.types.Object
+    if isinstance(items, object_type) or hasattr(items, "blender_obj"):
+        items = [items]
+    out = []
+    for i, item in enumerate(items):
+        obj = item if isinstance(item, object_type) else getattr(item, "blender_obj", item)
+        if not isinstance(obj, object_type):
+            what = type(item).__name__
+            if obj is not item:
+                what += f" whose blender_obj is a {type(obj).__name__}"
+            raise TypeError(f"item {i} of the object list is a {what}, not a Blender object")
+        try:
+            obj.as_pointer()   # raises ReferenceError for a removed object
+        except ReferenceError:
+            raise ReferenceError(f"item {i} of the object list has been deleted "
+                                 f"(removed from bpy.data)") from None
+        out.append(obj)
+    if not out:
+        raise ValueError("the object list is empty: give at least one object to build a BVH of")
+    return out
+
+
+def check_in_scene(obj, scene):
+    """``ValueError`` when ``obj`` is not in ``scene`` (another scene's object, or none's)."""
+    if not any(user == scene for user in obj.users_scene):
+        raise ValueError(f"object {obj.name!r} is not in scene {scene.name!r} (it is in another "
+                         f"scene, or in none): build with that scene's depsgraph")
+
+
+def not_evaluated_reason(obj, depsgraph):
+    """Why Blender did not evaluate ``obj`` in ``depsgraph`` (it is then skipped), or
+    ``ValueError`` when it is not in that depsgraph's scene at all (an error, not a skip)."""
+    check_in_scene(obj, depsgraph.scene)
+    if depsgraph.mode == 'RENDER' and obj.hide_render:
+        return "disabled in renders (hide_render): Blender does not evaluate it"
+    if depsgraph.mode != 'RENDER' and obj.hide_viewport:
+        return "disabled in viewports (hide_viewport): Blender does not evaluate it"
+    layers = _layer_collections(depsgraph.view_layer.layer_collection)
+    for collection in obj.users_collection:
+        layer = layers.get(collection.as_pointer())
+        if layer is not None and layer.exclude:
+            return (f"its collection {collection.name!r} is excluded from view layer "
+                    f"{depsgraph.view_layer.name!r}")
+        if collection.hide_viewport and depsgraph.mode != 'RENDER':
+            return f"its collection {collection.name!r} is disabled in viewports"
+    return f"not evaluated in view layer {depsgraph.view_layer.name!r}"
+
+
+def _layer_collections(layer):
+    """``{collection pointer: LayerCollection}`` of a view layer's collection tree."""
+    found = {layer.collection.as_pointer(): layer}
+    for child in layer.children:
+        found.update(_layer_collections(child))
+    return found
 
 
 def live_objects(objects):

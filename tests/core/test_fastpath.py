@@ -197,11 +197,141 @@ def test_watch_is_one_callback_removed_by_shutdown(scene):
         api.build(scene).update()
     for name in core_cache.WATCHED_HANDLERS:
         callbacks = getattr(bpy.app.handlers, name)
-        assert callbacks.count(core_cache._on_change) == 1, name
+        assert callbacks.count(core_cache._callback(name)) == 1, name
+        assert sum(callbacks.count(cb) for cb in (core_cache._on_change,
+                                                  core_cache._on_update)) == 1, name
     api.shutdown()
     assert core_cache.runtime_hooks_active() == []
     for name in core_cache.WATCHED_HANDLERS:
-        assert core_cache._on_change not in getattr(bpy.app.handlers, name)
+        callbacks = getattr(bpy.app.handlers, name)
+        assert core_cache._on_change not in callbacks and core_cache._on_update not in callbacks
     bvh = api.build(scene)
     assert not bvh.stats.unchanged
+    _agree(bvh, scene)
+
+
+# --- moves only: matrices read again, nothing else --------------------------------------------
+
+def _move_all(objs, step):
+    for k, obj in enumerate(objs):
+        obj.location.x += step * (k + 1)
+        obj.rotation_euler.z += 0.2 * step
+    objs[1].scale = (1.0 + step, 1.3, 0.8)
+
+
+def test_moves_only_read_matrices_and_agree(scene, no_walk):
+    bvh = api.build(scene)
+    no_walk()                                     # moved rebuilds do no per-object work
+    for step in (0.3, -0.5, 0.2):
+        _move_all(scene, step)
+        again = api.build(scene)
+        assert again.stats.transforms_only and not again.stats.unchanged
+        assert again.stats.meshes_rebuilt == 0 and again.stats.meshes_reused == 4
+        _agree(again, scene)
+        _move_all(scene, -step / 2)
+        bvh.update()
+        assert bvh.stats.transforms_only and bvh.stats.meshes_rebuilt == 0
+        _agree(bvh, scene)
+
+
+def test_move_together_with_a_change_walks(scene):
+    bvh = api.build(scene)
+    _move_all(scene, 0.4)
+    scene[0].modifiers["sub"].levels = 2
+    bvh.update()
+    assert not bvh.stats.transforms_only and bvh.stats.meshes_rebuilt == 1
+    _agree(bvh, scene)
+    _move_all(scene, 0.4)
+    scene[2].data.shape_keys.key_blocks["Up"].value = 0.3
+    again = api.build(scene)
+    assert not again.stats.transforms_only and again.stats.meshes_rebuilt == 1
+    _agree(again, scene)
+
+
+def test_moving_what_a_geometry_depends_on_is_a_change():
+    """A Boolean cutter, a Shrinkwrap target, a driver source: their moves change other objects'
+    geometry, which the watch sees."""
+    target = sb.mesh_object("target", sb.ico_mesh("t", 3, 1.0), (0, 0, 0))
+    cutter = sb.mesh_object("cutter", sb.cube_mesh("c", 0.8), (0.9, 0, 0.5))
+    target.modifiers.new("bool", 'BOOLEAN').object = cutter
+    wrapped = sb.mesh_object("wrapped", sb.ico_mesh("w", 2, 1.5), (5, 0, 0))
+    goal = sb.mesh_object("goal", sb.cube_mesh("g", 1.0), (5.5, 0, 0))
+    wrapped.modifiers.new("wrap", 'SHRINKWRAP').target = goal
+    driven = sb.mesh_object("driven", sb.cube_mesh("d", 0.6), (-4, 0, 0))
+    array = driven.modifiers.new("arr", 'ARRAY')
+    source = sb.link(bpy.data.objects.new("driver_source", None))
+    curve = array.driver_add("relative_offset_displace", 0)
+    var = curve.driver.variables.new()
+    var.type = 'TRANSFORMS'
+    var.targets[0].id = source
+    var.targets[0].transform_type = 'LOC_X'
+    curve.driver.expression = f"{var.name} + 1.2"
+    objs = [target, wrapped, driven]
+    sb.visible_only(objs)                 # the cutter and the goal are seen by Scene.ray_cast
+    bvh = api.build(objs)
+    for mover in (cutter, goal, source):
+        mover.location.x += 0.35
+        bvh.update()
+        assert not bvh.stats.transforms_only and bvh.stats.meshes_rebuilt == 1, mover.name
+        _agree(bvh, objs, size=6.0, min_hits=20)
+
+
+def test_builds_with_instances_or_edit_mode_are_never_moved(scene):
+    gn = sb.gn_instances_object("gn", (0, -4, 0))
+    objs = scene + [gn]
+    bvh = api.build(objs)
+    gn.location.z += 0.5
+    scene[0].location.z += 0.5
+    bvh.update()
+    assert not bvh.stats.transforms_only
+    _agree(bvh, objs, size=8.0)
+    bvh = api.build(scene)
+    bpy.context.view_layer.objects.active = scene[1]
+    bpy.ops.object.mode_set(mode='EDIT')
+    try:
+        scene[0].location.z += 0.5
+        bvh.update()
+        assert not bvh.stats.transforms_only
+    finally:
+        bpy.ops.object.mode_set(mode='OBJECT')
+
+
+def test_zero_scale_after_a_move_is_skipped_then_comes_back(scene):
+    bvh = api.build(scene)
+    scene[1].scale = (0.0, 1.0, 1.0)
+    bvh.update()
+    assert bvh.stats.transforms_only
+    assert ("ico", "zero scale (flat world matrix)") in bvh.stats.objects_skipped
+    assert scene[1] not in bvh.objects
+    scene[1].scale = (1.0, 1.0, 1.0)
+    bvh.update()
+    assert bvh.stats.transforms_only and scene[1] in bvh.objects
+    assert not bvh.stats.objects_skipped
+    _agree(bvh, scene)
+
+
+def test_visibility_change_and_deletion_walk(scene):
+    bvh = api.build(scene)
+    scene[1].hide_viewport = True
+    scene[0].location.x += 0.2
+    bvh.update()
+    assert not bvh.stats.transforms_only and scene[1] not in bvh.objects
+    scene[1].hide_viewport = False
+    bvh.update()
+    bpy.data.objects.remove(scene[3])
+    scene[0].location.x += 0.2
+    bvh.update()
+    assert not bvh.stats.transforms_only and bvh.stats.objects_used == len(scene) - 1
+    _agree(bvh, scene[:3] + scene[4:])
+
+
+def test_a_failing_watch_counts_a_change(scene, monkeypatch):
+    bvh = api.build(scene)
+
+    def broken(_updates):
+        raise RuntimeError("flags unreadable")
+    monkeypatch.setattr(core_cache, "transforms_only", broken)
+    scene[0].location.x += 0.5
+    bvh.update()
+    assert not bvh.stats.transforms_only
     _agree(bvh, scene)

@@ -16,6 +16,7 @@ from bvh_leakfree_addon.core import geometry as core_geometry
 from bvh_leakfree_addon.core import linalg as core_linalg
 from bvh_leakfree_addon.core import merge as core_merge
 from bvh_leakfree_addon.core import validate as core_validate
+from bvh_leakfree_addon.core import viewlayer as core_viewlayer
 
 
 def _mixed():
@@ -81,6 +82,8 @@ STAGES = [
     (core_geometry, "content_key"),
     (core_geometry, "entry_from_arrays"),
     (core_gather, "_take_instance"),            # inside the depsgraph instance iterator
+    (core_viewlayer.Rows, "bounds"),         # the batch reads of new trees' bounds ...
+    (core_viewlayer.Rows, "matrices"),       # ... and of world matrices
     (core_linalg, "world_boxes"),
     (core_cache, "evict"),
     (core_merge, "merged_arrays"),           # building .tree
