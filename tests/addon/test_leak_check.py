@@ -100,12 +100,12 @@ def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):
     monkeypatch.setattr(gather, "GeomEntry", leaky_entry)
     assert bpy.ops.object.bvh_leak_check(iterations=5) == {'FINISHED'}
     out = capfd.readouterr().out
-    assert "datablocks grew (meshes +10): +10 meshes (ico0.001, ico1.001, ico0.002, …; all " \
+    assert "datablocks grew (meshes +10): +10 meshes (leaked, leaked.001, leaked.002, …; all " \
            "orphans) = 2 per run" in out, out
     state = bpy.context.window_manager.bvh_leakfree.monitor
     assert not state.leak_check_clean and state.leak_check_growth == "meshes +10"
     lines = addon.monitor.panels.leak_check_lines(state)
-    assert lines[2] == ("+10 meshes (ico0.001, ico1.001, ico0.002, …; all orphans) = 2 per run",
+    assert lines[2] == ("+10 meshes (leaked, leaked.001, leaked.002, …; all orphans) = 2 per run",
                         'ERROR')
 
 
