@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import bpy
 
 __all__ = ("get_preferences", "runtime_state", "feature_settings", "declared_defaults",
-           "tag_redraw", "each_view3d_area", "reports_errors")
+           "reset_properties", "view_layer_members", "tag_redraw", "each_view3d_area",
+           "reports_errors")
 
 #: the add-on's top package (``bl_ext.<repo>.bvh_leakfree_addon`` when installed as an extension)
 PACKAGE = __package__
@@ -49,6 +50,21 @@ def declared_defaults(settings_class):
             raise TypeError(f"{settings_class.__name__}.{name} declares no default")
         values[name] = keywords["default"]
     return SimpleNamespace(**values)
+
+
+def reset_properties(group, names=None):
+    """Every property of the PropertyGroup instance ``group`` back to its default (``names``: only
+    those for which ``names(identifier)`` is true)."""
+    for prop in group.bl_rna.properties:
+        name = prop.identifier
+        if name != "rna_type" and (names is None or names(name)):
+            group.property_unset(name)
+
+
+def view_layer_members(view_layer):
+    """``as_pointer()`` of every object of ``view_layer``: membership by identity, never by name
+    (a linked object and a local one can share a name)."""
+    return {obj.as_pointer() for obj in view_layer.objects}
 
 
 def each_view3d_area(context=None):

@@ -12,6 +12,7 @@ from mathutils import Vector
 
 from .. import api
 from ..core.geometry import GEOMETRY_TYPES
+from ..utils import view_layer_members
 from .directions import VIEW_FALLBACK_NOTE, direction_words, ray_direction, view_line
 
 __all__ = ("CastError", "CastResult", "NO_GEOMETRY_MESSAGE", "cast_objects", "cast_from_cursor",
@@ -223,7 +224,7 @@ def select_hit_object(context, result):
     if context.mode != 'OBJECT':
         return "selection left alone outside Object Mode"
     view_layer = context.view_layer
-    in_layer = {obj.as_pointer() for obj in view_layer.objects}   # by identity, never by name
+    in_layer = view_layer_members(view_layer)
     target = result.object
     if target is None or target.as_pointer() not in in_layer:
         target = result.instancer  # an instanced object is usually not in the view layer

@@ -13,7 +13,7 @@ from bpy.props import BoolProperty, FloatProperty, FloatVectorProperty, IntPrope
 from mathutils import Vector
 
 from .. import api
-from ..utils import runtime_state, tag_redraw
+from ..utils import reset_properties, runtime_state, tag_redraw
 from .settings import CAST_INPUTS, CastSettings, direction_label
 
 __all__ = ("CastResultState", "store_result", "clear_result", "settings_differences", "register",
@@ -105,11 +105,8 @@ def store_result(context, result):
 def clear_result(context):
     """Forget the last result: every property back to its default."""
     state = runtime_state(context)
-    if state is None:
-        return
-    for prop in state.cast.bl_rna.properties:
-        if prop.identifier != "rna_type":
-            state.cast.property_unset(prop.identifier)
+    if state is not None:
+        reset_properties(state.cast)
 
 
 def settings_differences(cast, settings):

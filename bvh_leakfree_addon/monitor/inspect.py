@@ -13,7 +13,7 @@ from bpy.props import EnumProperty, IntProperty, StringProperty
 from ..core import idtypes
 from ..core.datablocks import is_orphan
 from ..core.leaks import describe, find_by_uid
-from ..utils import reports_errors, runtime_state
+from ..utils import reports_errors, runtime_state, view_layer_members
 from . import service
 from .operators import undo_step
 from .settings import LISTABLE
@@ -183,7 +183,8 @@ class WM_OT_bvh_select_users(bpy.types.Operator):
         id_ = _lookup(self.collection, self.session_uid)
         label = describe(id_)
         layer_objects = context.view_layer.objects
-        objects = [obj for obj in objects_using(id_) if layer_objects.get(obj.name) == obj]
+        members = view_layer_members(context.view_layer)   # by identity, never by name
+        objects = [obj for obj in objects_using(id_) if obj.as_pointer() in members]
         del id_
         if not objects:
             self.report({'INFO'}, f"No object in this view layer uses {label}")

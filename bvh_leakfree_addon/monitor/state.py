@@ -13,7 +13,7 @@ from bpy.props import (
 )
 
 from ..core import idtypes
-from ..utils import runtime_state
+from ..utils import reset_properties, runtime_state
 from .settings import LISTABLE
 
 __all__ = ("MonitorState", "store_leak_check", "clear_leak_check", "open_lists", "list_page",
@@ -100,8 +100,5 @@ def store_leak_check(context, **values):
 def clear_leak_check(context):
     """Forget the last leak check (a file was loaded): its properties back to their defaults."""
     state = runtime_state(context)
-    if state is None:
-        return
-    for prop in state.monitor.bl_rna.properties:
-        if prop.identifier.startswith("leak_check_"):
-            state.monitor.property_unset(prop.identifier)
+    if state is not None:
+        reset_properties(state.monitor, lambda name: name.startswith("leak_check_"))
