@@ -9,8 +9,9 @@ Embree build time over the predicted time saved per ray.  The model, measured on
 bpy 5.0.1; ``tools/bench_rays.py`` measures the real crossover next to the model's prediction):
 
 * Embree build: embreex copies the geometry element by element (~0.23 µs a vertex, ~0.33 µs a
-  triangle), Embree builds its BVH (~0.22 µs a triangle), and reading the rows' triangles costs
-  ~10 µs a row.  Closed meshes have about half as many vertices as triangles: 0.67 µs a triangle.
+  triangle), Embree builds its BVH (~0.22 µs a triangle), reading and transforming the rows'
+  triangles costs ~12 µs a row, and a scene ~30 µs.  Closed meshes have about half as many
+  vertices as triangles: 0.67 µs a triangle.
 * mathutils: ~4.4 µs a ray, plus ~0.016 µs a ray for each object box (the slab test against
   every box is brute force: it is what makes 2,000 objects cost 36 µs a ray).
 * Embree: ~0.5 µs a ray.
@@ -27,8 +28,9 @@ __all__ = ("BACKENDS", "available", "check", "crossover", "embree_pays")
 
 BACKENDS = ("embree", "mathutils")
 
+EMBREE_BUILD_US = 30.0
 EMBREE_BUILD_US_PER_TRIANGLE = 0.67
-EMBREE_BUILD_US_PER_ROW = 10.0
+EMBREE_BUILD_US_PER_ROW = 12.0
 EMBREE_US_PER_RAY = 0.5
 MATHUTILS_US_PER_RAY = 4.4
 MATHUTILS_US_PER_RAY_PER_BOX = 0.016
@@ -59,7 +61,8 @@ def check(backend):
 def crossover(top):
     """Predicted batch size from which building an Embree scene for ``top`` and casting with it
     beats the mathutils backend (see the module doc)."""
-    build_us = (EMBREE_BUILD_US_PER_TRIANGLE * sum(e.triangles for e in top.entries)
+    triangles = sum(entry.triangles for entry in top.entries)
+    build_us = (EMBREE_BUILD_US + EMBREE_BUILD_US_PER_TRIANGLE * triangles
                 + EMBREE_BUILD_US_PER_ROW * len(top))
     saved_us = MATHUTILS_US_PER_RAY + MATHUTILS_US_PER_RAY_PER_BOX * len(top) - EMBREE_US_PER_RAY
     return max(1, math.ceil(build_us / saved_us))

@@ -255,7 +255,8 @@ def _cast_chunk(emb, origins, directions, limit32, out, a, b):
     t = tfar.astype(np.float64)
     t[miss] = np.inf
     loc = out["location"][a:b]
-    np.multiply(d, t[:, None], out=loc)
+    with np.errstate(invalid="ignore"):     # misses: 0 × inf, overwritten below
+        np.multiply(d, t[:, None], out=loc)
     loc += o
     nor = out["normal"][a:b]
     nor[...] = res["Ng"]
