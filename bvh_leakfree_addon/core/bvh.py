@@ -280,7 +280,7 @@ class SceneBVH:
         limit = validate.max_distance(distance)
         cam = camera_rays(camera, resolution, self._depsgraph())
         h, w = cam.shape
-        d = cam.directions.reshape(h * w, 3)
+        d = validate.unit_rows(cam.directions.reshape(h * w, 3))   # as ray_cast_many does
         res = self._cast_many(cam.origins.reshape(h * w, 3), d, limit, name)
         depth = np.full(h * w, np.inf)
         hit = res["hit"]

@@ -228,7 +228,7 @@ def test_hit_on_an_object_deleted_after_build_is_a_clear_error():
 def test_build_move_cast_cycles_leave_no_datablock_and_no_memory():
     """A sampler loop on the Embree backend: a new Embree scene every cycle (objects move), no
     datablock created, memory flat after warm-up (one shared Embree device)."""
-    objs = _icos(8, 2)
+    objs = _icos(8, 4)                      # 10,240 triangles: ~1 MB of Embree scene a cycle
     origins, directions = _rays(objs, 5000)
     rng = np.random.default_rng(3)
 
