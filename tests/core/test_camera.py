@@ -130,6 +130,10 @@ def test_depth_is_the_distance_along_the_view_axis(kind, backend):
     assert np.allclose(res.location, origins + res.distance[..., None] * directions, atol=1e-4)
     if kind == 'ORTHO':
         assert np.allclose(res.depth, res.distance, atol=1e-5)
+    cam.scale = (1.0, 1.0, 1.0)
+    bpy.context.view_layer.update()
+    unscaled = api.camera_rays(cam, (48, 27))
+    assert np.allclose(unscaled[0], origins) and np.allclose(unscaled[1], directions)
 
 
 def test_cast_camera_is_ray_cast_many_of_camera_rays_shaped_as_the_image():
