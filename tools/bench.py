@@ -48,10 +48,14 @@ import tempfile
 import time
 from pathlib import Path
 
+# -- issue 13: the batched-ray (Embree) measurements live in tools/bench_rays.py ------------------
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_rays  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 ADDON_MODULE = "bl_ext.user_default.bvh_leakfree_addon"
 MEASUREMENTS = ("cold", "scaling", "loop", "recast", "rays", "memory", "trend", "monitor",
-                "reeval")
+                "reeval", "embree")
 
 # Triangles of a bmesh icosphere: 20 * 4 ** (subdivisions - 1).
 SCENES = {"S1": (20, 5), "S2": (200, 3), "S3": (2000, 1), "S4": (1, 8)}
@@ -80,6 +84,7 @@ FULL = {
     "monitor_blocks": 10,
     "reeval_segments": 708,             # a grid of 2 × 708² ≈ 1.0 M triangles
     "reeval_times": 10,
+    "embree": bench_rays.FULL,          # issue 13
 }
 
 TINY = dict(FULL, **{
@@ -102,6 +107,7 @@ TINY = dict(FULL, **{
     "monitor_blocks": 2,
     "reeval_segments": 40,
     "reeval_times": 3,
+    "embree": bench_rays.TINY,          # issue 13
 })
 
 # Targets (issue 6): speedup factors vs copy_fixed unless noted.
@@ -532,8 +538,8 @@ def _rays(cfg, objects, half, core):
 
     result = {}
 
-    def ours():
-        result["r"] = bvh.ray_cast_many(origins, directions)
+    def ours():   # the mathutils backend (issue 13: "auto" would pick Embree here, see row 9)
+        result["r"] = bvh.ray_cast_many(origins, directions, backend="mathutils")
 
     times = interleaved({"scene_ray_cast": reference, "ours": ours}, cfg["ray_reps"], warmup=0)
     r = result["r"]
@@ -821,11 +827,13 @@ def plan(cfg, only):
         jobs.append(("monitor", "monitor", []))
     if "reeval" in only:
         jobs.append(("reeval", "reeval", []))
+    if "embree" in only:                # issue 13
+        jobs += bench_rays.plan(cfg["embree"])
     return jobs
 
 
 JOBS = {"scene": job_scene, "scaling": job_scaling, "peak": job_peak, "trend": job_trend,
-        "monitor": job_monitor, "reeval": job_reeval}
+        "monitor": job_monitor, "reeval": job_reeval, **bench_rays.JOBS}   # issue 13: embree
 
 
 def run_job_in_process(cfg, kind, args, zip_path=None, addon_installed=False):
@@ -1071,6 +1079,7 @@ def rows(doc, cfg):
                        + f" (mean over all ticks {ms(mon['mean'])})",
                        f"< {ms(MONITOR_TARGET_S)} mean", tick < MONITOR_TARGET_S,
                        key="monitor", ratio=ratio))
+    out += bench_rays.rows(jobs, cfg)   # issue 13: batched rays, Embree backend
     return out
 
 

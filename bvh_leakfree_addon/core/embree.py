@@ -178,9 +178,16 @@ def _build(top, objects, depsgraph):
     return EmbreeScene(scene, tri_obj, polys, nverts, len(top), time.perf_counter() - start)
 
 
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))     # the CPUs this process may use
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _threads(n):
     chunks = -(-n // CHUNK)
-    return max(1, min(MAX_THREADS, os.cpu_count() or 1, chunks))
+    return max(1, min(MAX_THREADS, _cpus(), chunks))
 
 
 def cast(emb, top, origins, directions, limit):
@@ -192,8 +199,11 @@ def cast(emb, top, origins, directions, limit):
     if n == 0 or emb.triangles == 0:
         return out
     limit32 = np.float32(limit) if math.isfinite(limit) and limit < 3.0e38 else np.float32(np.inf)
-    bounds = [(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
     threads = _threads(n)
+    chunks = -(-n // CHUNK)
+    chunks = -(-chunks // threads) * threads           # equal shares for the threads
+    size = -(-n // chunks)
+    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
     if threads == 1:
         for a, b in bounds:
             _cast_chunk(emb, origins, directions, limit32, out, a, b)
@@ -260,8 +270,8 @@ def _cast_chunk(emb, origins, directions, limit32, out, a, b):
     loc += o
     nor = out["normal"][a:b]
     nor[...] = res["Ng"]
-    length = np.sqrt(np.einsum("ij,ij->i", nor, nor))
-    np.divide(nor, length[:, None], out=nor, where=length[:, None] > 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):   # misses: 0 / 0, overwritten below
+        nor *= (1.0 / np.sqrt(np.einsum("ij,ij->i", nor, nor)))[:, None]
     out["hit"][a:b] = ~miss
     out["distance"][a:b] = t
     out["object_index"][a:b] = emb.tri_obj[prim]
