@@ -52,7 +52,7 @@ $(VENV_DIR)/dev/.installed: requirements/dev.txt
 	@touch $@
 
 lint: $(VENV_DIR)/dev/.installed
-	$(VENV_DIR)/dev/bin/ruff check bvh_leakfree_addon tests tools
+	$(VENV_DIR)/dev/bin/ruff check bvh_leakfree_addon tests tools examples
 
 # The wheels the extension bundles (requirements/addon-wheels.txt, one per platform), fetched into
 # the wheelhouse when an index is reachable; tools/build_dist.py checks their hashes.

@@ -1,8 +1,8 @@
 """Depth and object-index maps of a camera by ray casting, written as PNG files (numpy and the
 standard library only: no image datablock, nothing added to the .blend).
 
-    python examples/camera_maps.py --out maps/                 # PyPI bpy module
-    blender -b scene.blend --python examples/camera_maps.py -- --out maps/ [--width 640 --height 360]
+    python examples/camera_maps.py --out maps/                  # PyPI bpy module
+    blender -b scene.blend --python examples/camera_maps.py -- --out maps/ --width 640 --height 360
 
 Without a .blend, a small demo scene is made (icospheres on a ground plane, a camera).  With one,
 the scene's camera and its visible mesh objects are used.  ``make demo`` runs this on the demo
@@ -113,6 +113,7 @@ def demo_scene():
 def add_camera():
     """A camera in front of and above the demo scene, looking at its middle."""
     import bpy
+
     from mathutils import Vector
     camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
     camera.data.lens = 30.0

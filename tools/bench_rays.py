@@ -16,7 +16,6 @@ Jobs (each in a fresh process, like every bench.py job):
   the model in ``core/backends.py`` predicts (what "auto" uses).
 """
 import gc
-import math
 import statistics
 import time
 
@@ -69,6 +68,7 @@ def _setup(cfg_all, name):
 def _camera_for(objects, half):
     """A camera 4 half-extents away from the scene's centre, looking at it from above."""
     import bpy
+
     import numpy as np
     from mathutils import Vector
     center = Vector(np.array([tuple(o.matrix_world.translation) for o in objects]).mean(axis=0))
@@ -102,15 +102,15 @@ def _agreement(ref, got, size):
 def job_embree(cfg_all, name):
     """100k rays (three ways), 1M rays (throughput, peak RSS), a 1920×1080 camera map."""
     import bpy
-    import numpy as np
+
     from mathutils import Vector
     cfg = cfg_all["embree"]
     b, core, objects, half = _setup(cfg_all, name)
     if "embree" not in core.ray_backends():
         return {"skipped": "no Embree backend here (embreex not importable)"}
     from bvh_leakfree_addon.core import embree as core_embree
-    out = {"scene": name, "objects": len(objects), "triangles": b.triangles(*cfg_all["scenes"][name]),
-           "embreex": core_embree.version()}
+    out = {"scene": name, "objects": len(objects),
+           "triangles": b.triangles(*cfg_all["scenes"][name]), "embreex": core_embree.version()}
     center = b.scene_center(objects)
     origins, directions = b.random_rays(cfg["rays"], center, half, objects, 3)
     vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions, strict=False)]
@@ -224,16 +224,17 @@ def job_crossover(cfg_all, name):
         start = time.perf_counter()
         scene = core_embree._build(top, bvh._input, depsgraph)
         builds.append(time.perf_counter() - start)
+    scene = core_embree.scene_for(top, bvh._input, depsgraph)   # kept: casts below use it
     sizes = sorted({max(1, int(predicted * f)) for f in cfg["crossover_factors"]})
     points = []
     for n in sizes:
         origins, directions = b.random_rays(n, b.scene_center(objects), half, objects, 7)
 
-        def mathutils():
-            bvh.ray_cast_many(origins, directions, backend="mathutils")
+        def mathutils(o=origins, d=directions):
+            bvh.ray_cast_many(o, d, backend="mathutils")
 
-        def embree():
-            core_embree.cast(scene, top, origins, directions, math.inf)
+        def embree(o=origins, d=directions):
+            bvh.ray_cast_many(o, d, backend="embree")
 
         times = b.interleaved({"mathutils": mathutils, "embree": embree}, cfg["crossover_reps"])
         points.append({"rays": n, "mathutils": min(times["mathutils"]),
@@ -284,8 +285,9 @@ def rows(jobs, cfg_all):
         label = b.scene_label(name, cfg_all["scenes"])
         measured = cross["measured"]
         if measured is None:
-            words = (f"Embree build + cast never beat mathutils up to {cross['points'][-1]['rays']:,}"
-                     f" rays; 'auto' predicts {cross['predicted']:,}")
+            words = (f"Embree build + cast never beat mathutils up to "
+                     f"{cross['points'][-1]['rays']:,} rays; 'auto' predicts "
+                     f"{cross['predicted']:,}")
             ratio = None
         else:
             ratio = cross["predicted"] / measured if measured else None
@@ -296,7 +298,7 @@ def rows(jobs, cfg_all):
                      f" µs/ray)")
         out.append(b.row("9 auto crossover (rays)", label, f"{cross['predicted']:,}",
                          f"measured {measured if measured is not None else 'n/a'}", words,
-                         key=f"embree.crossover.{name}", ratio=ratio))
+                         key=f"embree.crossover.{name}", model_over_measured=ratio))
     return out
 
 
