@@ -109,6 +109,29 @@ def test_without_embreex_everything_works_on_mathutils():
     assert "EMBREEX_LOADED False" in proc.stdout
 
 
+def test_importing_the_api_loads_neither_embreex_nor_a_ui_module():
+    """``embreex`` (a 40 MB library) loads on the first batch that may use it, and the API still
+    loads no UI module."""
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import bpy
+        from bvh_leakfree_addon import api
+        ui = sorted(n for n in sys.modules if n.startswith("bvh_leakfree_addon.") and
+                    n.split(".")[1] in ("cast", "monitor", "preferences", "state", "sidebar"))
+        print("UI", ui, "EMBREEX", "embreex" in sys.modules)
+        backends = api.ray_backends()
+        print("AFTER", "embreex" in sys.modules, backends)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != embree.ENV_SWITCH}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "UI [] EMBREEX False" in proc.stdout, proc.stdout
+    assert ("AFTER True ('embree', 'mathutils')" in proc.stdout
+            or "AFTER False ('mathutils',)" in proc.stdout), proc.stdout
+
+
 @needs_embree
 def test_auto_builds_an_embree_scene_only_when_the_batch_pays(monkeypatch):
     objs = _icos()
