@@ -282,3 +282,16 @@ def _rss():
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         return None
+
+
+@needs_embree
+def test_shutdown_drops_the_shared_device_and_embree_still_works_after():
+    objs = _icos(2, 2)
+    bvh = api.build(objs)
+    origins, directions = _rays(objs, 500)
+    first = bvh.ray_cast_many(origins, directions, backend="embree")
+    assert embree._device is not None
+    api.shutdown()
+    assert embree._device is None
+    again = api.build(objs).ray_cast_many(origins, directions, backend="embree")
+    assert _same(first, again) and embree._device is not None
