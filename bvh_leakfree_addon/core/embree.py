@@ -60,8 +60,11 @@ def _load():
     if _probe is None:
         try:
             from embreex import mesh_construction, rtcore, rtcore_scene
-        except ImportError as ex:
-            _probe = (None, f"the embreex package is not installed ({ex})")
+        except ModuleNotFoundError as ex:
+            if ex.name != "embreex":
+                _probe = (None, f"embreex failed to load: {type(ex).__name__}: {ex}")
+            else:
+                _probe = (None, f"the embreex package is not installed ({ex})")
         except Exception as ex:  # noqa: BLE001 - a library that fails to load: no backend
             _probe = (None, f"embreex failed to load: {type(ex).__name__}: {ex}")
         else:
