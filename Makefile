@@ -87,7 +87,7 @@ test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(F
 # The whole suite as it runs where embreex is missing (the Embree tests skip, 'auto' is mathutils).
 test-no-embree: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 	BVH_LEAKFREE_EMBREE=0 BVH_ADDON_ZIP=$(abspath $(ZIP)) \
-	  $(call venv_python,$(FAST_VERSION)) -m pytest tests $(PYTEST_ARGS)
+	  $(call venv_python,$(FAST_VERSION)) -m pytest $(TESTS) $(PYTEST_ARGS)
 
 # Benchmarks (tools/bench.py): one table + bench-results/bpy-<v>.json per version, then the chart
 # docs/bench.png.  BENCH_ARGS="--only cold,rays" or "--tiny" to narrow a run.

@@ -163,3 +163,17 @@ def test_hit_on_object_deleted_after_build_is_a_clear_error():
         bvh.ray_cast_many([[0.0, 0.0, 5.0]], (0, 0, -1), backend="mathutils")
     # a miss does not need the object
     assert not bvh.ray_cast_many([[0.0, 0.0, 5.0]], (0, 0, 1), backend="mathutils")["hit"][0]
+
+
+def test_large_batches_cast_in_slices_give_the_same_answers(monkeypatch):
+    """Batches above ``RAY_SLICE`` rays are cast slice by slice (bounded memory): the same
+    arrays as one pass."""
+    objs, size = _mixed_and_nonuniform()
+    bvh = api.build(objs)
+    origins, directions = sb.random_rays(3000, size, seed=17, objects=objs)
+    whole = bvh.ray_cast_many(origins, directions, backend="mathutils")
+    monkeypatch.setattr(rays, "RAY_SLICE", 701)
+    sliced = bvh.ray_cast_many(origins, directions, backend="mathutils")
+    assert whole["hit"].sum() > 500
+    for key, value in whole.items():
+        assert np.array_equal(value, sliced[key], equal_nan=True), key
