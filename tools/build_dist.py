@@ -155,11 +155,15 @@ def main():
     universal_stage = build_dir / "stage" / "bvh_leakfree_addon"
     platform_stage = build_dir / "stage-platforms" / "bvh_leakfree_addon"
 
-    with_platforms = stage(root, platform_stage, Path(args.wheelhouse), with_wheels=True) \
-        if not args.no_platform_zips else False
+    # the wheel-less stage first: a broken manifest fails with Blender's own message
     stage(root, universal_stage, Path(args.wheelhouse), with_wheels=False)
-    for stage_dir in ([platform_stage] if with_platforms else []) + [universal_stage]:
-        code, out = run(tool, "validate", str(stage_dir))
+    code, out = run(tool, "validate", str(universal_stage))
+    if code != 0:
+        fail(out, f"the manifest or package failed Blender's validator (exit {code})")
+    with_platforms = not args.no_platform_zips and stage(root, platform_stage,
+                                                         Path(args.wheelhouse), with_wheels=True)
+    if with_platforms:
+        code, out = run(tool, "validate", str(platform_stage))
         if code != 0:
             fail(out, f"the manifest or package failed Blender's validator (exit {code})")
 
