@@ -266,7 +266,7 @@ class SceneBVH:
         needs is gone (``required``: ``RuntimeError`` instead)."""
         try:
             return embree.scene_for(self._top, self._input, self._depsgraph())
-        except RuntimeError:
+        except merge.GeometryChanged:
             if required:
                 raise RuntimeError("the geometry changed since this SceneBVH was built: call "
                                    "update() before casting with the 'embree' backend") from None
