@@ -10,7 +10,11 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 
 * ``build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
   progress=None) -> SceneBVH``
-* ``SceneBVH.ray_cast / ray_cast_many / find_nearest / tree / source_of / objects / stats / update``
+* ``SceneBVH.ray_cast / ray_cast_many / cast_camera / find_nearest / tree / source_of / objects /
+  stats / update``
+* ``camera_rays(camera, resolution=None, *, depsgraph=None)``: one ray per pixel of a camera.
+* ``ray_backends()``: the batched-ray backends available here (``"embree"`` when the optional
+  ``embreex`` package imports, and ``"mathutils"``).
 * ``create_bvh_tree_multi_objects(objects, *, evaluated=False, depsgraph=None, epsilon=0.0)``:
   a drop-in for BlenderProc's function of that name (same tree, same hits, no datablock made).
 * ``leak_guard(collections=None, *, raise_on_leak=True, limit=10)``: records every ID by identity
@@ -26,16 +30,46 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
   that lets an unchanged ``build()``/``update()`` skip every object.  It is added on the first
   build; the add-on's unregister calls ``shutdown()``.
 """
+import bpy as _bpy
+
+from .core import backends as _backends
 from .core import cache as _cache
+from .core import camera as _camera
+from .core import embree as _embree
 from .core.blenderproc import create_bvh_tree_multi_objects
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
 from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
 
 __all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
-           "clear_cache", "cache_info", "CacheInfo", "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES",
-           "shutdown", "LeakError", "LeakReport", "leak_guard", "process_rss_bytes",
-           "datablock_counts", "orphans", "purge_orphans", "purge_preview"]
+           "camera_rays", "ray_backends", "clear_cache", "cache_info", "CacheInfo",
+           "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError", "LeakReport",
+           "leak_guard", "process_rss_bytes", "datablock_counts", "orphans", "purge_orphans",
+           "purge_preview"]
+
+
+def camera_rays(camera, resolution=None, *, depsgraph=None):
+    """One ray per pixel of ``camera``: ``(origins, directions)``, float64 arrays shaped
+    (height, width, 3) in world space, directions of unit length, row 0 at the top of the image,
+    rays through pixel centres.
+
+    Perspective and orthographic cameras; sensor fit, focal length, sensor size, orthographic
+    scale, lens shift and the scene's pixel aspect as Blender's renders use them (the frame is the
+    one ``camera.data.view_frame(scene=...)`` draws).  ``resolution``: ``(width, height)``, or
+    None for the render resolution × percentage of the depsgraph's scene.  ``depsgraph``: where
+    the camera is evaluated (animation, constraints, parents; default: the context's).  No
+    clipping is applied.  ``SceneBVH.cast_camera`` casts them and adds the depth."""
+    if depsgraph is None:
+        depsgraph = _bpy.context.evaluated_depsgraph_get()
+    return _camera.camera_rays(camera, resolution, depsgraph).owned()
+
+
+def ray_backends():
+    """Names of the backends ``ray_cast_many`` / ``cast_camera`` can use here, fastest first:
+    ``("embree", "mathutils")`` when the optional ``embreex`` package imports (bundled in the
+    add-on's Linux x64, Windows x64 and macOS builds; ``pip install embreex``), else
+    ``("mathutils",)``.  ``BVH_LEAKFREE_EMBREE=0`` in the environment hides Embree."""
+    return _backends.available()
 
 
 def clear_cache():
@@ -75,6 +109,7 @@ def set_cache_limit(limit_bytes):
 
 
 def shutdown():
-    """Release what the core holds: cached trees and the change watch (called when the add-on is
-    disabled; scripts may call it when they are done)."""
+    """Release what the core holds: cached trees, the change watch and the shared Embree device
+    (called when the add-on is disabled; scripts may call it when they are done)."""
     _cache.shutdown()
+    _embree.release()

@@ -96,3 +96,24 @@ def test_leak_measurements_name_what_grew_and_the_graph_creates_nothing(tiny_res
         assert "M.used ← Mesh" in job["report"] and "−1 mesh removed (pool" in job["report"]
     lists = jobs["monitor-lists"]
     assert lists["rows"] > 0 and lists["graph_id_growth"] == {} and lists["previews"] == 1
+
+
+def test_batched_ray_rows_report(tiny_results):
+    """tools/bench_rays.py (issue 13): the Embree rows and the crossover of each scene, and the
+    two backends agree on the benchmark's rays."""
+    keys = {row["key"] for row in tiny_results["rows"]}
+    job = tiny_results["jobs"]["embree-S1"]
+    if job.get("skipped"):
+        assert "embree.skipped" in keys
+        return
+    assert {"embree.vs_loop", "embree.vs_mathutils", "embree.with_build", "embree.million.embree",
+            "embree.million.mathutils", "embree.camera"} <= keys, keys
+    assert {f"embree.crossover.{s}" for s in ("S1", "S2", "S3", "S4")} <= keys, keys
+    agreement = job["agreement"]
+    assert agreement["hits"] > agreement["rays"] // 4
+    assert agreement["hit_differs"] == agreement["object_differs"] == 0, agreement
+    assert agreement["location_over_tolerance"] == 0, agreement
+    assert job["camera"]["hit_differs"] <= 2, job["camera"]
+    for scene in ("S1", "S2", "S3", "S4"):
+        cross = tiny_results["jobs"][f"crossover-{scene}"]
+        assert cross["predicted"] >= 1 and cross["embree_build"] > 0, cross

@@ -1,14 +1,21 @@
-"""`make dist` builds with Blender's own extension builder and refuses a broken manifest."""
+"""`make dist` builds with Blender's own extension builder and refuses a broken manifest: one zip
+per platform with its own Embree wheel, and one zip without wheels."""
+import importlib.util
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 
 import pytest
 from helpers import ROOT
 
 BUILD = ROOT / "tools" / "build_dist.py"
+MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text(encoding="utf-8"))
+# Blender's platform names → the wheel tag of the platform's embreex wheel
+WHEEL_TAG = {"linux-x64": "manylinux_2_28_x86_64", "windows-x64": "win_amd64",
+             "macos-x64": "macosx_13_0_x86_64", "macos-arm64": "macosx_13_0_arm64"}
 
 
 def _copy_project(tmp_path, manifest_text=None):
@@ -16,13 +23,22 @@ def _copy_project(tmp_path, manifest_text=None):
                     ignore=shutil.ignore_patterns("__pycache__"))
     text = (ROOT / "blender_manifest.toml").read_text()
     (tmp_path / "blender_manifest.toml").write_text(manifest_text(text) if manifest_text else text)
+    (tmp_path / "requirements").mkdir()
+    shutil.copy2(ROOT / "requirements" / "addon-wheels.txt", tmp_path / "requirements")
     return tmp_path
 
 
-def _build(root, output):
+def _build(root, output, *extra):
     return subprocess.run([sys.executable, str(BUILD), "--root", str(root),
-                           "--output", str(output)],
+                           "--output", str(output), *extra],
                           capture_output=True, text=True)
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("_build_dist", BUILD)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_build_produces_a_validated_zip_with_only_the_addon(tmp_path):
@@ -30,11 +46,56 @@ def test_build_produces_a_validated_zip_with_only_the_addon(tmp_path):
     (root / "bvh_leakfree_addon" / "__pycache__").mkdir(exist_ok=True)
     (root / "bvh_leakfree_addon" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
     out = tmp_path / "out" / "addon.zip"
-    proc = _build(root, out)
+    proc = _build(root, out, "--no-platform-zips")
     assert proc.returncode == 0, proc.stderr
     names = zipfile.ZipFile(out).namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names and "api.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["addon.zip"]
+
+
+def test_dist_has_a_zip_per_platform_with_its_wheel_and_one_without(installed_zip):
+    """The zips `make dist` built: each platform zip holds exactly its platform's embreex wheel
+    and says so in its manifest; the wheel-less zip has no wheel and no platform list; Blender's
+    validator of this Blender version accepts every one."""
+    platforms = MANIFEST["platforms"]
+    assert set(platforms) == set(WHEEL_TAG) and len(MANIFEST["wheels"]) == len(platforms)
+    tool = _tool().find_blender_ext()
+    stem = installed_zip.stem
+    zips = {installed_zip: None}
+    zips.update({installed_zip.with_name(f"{stem}-{p.replace('-', '_')}.zip"): p
+                 for p in platforms})
+    for path, plat in zips.items():
+        assert path.exists(), f"{path.name} missing: make dist builds it"
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            manifest = tomllib.loads(zf.read("blender_manifest.toml").decode())
+        wheels = [n for n in names if n.endswith(".whl")]
+        if plat is None:
+            assert wheels == [] and "platforms" not in manifest and "wheels" not in manifest
+            assert path.stat().st_size < 1 << 20
+        else:
+            assert len(wheels) == 1 and WHEEL_TAG[plat] in wheels[0], (plat, wheels)
+            assert wheels[0].startswith("wheels/embreex-4.4.0.post1-cp311-"), wheels
+            generated = manifest["build"]["generated"]
+            assert generated["platforms"] == [plat] and generated["wheels"] == [f"./{wheels[0]}"]
+            assert not [n for n in names if "numpy" in n]     # Blender's numpy is used
+        assert "permissions" not in manifest
+        proc = subprocess.run([sys.executable, str(tool), "validate", str(path)],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_wheel_that_is_not_the_pinned_one_is_refused(tmp_path):
+    root = _copy_project(tmp_path / "project")
+    house = tmp_path / "wheelhouse"
+    house.mkdir()
+    for wheel in MANIFEST["wheels"]:
+        (house / wheel.split("/")[-1]).write_bytes(b"not the wheel from PyPI")
+    out = tmp_path / "out" / "addon.zip"
+    proc = _build(root, out, "--wheelhouse", str(house))
+    assert proc.returncode != 0 and "SHA-256" in proc.stderr, proc.stderr
+    assert not out.parent.exists() or not list(out.parent.glob("*.zip"))
 
 
 @pytest.mark.parametrize("breakage, expected", [
@@ -50,4 +111,4 @@ def test_broken_manifest_fails_with_blenders_message_and_no_zip(tmp_path, breaka
     proc = _build(root, out)
     assert proc.returncode != 0
     assert expected in proc.stderr
-    assert not out.exists()
+    assert not out.parent.exists() or not list(out.parent.glob("*.zip"))

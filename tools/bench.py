@@ -49,11 +49,16 @@ import tempfile
 import time
 from pathlib import Path
 
+# -- issue 13: the batched-ray (Embree) measurements live in tools/bench_rays.py ------------------
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_rays  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 ADDON_MODULE = "bl_ext.user_default.bvh_leakfree_addon"
 MEASUREMENTS = ("cold", "scaling", "loop", "recast", "rays", "memory", "trend", "monitor",
                 "reeval", "leaks",
-                "soak", "moved", "floor")   # issue 12: tools/bench_pipeline.py
+                "soak", "moved", "floor",   # issue 12: tools/bench_pipeline.py
+                "embree")                   # issue 13: tools/bench_rays.py
 # --- issue 14: leak_guard's overhead and the monitor's lists/graph live in bench_leaks.py ---------
 if str(ROOT / "tools") not in sys.path:
     sys.path.insert(0, str(ROOT / "tools"))
@@ -94,6 +99,7 @@ FULL = {
     "monitor_blocks": 10,
     "reeval_segments": 708,             # a grid of 2 × 708² ≈ 1.0 M triangles
     "reeval_times": 10,
+    "embree": bench_rays.FULL,          # issue 13
 }
 
 TINY = dict(FULL, **{
@@ -116,6 +122,7 @@ TINY = dict(FULL, **{
     "monitor_blocks": 2,
     "reeval_segments": 40,
     "reeval_times": 3,
+    "embree": bench_rays.TINY,          # issue 13
 })
 FULL.update(bench_leaks.FULL)     # issue 14
 TINY.update(bench_leaks.TINY)
@@ -548,8 +555,8 @@ def _rays(cfg, objects, half, core):
 
     result = {}
 
-    def ours():
-        result["r"] = bvh.ray_cast_many(origins, directions)
+    def ours():   # the mathutils backend (issue 13: "auto" would pick Embree here, see row 9)
+        result["r"] = bvh.ray_cast_many(origins, directions, backend="mathutils")
 
     times = interleaved({"scene_ray_cast": reference, "ours": ours}, cfg["ray_reps"], warmup=0)
     r = result["r"]
@@ -839,12 +846,15 @@ def plan(cfg, only):
         jobs.append(("reeval", "reeval", []))
     jobs += bench_leaks.plan(cfg, only)     # issue 14
     jobs += bench_pipeline.plan(cfg, only)   # issue 12: soak, moved, floor
+    if "embree" in only:                # issue 13
+        jobs += bench_rays.plan(cfg["embree"])
     return jobs
 
 
 JOBS = {"scene": job_scene, "scaling": job_scaling, "peak": job_peak, "trend": job_trend,
         "monitor": job_monitor, "reeval": job_reeval,
-        "guard": lambda cfg, n: bench_leaks.job_guard(_this(), cfg, n)}   # issue 14
+        "guard": lambda cfg, n: bench_leaks.job_guard(_this(), cfg, n),   # issue 14
+        **bench_rays.JOBS}   # issue 13: embree
 
 
 def run_job_in_process(cfg, kind, args, zip_path=None, addon_installed=False):
@@ -1094,6 +1104,7 @@ def rows(doc, cfg):
                        f"< {ms(MONITOR_TARGET_S)} mean", tick < MONITOR_TARGET_S,
                        key="monitor", ratio=ratio))
     out += bench_leaks.rows(_this(), jobs)     # issue 14
+    out += bench_rays.rows(jobs, cfg)   # issue 13: batched rays, Embree backend
     return out
 
 

@@ -1,20 +1,34 @@
-"""Build dist/bvh_leakfree_addon-<version>.zip with Blender's own extension tool.
+"""Build the extension zips with Blender's own extension tool, and validate each one.
+
+* ``dist/bvh_leakfree_addon-<version>-<platform>.zip`` for every platform the manifest lists
+  (``platforms``), each with only its own ``embreex`` wheel (Blender's ``--split-platforms``):
+  the Embree ray backend;
+* ``dist/bvh_leakfree_addon-<version>.zip``, the same add-on without wheels or platform list: it
+  installs anywhere and casts batches with the mathutils backend.
 
 Blender's builder wants ``__init__.py`` beside ``blender_manifest.toml``.  The repository keeps the
 manifest at the top level (single source of truth) and the code in ``bvh_leakfree_addon/``, so this
-script stages both into ``build/stage/``, runs ``blender_ext.py build`` there and then
-``blender_ext.py validate`` on the zip.  The builder is the one shipped inside the ``bpy`` wheel of
-the interpreter running this script.  Any validation failure stops the build with Blender's own
-message and leaves no zip behind.
+script stages both into ``build/stage/`` (the wheels named by the manifest are copied in from the
+wheelhouse, their SHA-256 checked against ``requirements/addon-wheels.txt``; the wheel-less stage
+gets a copy of the manifest without ``platforms`` and ``wheels``), runs ``blender_ext.py build``
+there and then ``blender_ext.py validate`` on each zip.  The builder is the one shipped inside the
+``bpy`` wheel of the interpreter running this script.  Any failure stops the build with Blender's
+own message and leaves no zip behind.
 """
 import argparse
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WHEELHOUSE = Path(os.environ.get("WHEELHOUSE", Path.home() / ".cache/bvh_leakfree_addon/wheels"))
+# ``platforms = [...]`` / ``wheels = [...]`` of the manifest, with their comment lines above
+PLATFORM_KEYS = re.compile(r"(?ms)^(?:#[^\n]*\n)*(?:platforms|wheels)\s*=\s*\[[^\]]*\]\s*\n")
 
 
 def find_blender_ext():
@@ -31,13 +45,45 @@ def find_blender_ext():
     return candidates[-1]
 
 
-def stage(root, stage_dir):
-    """Copy the code package and the top-level manifest side by side, as Blender's builder wants."""
+def wheel_hashes(root):
+    """``{sha256, ...}`` allowed for bundled wheels (``requirements/addon-wheels.txt``)."""
+    path = root / "requirements" / "addon-wheels.txt"
+    if not path.exists():
+        return set()
+    return set(re.findall(r"--hash=sha256:([0-9a-f]{64})", path.read_text(encoding="utf-8")))
+
+
+def stage(root, stage_dir, wheelhouse, with_wheels):
+    """Copy the code package and the top-level manifest side by side, as Blender's builder wants:
+    with the wheels the manifest names (from ``wheelhouse``), or without wheels and platforms."""
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
     shutil.copytree(root / "bvh_leakfree_addon", stage_dir,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy2(root / "blender_manifest.toml", stage_dir / "blender_manifest.toml")
+    text = (root / "blender_manifest.toml").read_text(encoding="utf-8")
+    try:
+        manifest = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        manifest = {}            # Blender's validator names the problem
+    wheels = manifest.get("wheels", []) if with_wheels else []
+    if not with_wheels:
+        text = PLATFORM_KEYS.sub("", text)
+    (stage_dir / "blender_manifest.toml").write_text(text, encoding="utf-8")
+    allowed = wheel_hashes(root)
+    for wheel in wheels:
+        name = Path(wheel).name
+        source = wheelhouse / name
+        if not source.exists():
+            sys.exit(f"build_dist: {name} is not in the wheelhouse {wheelhouse}: `make dist` "
+                     f"downloads it (requirements/addon-wheels.txt) when an index is reachable")
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        if digest not in allowed:
+            sys.exit(f"build_dist: {name} in {wheelhouse} has SHA-256 {digest}, not one of "
+                     f"requirements/addon-wheels.txt: refusing to bundle it")
+        target = stage_dir / wheel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return bool(manifest.get("platforms"))
 
 
 def run(tool, *args):
@@ -46,41 +92,90 @@ def run(tool, *args):
     return proc.returncode, out
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--output", required=True, help="path of the zip to write")
-    parser.add_argument("--root", default=str(ROOT), help="project folder (default: this checkout)")
-    args = parser.parse_args()
-    root = Path(args.root).resolve()
-    output = Path(args.output).resolve()
-    tool = find_blender_ext()
-    stage_dir = root / "build" / "stage" / "bvh_leakfree_addon"
-    stage(root, stage_dir)
+def fail(out, message, *leftovers):
+    print(out, file=sys.stderr)
+    for path in leftovers:
+        if path.exists():
+            path.unlink()
+    sys.exit(f"build_dist: {message}")
 
-    code, out = run(tool, "validate", str(stage_dir))
-    if code != 0:
-        print(out, file=sys.stderr)
-        sys.exit(f"build_dist: the manifest or package failed Blender's validator (exit {code})")
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = root / "build" / output.name  # built here, moved into place only once validated
+def build_universal(tool, stage_dir, output, tmp_dir):
+    """The wheel-less zip, validated, at ``output``."""
+    tmp = tmp_dir / output.name   # built here, moved into place only once validated
     if tmp.exists():
         tmp.unlink()
     code, out = run(tool, "build", "--source-dir", str(stage_dir), "--output-filepath", str(tmp))
     if code != 0 or not tmp.exists():
-        print(out, file=sys.stderr)
-        if tmp.exists():
-            tmp.unlink()
-        sys.exit(f"build_dist: Blender's builder failed (exit {code})")
-
+        fail(out, f"Blender's builder failed (exit {code})", tmp)
     code, out = run(tool, "validate", str(tmp))
     if code != 0:
-        print(out, file=sys.stderr)
-        tmp.unlink()
-        sys.exit(f"build_dist: the built zip failed Blender's validator (exit {code})")
+        fail(out, f"the built zip failed Blender's validator (exit {code})", tmp)
     os.replace(tmp, output)
-    print(f"build_dist: {output.relative_to(root) if output.is_relative_to(root) else output} "
-          f"built and validated with {tool.relative_to(tool.parents[5])}")
+    return output
+
+
+def build_platforms(tool, stage_dir, output_dir, tmp_dir):
+    """One validated zip per platform (``--split-platforms``) into ``output_dir``."""
+    split = tmp_dir / "split"
+    if split.exists():
+        shutil.rmtree(split)
+    split.mkdir(parents=True)
+    code, out = run(tool, "build", "--source-dir", str(stage_dir), "--output-dir", str(split),
+                    "--split-platforms")
+    built = sorted(split.glob("*.zip"))
+    if code != 0 or not built:
+        fail(out, f"Blender's builder failed for the platform zips (exit {code})", *built)
+    for path in built:
+        code, out = run(tool, "validate", str(path))
+        if code != 0:
+            fail(out, f"{path.name} failed Blender's validator (exit {code})", *built)
+    done = []
+    for path in built:
+        target = output_dir / path.name
+        os.replace(path, target)
+        done.append(target)
+    return done
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", required=True,
+                        help="path of the wheel-less zip; the platform zips go beside it")
+    parser.add_argument("--root", default=str(ROOT), help="project folder (default: this checkout)")
+    parser.add_argument("--wheelhouse", default=str(WHEELHOUSE),
+                        help="folder holding the wheels the manifest names")
+    parser.add_argument("--no-platform-zips", action="store_true",
+                        help="build only the wheel-less zip")
+    args = parser.parse_args()
+    root = Path(args.root).resolve()
+    output = Path(args.output).resolve()
+    tool = find_blender_ext()
+    build_dir = root / "build"
+    universal_stage = build_dir / "stage" / "bvh_leakfree_addon"
+    platform_stage = build_dir / "stage-platforms" / "bvh_leakfree_addon"
+
+    # the wheel-less stage first: a broken manifest fails with Blender's own message
+    stage(root, universal_stage, Path(args.wheelhouse), with_wheels=False)
+    code, out = run(tool, "validate", str(universal_stage))
+    if code != 0:
+        fail(out, f"the manifest or package failed Blender's validator (exit {code})")
+    with_platforms = not args.no_platform_zips and stage(root, platform_stage,
+                                                         Path(args.wheelhouse), with_wheels=True)
+    if with_platforms:
+        code, out = run(tool, "validate", str(platform_stage))
+        if code != 0:
+            fail(out, f"the manifest or package failed Blender's validator (exit {code})")
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    built = [build_universal(tool, universal_stage, output, build_dir)]
+    if with_platforms:
+        built += build_platforms(tool, platform_stage, output.parent, build_dir)
+    name = tool.relative_to(tool.parents[5])
+    for path in built:
+        shown = path.relative_to(root) if path.is_relative_to(root) else path
+        print(f"build_dist: {shown} ({path.stat().st_size / 2**20:.1f} MB) built and validated "
+              f"with {name}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ Runs in the bpy module of the interpreter that runs it (the Makefile uses the Bl
 3. "Ray Cast from 3D Cursor" in three directions, printing the operator's own reports;
 4. the datablock monitor's figures before and after a deliberately leaky loop (the old
    copy–transform–bmesh pattern that never removes its copies), and after purging the orphans;
-5. the same number of builds through the add-on's API inside ``leak_guard``: nothing grows.
+5. the same number of builds through the add-on's API inside ``leak_guard``: nothing grows;
+6. camera ray maps (examples/camera_maps.py): a depth map and an object-index map of the demo
+   scene cast on each available backend, written to ``build/demo/`` as PNG files and previewed
+   here as text.
 """
 import argparse
 import os
@@ -29,6 +32,11 @@ from mathutils.bvhtree import BVHTree  # noqa: E402
 
 MODULE = "bl_ext.user_default.bvh_leakfree_addon"
 LEAKY_ITERATIONS = 10
+ROOT = Path(__file__).resolve().parent.parent
+MAPS_DIR = ROOT / "build" / "demo"
+MAPS_RESOLUTION = (640, 360)
+sys.path.insert(0, str(ROOT / "examples"))
+import camera_maps  # noqa: E402
 
 
 def heading(text):
@@ -140,6 +148,26 @@ def demo_monitor(module, api):
     sys.stdout.flush()
 
 
+def demo_camera_maps(api):
+    heading("Camera ray maps (examples/camera_maps.py): SceneBVH.cast_camera on each backend")
+    camera = camera_maps.add_camera()
+    objects = camera_maps.scene_objects()
+    width, height = MAPS_RESOLUTION
+    with api.leak_guard():
+        for backend in api.ray_backends():
+            api.clear_cache()     # cold: build + Embree scene (if any) + cast
+            res, bvh, paths, seconds = camera_maps.write_maps(
+                api, objects, camera, MAPS_DIR, MAPS_RESOLUTION, backend)
+            print(f"  {backend:>9}: {width}×{height} rays, {int(res.hit.sum()):,} hits, "
+                  f"{seconds * 1e3:.0f} ms (cold build + cast), depth "
+                  f"{float(res.depth[res.hit].min()):.2f}–{float(res.depth[res.hit].max()):.2f} m")
+    print(camera_maps.ascii_preview(res.depth))
+    for name, path in paths.items():
+        print(f"  {name}: {path.relative_to(ROOT)}")
+    print(f"  ({len(bpy.data.images)} images in bpy.data: the PNG files are written by numpy and "
+          f"zlib)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--zip", required=True)
@@ -153,6 +181,7 @@ def main():
         demo_scene()
         demo_cast()
         demo_monitor(module, api)
+        demo_camera_maps(api)
         addon_utils.disable(MODULE, default_set=True)
         print(f"\nDemo finished: {module.__name__} disabled, throwaway user dir removed.")
     finally:

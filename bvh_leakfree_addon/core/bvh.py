@@ -9,6 +9,10 @@ space, nearest box first, stopping when the next box starts beyond the best hit 
 ``Scene.ray_cast`` works).
 
 ``SceneBVH.tree`` (one world-space ``BVHTree`` over all triangles) is built on first access.
+
+Batches of rays (``ray_cast_many``, ``cast_camera``) go to a backend (``backends``): the
+object-space trees (``rays``) or an Embree scene built on demand from the same geometry
+(``embree``), kept with the immutable top level.
 """
 import math
 import time
@@ -19,7 +23,8 @@ import numpy as np
 from mathutils import Matrix, Vector
 from mathutils.bvhtree import BVHTree
 
-from . import cache, fastpath, gather, merge, rays, validate
+from . import backends, cache, embree, fastpath, gather, merge, rays, validate
+from .camera import camera_rays
 from .linalg import FAR
 from .results import BuildStats, Hit, RayResults, alive
 from .toplevel import boxes_of, make_top_level
@@ -248,17 +253,61 @@ class SceneBVH:
     def _object(self, i):
         return alive(self._top.objects[self._top.obj_index[i]])
 
-    def ray_cast_many(self, origins, directions, distance=math.inf):
+    def ray_cast_many(self, origins, directions, distance=math.inf, *, backend="auto"):
         """Cast many rays: ``origins`` (N, 3), ``directions`` (N, 3) or one (3,) vector.
 
         Returns a :class:`RayResults` (a dict of numpy arrays, also readable as attributes):
         ``hit`` (bool), ``location``, ``normal`` (N, 3),
         ``distance``, ``object_index`` (index into :attr:`objects`, -1 on a miss) and
         ``polygon_index`` (-1 on a miss).
+
+        ``backend``: ``"mathutils"`` (the object-space trees: the answers of :meth:`ray_cast`),
+        ``"embree"`` (Intel Embree, when ``embreex`` is installed: float32, many times faster), or
+        ``"auto"``: Embree when it is available and the batch pays for building its scene (or
+        one exists already), else mathutils.  ``api.ray_backends()`` lists what is available.
         """
+        name = backends.check(backend)
         o, d = validate.ray_arrays(origins, directions)
         limit = validate.max_distance(distance)
-        return RayResults(rays.cast_many(self._top, o, d, limit))
+        return RayResults(self._cast_many(o, d, limit, name))
+
+    def _cast_many(self, o, d, limit, backend):
+        top = self._top
+        if len(o) and len(top) and (backend == "embree" or (
+                backend == "auto" and backends.embree_pays(top, len(o)))):
+            scene = self._embree_scene(required=backend == "embree")
+            if scene is not None:
+                return embree.cast(scene, top, o, d, limit)
+        return rays.cast_many(top, o, d, limit)
+
+    def _embree_scene(self, required):
+        """The Embree scene of this build (built now when needed), or None when the geometry it
+        needs is gone (``required``: ``RuntimeError`` instead)."""
+        try:
+            return embree.scene_for(self._top, self._input, self._depsgraph())
+        except merge.GeometryChanged:
+            if required:
+                raise RuntimeError("the geometry changed since this SceneBVH was built: call "
+                                   "update() before casting with the 'embree' backend") from None
+            return None
+
+    def cast_camera(self, camera, resolution=None, *, distance=math.inf, backend="auto"):
+        """One ray per pixel of ``camera`` (see ``api.camera_rays``): the :meth:`ray_cast_many`
+        arrays shaped (height, width[, 3]), row 0 at the top of the image, plus ``depth``: the
+        distance along the camera's view axis (what a depth pass holds; ``inf`` on a miss)."""
+        name = backends.check(backend)
+        limit = validate.max_distance(distance)
+        cam = camera_rays(camera, resolution, self._depsgraph())
+        h, w = cam.shape
+        d = validate.unit_rows(cam.directions.reshape(h * w, 3))   # as ray_cast_many does
+        res = self._cast_many(cam.origins.reshape(h * w, 3), d, limit, name)
+        depth = np.full(h * w, np.inf)
+        hit = res["hit"]
+        depth[hit] = res["distance"][hit] * (d[hit] @ cam.axis)
+        out = RayResults({key: value.reshape((h, w) + value.shape[1:])
+                          for key, value in res.items()})
+        out["depth"] = depth.reshape(h, w)
+        return out
 
     def find_nearest(self, point, distance=math.inf):
         """Nearest surface point within ``distance`` of ``point``, or None."""

@@ -11,7 +11,11 @@ import numpy as np
 from . import cache
 from .geometry import mesh_arrays
 
-__all__ = ("merged_arrays",)
+__all__ = ("merged_arrays", "GeometryChanged")
+
+
+class GeometryChanged(RuntimeError):
+    """A mesh a build used was re-evaluated since, and its triangles were never read."""
 
 
 def merged_arrays(top, objects, depsgraph):
@@ -73,5 +77,5 @@ def _refetch(top, objects, depsgraph, missing):
             if src.type == 'MESH':
                 _take(src.data, missing)
     if missing:
-        raise RuntimeError("the geometry changed since this SceneBVH was built; call update() "
-                           "before using .tree")
+        raise GeometryChanged("the geometry changed since this SceneBVH was built; call update() "
+                              "before using .tree")

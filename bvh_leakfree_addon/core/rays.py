@@ -33,6 +33,9 @@ __all__ = ("cast_many", "empty_results")
 
 #: rays × boxes per slab-test chunk (float64 temporaries of this many elements stay in cache)
 PAIR_BUDGET = 1 << 16
+#: rays cast together: larger batches go in slices of this many (the per-cast result tuples and
+#: candidate lists of 1M rays at once took ~1 GB; a slice keeps ~60 MB, at the same speed)
+RAY_SLICE = 1 << 16
 #: up to this many boxes, candidates are ordered by a per-row argsort of the dense chunk
 DENSE_SORT_MAX = 64
 
@@ -63,6 +66,12 @@ def cast_many(top, origins, directions, limit):
     n = len(origins)
     out = empty_results(n)
     if n == 0 or len(top) == 0:
+        return out
+    if n > RAY_SLICE:
+        for a in range(0, n, RAY_SLICE):
+            part = cast_many(top, origins[a:a + RAY_SLICE], directions[a:a + RAY_SLICE], limit)
+            for key, value in part.items():
+                out[key][a:a + RAY_SLICE] = value
         return out
     was_enabled = gc.isenabled()
     gc.disable()

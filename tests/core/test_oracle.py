@@ -21,10 +21,10 @@ from bvh_leakfree_addon import api
 RAYS = 10_000
 
 
-def _compare(bvh, origins, directions, size, *, exact_normals=True):
+def _compare(bvh, origins, directions, size, *, exact_normals=True, backend="mathutils"):
     depsgraph = bpy.context.evaluated_depsgraph_get()
     expected = sb.scene_ray_cast(origins, directions, depsgraph)
-    got = bvh.ray_cast_many(origins, directions)
+    got = bvh.ray_cast_many(origins, directions, backend=backend)
     problems = []
     hits = 0
     for r, (ok, loc, nor, index, obj) in enumerate(expected):
@@ -56,7 +56,7 @@ def _compare(bvh, origins, directions, size, *, exact_normals=True):
 
 def _check_single_casts_agree(bvh, origins, directions, count=300):
     """``ray_cast`` (one ray) gives exactly what ``ray_cast_many`` gave."""
-    many = bvh.ray_cast_many(origins[:count], directions[:count])
+    many = bvh.ray_cast_many(origins[:count], directions[:count], backend="mathutils")
     for r in range(count):
         hit = bvh.ray_cast(origins[r], directions[r])
         assert (hit is not None) == bool(many["hit"][r])
@@ -69,7 +69,7 @@ def _check_single_casts_agree(bvh, origins, directions, count=300):
 def _check_tree_agrees(bvh, origins, directions, size, count=2000):
     """The merged world-space ``tree`` agrees with ``ray_cast``."""
     tree = bvh.tree
-    many = bvh.ray_cast_many(origins[:count], directions[:count])
+    many = bvh.ray_cast_many(origins[:count], directions[:count], backend="mathutils")
     for r in range(count):
         loc, nor, index, dist = tree.ray_cast(Vector(origins[r]), Vector(directions[r]))
         assert (loc is not None) == bool(many["hit"][r]), r

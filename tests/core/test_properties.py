@@ -80,7 +80,7 @@ def test_ray_cast_equals_ray_cast_many_equals_the_tree(specs, seed):
         bpy.context.view_layer.update()
         bvh = api.build(objs)
         origins, directions = _rays_at_faces(objs, 40, seed)
-        many = bvh.ray_cast_many(origins, directions)
+        many = bvh.ray_cast_many(origins, directions, backend="mathutils")
         assert many.hit.sum() >= 20     # aimed at face centres: the test sees hits
         tree = bvh.tree
         for r in range(len(origins)):
@@ -100,7 +100,9 @@ def test_ray_cast_equals_ray_cast_many_equals_the_tree(specs, seed):
             if loc is None:
                 assert _near_edge_or_grazing(one, directions[r]), r
                 continue
-            assert (loc - one.location).length < 1e-3, r
+            # float32 world-space triangles: a grazing ray (|cos| 2e-4 seen) may land 3e-3 away
+            assert (loc - one.location).length < 1e-3 or _near_edge_or_grazing(
+                one, directions[r]), r
             obj, polygon = bvh.source_of(index)
             if (obj, polygon) != (one.object, one.polygon_index):
                 assert abs(dist - one.distance) < 1e-3, r   # a tie on a shared edge

@@ -2,6 +2,8 @@
 
 Same hit/miss, object, polygon index; distance, location and normal equal up to float rounding
 (``Hit.location``/``normal`` are single-precision ``Vector``s, the batch returns float64).
+These are the mathutils backend's tests (``backend="mathutils"``): the Embree backend is float32
+and is held to the tolerances of tests/core/test_embree.py instead.
 """
 import math
 
@@ -62,7 +64,7 @@ def test_mixed_scene_agrees_with_single_ray_casts():
     objs, size = _mixed_and_nonuniform()
     bvh = api.build(objs)
     origins, directions = sb.random_rays(20_000, size, seed=11, objects=objs)
-    got = bvh.ray_cast_many(origins, directions)
+    got = bvh.ray_cast_many(origins, directions, backend="mathutils")
     problems, hits = _compare_one_by_one(bvh, origins, directions, got, size)
     assert hits > 6000, hits
     assert not problems, _report(problems, hits)
@@ -76,9 +78,9 @@ def test_finite_distance_limit_agrees():
     objs, size = _mixed_and_nonuniform()
     bvh = api.build(objs)
     origins, directions = sb.random_rays(4000, size, seed=12, objects=objs)
-    unlimited = bvh.ray_cast_many(origins, directions)
+    unlimited = bvh.ray_cast_many(origins, directions, backend="mathutils")
     limit = float(np.median(unlimited["distance"][unlimited["hit"]]))   # cuts half the hits
-    got = bvh.ray_cast_many(origins, directions, limit)
+    got = bvh.ray_cast_many(origins, directions, limit, backend="mathutils")
     cut = unlimited["hit"] & (unlimited["distance"] > limit)
     assert cut.sum() > 500 and got["hit"].sum() > 500
     assert not got["hit"][cut].any()
@@ -93,7 +95,7 @@ def test_one_direction_for_all_rays():
     rng = np.random.default_rng(13)
     origins = np.column_stack([rng.uniform(-size / 2, size / 2, (3000, 2)), np.full(3000, 20.0)])
     direction = (0.1, -0.2, -1.0)
-    got = bvh.ray_cast_many(origins, direction)
+    got = bvh.ray_cast_many(origins, direction, backend="mathutils")
     problems, hits = _compare_one_by_one(bvh, origins, np.asarray(direction), got, size)
     assert hits > 500, hits
     assert not problems, _report(problems, hits)
@@ -102,10 +104,10 @@ def test_one_direction_for_all_rays():
 def test_no_rays_and_one_ray():
     objs, size = _mixed_and_nonuniform()
     bvh = api.build(objs)
-    none = bvh.ray_cast_many(np.zeros((0, 3)), (0, 0, -1))
+    none = bvh.ray_cast_many(np.zeros((0, 3)), (0, 0, -1), backend="mathutils")
     assert none["hit"].shape == (0,) and none["location"].shape == (0, 3)
     assert none["normal"].shape == (0, 3) and none["object_index"].shape == (0,)
-    one = bvh.ray_cast_many([[4.0, 4.0, 10.0]], [[0.0, 0.0, -1.0]])
+    one = bvh.ray_cast_many([[4.0, 4.0, 10.0]], [[0.0, 0.0, -1.0]], backend="mathutils")
     hit = bvh.ray_cast((4.0, 4.0, 10.0), (0.0, 0.0, -1.0))
     assert hit is not None and bool(one.hit[0])
     assert bvh.objects[one.object_index[0]] == hit.object
@@ -118,7 +120,7 @@ def test_misses_everywhere():
     bvh = api.build(objs)
     rng = np.random.default_rng(14)
     origins = rng.uniform(-size, size, (500, 3)) + (0.0, 0.0, 100.0)
-    got = bvh.ray_cast_many(origins, (0.2, 0.1, 1.0))
+    got = bvh.ray_cast_many(origins, (0.2, 0.1, 1.0), backend="mathutils")
     assert not got["hit"].any()
     assert (got["object_index"] == -1).all() and (got["polygon_index"] == -1).all()
     assert np.isnan(got["location"]).all() and np.isnan(got["normal"]).all()
@@ -133,7 +135,7 @@ def test_many_objects_and_small_chunks_agree(monkeypatch, budget):
     bvh = api.build(objs)
     assert len(bvh._top) > rays.DENSE_SORT_MAX
     origins, directions = sb.random_rays(1500, 9.0, seed=15, center=(3, 3, 3))
-    got = bvh.ray_cast_many(origins, directions)
+    got = bvh.ray_cast_many(origins, directions, backend="mathutils")
     problems, hits = _compare_one_by_one(bvh, origins, directions, got, 10.0)
     assert hits > 300, hits
     assert not problems, _report(problems, hits)
@@ -143,12 +145,12 @@ def test_no_datablock_is_created():
     objs, size = _mixed_and_nonuniform()
     bvh = api.build(objs)
     origins, directions = sb.random_rays(2000, size, seed=16, objects=objs)
-    bvh.ray_cast_many(origins, directions)
+    bvh.ray_cast_many(origins, directions, backend="mathutils")
     before = id_collection_sizes()
     with api.leak_guard():
         for _ in range(5):
-            bvh.ray_cast_many(origins, directions)
-            bvh.ray_cast_many(origins, directions, 2.0)
+            bvh.ray_cast_many(origins, directions, backend="mathutils")
+            bvh.ray_cast_many(origins, directions, 2.0, backend="mathutils")
     assert id_collection_sizes() == before
 
 
@@ -158,6 +160,20 @@ def test_hit_on_object_deleted_after_build_is_a_clear_error():
     bvh = api.build([obj])
     bpy.data.objects.remove(obj)
     with pytest.raises(ReferenceError, match="deleted"):
-        bvh.ray_cast_many([[0.0, 0.0, 5.0]], (0, 0, -1))
+        bvh.ray_cast_many([[0.0, 0.0, 5.0]], (0, 0, -1), backend="mathutils")
     # a miss does not need the object
-    assert not bvh.ray_cast_many([[0.0, 0.0, 5.0]], (0, 0, 1))["hit"][0]
+    assert not bvh.ray_cast_many([[0.0, 0.0, 5.0]], (0, 0, 1), backend="mathutils")["hit"][0]
+
+
+def test_large_batches_cast_in_slices_give_the_same_answers(monkeypatch):
+    """Batches above ``RAY_SLICE`` rays are cast slice by slice (bounded memory): the same
+    arrays as one pass."""
+    objs, size = _mixed_and_nonuniform()
+    bvh = api.build(objs)
+    origins, directions = sb.random_rays(3000, size, seed=17, objects=objs)
+    whole = bvh.ray_cast_many(origins, directions, backend="mathutils")
+    monkeypatch.setattr(rays, "RAY_SLICE", 701)
+    sliced = bvh.ray_cast_many(origins, directions, backend="mathutils")
+    assert whole["hit"].sum() > 500
+    for key, value in whole.items():
+        assert np.array_equal(value, sliced[key], equal_nan=True), key

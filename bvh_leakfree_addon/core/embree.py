@@ -1,0 +1,286 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Embree ray backend: Intel Embree through the optional ``embreex`` package.
+
+``embreex`` is imported on first use, never at import time of the core, and anything going wrong
+there (not installed, a library that fails to load) only makes the backend unavailable
+(:func:`unavailable_reason` says why).  The environment variable ``BVH_LEAKFREE_EMBREE=0``
+hides it (read on each probe; :func:`forget` re-probes).
+
+One Embree scene per ``TopLevel`` (:func:`scene_for`), built on demand from the same cached
+object-space geometry as the BVH trees: ``merge.merged_arrays`` (the rows' triangles in world
+space, mirrored rows re-wound so that the geometric normal faces the way ``ray_cast`` reports it),
+as one indexed triangle geometry.  ``embreex`` exposes neither instancing nor transforms, so a
+moved object means a new scene, as a new ``TopLevel`` does.  The scene is kept in a weak
+dictionary keyed on the ``TopLevel``: it lives exactly as long as that top level (which holds the
+cache entries it was built from) and goes with it.  Every scene shares one Embree device (a device
+per scene would cost ~15–20 MB of memory for its thread pool).
+
+Casting (:func:`cast`): float32 rays in chunks (bounded temporaries) run by a few threads at once
+(``EmbreeScene.run`` releases the GIL); the results are the ``ray_cast_many`` arrays.
+"""
+import math
+import os
+import threading
+import time
+import weakref
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+
+import numpy as np
+
+from . import merge
+from .rays import empty_results
+from .results import alive
+
+__all__ = ("ENV_SWITCH", "available", "unavailable_reason", "forget", "version", "EmbreeScene",
+           "scene_for", "existing_scene", "cast", "release")
+
+#: environment variable: "0", "off", "false" or "no" hides the Embree backend
+ENV_SWITCH = "BVH_LEAKFREE_EMBREE"
+#: rays per chunk of a cast (each chunk's float32 copies and Embree outputs are ~60 bytes a ray)
+CHUNK = 1 << 15
+#: at most this many threads cast at once
+MAX_THREADS = 8
+
+_lock = threading.Lock()
+_probe = None        # (modules or None, reason or None) once probed
+_device = None       # the one shared embreex.rtcore.EmbreeDevice
+_scenes = weakref.WeakKeyDictionary()   # TopLevel -> EmbreeScene
+
+
+def _hidden():
+    return os.environ.get(ENV_SWITCH, "").strip().lower() in ("0", "off", "false", "no")
+
+
+def _load():
+    """``(modules, None)`` or ``(None, reason)``: the embreex modules this backend uses."""
+    global _probe
+    if _hidden():
+        return None, f"hidden by the environment ({ENV_SWITCH}={os.environ[ENV_SWITCH]})"
+    if _probe is None:
+        try:
+            from embreex import mesh_construction, rtcore, rtcore_scene
+        except ModuleNotFoundError as ex:
+            if ex.name != "embreex":
+                _probe = (None, f"embreex failed to load: {type(ex).__name__}: {ex}")
+            else:
+                _probe = (None, f"the embreex package is not installed ({ex})")
+        except Exception as ex:  # noqa: BLE001 - a library that fails to load: no backend
+            _probe = (None, f"embreex failed to load: {type(ex).__name__}: {ex}")
+        else:
+            _probe = ((rtcore, rtcore_scene, mesh_construction), None)
+    return _probe
+
+
+def available():
+    """True when the Embree backend can be used."""
+    return _load()[0] is not None
+
+
+def unavailable_reason():
+    """Why the Embree backend cannot be used, or None when it can."""
+    return _load()[1]
+
+
+def version():
+    """The installed embreex version, or None."""
+    if not available():
+        return None
+    try:
+        return dist_version("embreex")
+    except PackageNotFoundError:
+        return None
+
+
+def forget():
+    """Probe again on next use (after the switch changed) and drop the shared device.  Scenes
+    already built keep working: each holds the device it was built with."""
+    global _probe, _device
+    with _lock:
+        _probe = None
+        _device = None
+
+
+def release():
+    """Drop the shared device (``api.shutdown``).  Scenes still alive keep theirs."""
+    global _device
+    with _lock:
+        _device = None
+
+
+def _shared_device(rtcore):
+    global _device
+    with _lock:
+        if _device is None:
+            _device = rtcore.EmbreeDevice()
+        return _device
+
+
+class EmbreeScene:
+    """A committed Embree scene over a ``TopLevel``'s triangles, and how to map hits back.
+
+    Embree's primitive index is the merged triangle index: ``tri_obj`` maps it to the
+    ``object_index`` of its row, ``polys`` to its polygon in its mesh (a lookup per triangle is
+    5× faster than searching the rows' first triangles).
+    """
+
+    __slots__ = ("scene", "tri_obj", "polys", "triangles", "vertices", "rows", "nbytes",
+                 "build_seconds", "__weakref__")
+
+    def __init__(self, scene, tri_obj, polys, vertices, rows, seconds):
+        self.scene = scene
+        self.tri_obj = tri_obj
+        self.polys = polys
+        self.triangles = len(polys)
+        self.vertices = vertices
+        self.rows = rows
+        self.build_seconds = seconds
+        #: the arrays kept here (Embree's own copy of the geometry and its BVH are not counted)
+        self.nbytes = int(tri_obj.nbytes + polys.nbytes)
+
+
+def existing_scene(top):
+    """The Embree scene already built for ``top``, or None."""
+    return _scenes.get(top)
+
+
+def scene_for(top, objects, depsgraph):
+    """The Embree scene of ``top`` (built now when there is none): ``objects`` and
+    ``depsgraph`` are those of the build, used to read the triangles of trees that keep none
+    (``merge.merged_arrays``; ``RuntimeError`` when the geometry changed since the build)."""
+    scene = _scenes.get(top)
+    if scene is None:
+        scene = _build(top, objects, depsgraph)
+        _scenes[top] = scene
+    return scene
+
+
+def _build(top, objects, depsgraph):
+    modules, reason = _load()
+    if modules is None:
+        raise RuntimeError(f"the Embree backend is not available: {reason}")
+    rtcore, rtcore_scene, mesh_construction = modules
+    start = time.perf_counter()
+    co, tris, polys, starts = merge.merged_arrays(top, objects, depsgraph)
+    if len(co) >= 2 ** 31 or len(tris) >= 2 ** 31:
+        raise ValueError(f"too many triangles for the Embree backend ({len(tris):,})")
+    scene = rtcore_scene.EmbreeScene(_shared_device(rtcore))
+    if len(tris):
+        # embreex copies element by element: float64 vertices and int32 indices are its fastest
+        mesh_construction.TriangleMesh(scene, co, tris.astype(np.int32))
+    nverts = len(co)
+    del co
+    # run() commits (builds Embree's BVH) on its first call: do it now, once, in this thread
+    scene.run(np.zeros((1, 3), dtype=np.float32), np.array([[0.0, 0.0, 1.0]], dtype=np.float32),
+              dists=np.zeros(1, dtype=np.float32), output=1)
+    counts = np.diff(np.append(starts, len(tris)))
+    tri_obj = np.repeat(top.obj_index.astype(np.int32), counts)
+    polys = np.ascontiguousarray(polys, dtype=np.int32)
+    for array in (tri_obj, polys):
+        array.flags.writeable = False
+    return EmbreeScene(scene, tri_obj, polys, nverts, len(top), time.perf_counter() - start)
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))     # the CPUs this process may use
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _threads(n):
+    chunks = -(-n // CHUNK)
+    return max(1, min(MAX_THREADS, _cpus(), chunks))
+
+
+def cast(emb, top, origins, directions, limit):
+    """Nearest hits of rays in the :class:`EmbreeScene` ``emb`` of ``top``: validated float64
+    (N, 3) ``origins``, unit ``directions``, one world ``limit``.  Returns the ``ray_cast_many``
+    dict of arrays."""
+    n = len(origins)
+    out = empty_results(n)
+    if n == 0 or emb.triangles == 0:
+        return out
+    limit32 = np.float32(limit) if math.isfinite(limit) and limit < 3.0e38 else np.float32(np.inf)
+    threads = _threads(n)
+    chunks = -(-n // CHUNK)
+    chunks = -(-chunks // threads) * threads           # equal shares for the threads
+    size = -(-n // chunks)
+    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
+    if threads == 1:
+        for a, b in bounds:
+            _cast_chunk(emb, origins, directions, limit32, out, a, b)
+    else:
+        _run_threads(threads, bounds, emb, origins, directions, limit32, out)
+    hit_objects = np.unique(out["object_index"][out["hit"]])
+    for j in hit_objects.tolist():
+        alive(top.objects[j])
+    return out
+
+
+def _run_threads(threads, bounds, emb, origins, directions, limit32, out):
+    """Cast the chunks ``bounds`` on ``threads`` threads (each takes the next chunk); the first
+    error is raised once every thread has stopped."""
+    todo = iter(bounds)
+    take = threading.Lock()
+    errors = []
+
+    def work():
+        while True:
+            with take:
+                if errors:
+                    return
+                chunk = next(todo, None)
+            if chunk is None:
+                return
+            try:
+                _cast_chunk(emb, origins, directions, limit32, out, *chunk)
+            except BaseException as ex:  # noqa: BLE001 - re-raised in the calling thread
+                with take:
+                    errors.append(ex)
+                return
+
+    workers = [threading.Thread(target=work, name=f"bvh-embree-{k}", daemon=True)
+               for k in range(threads - 1)]
+    for worker in workers:
+        worker.start()
+    try:
+        work()
+    finally:
+        for worker in workers:
+            worker.join()
+    if errors:
+        raise errors[0]
+
+
+def _cast_chunk(emb, origins, directions, limit32, out, a, b):
+    """Cast rays ``a:b`` and write their results into ``out`` (whole-chunk array operations:
+    most rays hit, so masking beats gathering the hits)."""
+    o = origins[a:b]
+    d = directions[a:b]
+    tfar = np.full(b - a, limit32, dtype=np.float32)
+    res = emb.scene.run(o.astype(np.float32), d.astype(np.float32), dists=tfar, output=1)
+    miss = res["geomID"] < 0
+    if miss.all():
+        return
+    prim = res["primID"]
+    prim[miss] = 0
+    t = tfar.astype(np.float64)
+    t[miss] = np.inf
+    loc = out["location"][a:b]
+    with np.errstate(invalid="ignore"):     # misses: 0 × inf, overwritten below
+        np.multiply(d, t[:, None], out=loc)
+    loc += o
+    nor = out["normal"][a:b]
+    nor[...] = res["Ng"]
+    with np.errstate(divide="ignore", invalid="ignore"):   # misses: 0 / 0, overwritten below
+        nor *= (1.0 / np.sqrt(np.einsum("ij,ij->i", nor, nor)))[:, None]
+    out["hit"][a:b] = ~miss
+    out["distance"][a:b] = t
+    out["object_index"][a:b] = emb.tri_obj[prim]
+    out["polygon_index"][a:b] = emb.polys[prim]
+    if miss.any():
+        loc[miss] = np.nan
+        nor[miss] = np.nan
+        out["object_index"][a:b][miss] = -1
+        out["polygon_index"][a:b][miss] = -1
