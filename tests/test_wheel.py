@@ -147,16 +147,19 @@ def test_installed_wheel_api_imports_without_registering_anything(wheel, tmp_pat
 
 
 def test_optional_dependencies_become_extras(tmp_path):
-    """An extra declared in pyproject.toml (e.g. a ray backend) is written as Provides-Extra with
-    its requirements conditioned on it, its own environment marker kept."""
+    """An extra declared in pyproject.toml is written as Provides-Extra with its requirements
+    conditioned on it, its own environment marker kept: the real one (embree), and a second one
+    added to a copy of the project."""
     root = _copy_project(tmp_path / "project")
     pyproject = root / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace(
-        "\n# Development tooling below",
-        '\n[project.optional-dependencies]\nfast = ["somepkg==1.2", '
-        '"other>=2; sys_platform == \'linux\'"]\n\n# Development tooling below', 1))
+        "\nembree = [", '\nfast = ["somepkg==1.2", "other>=2; sys_platform == \'linux\'"]'
+        "\nembree = [", 1))
     meta = _metadata(_build(root, tmp_path / "out"))
-    assert meta.get_all("Provides-Extra") == ["fast"]
-    assert meta.get_all("Requires-Dist")[1:] == [
+    assert meta.get_all("Provides-Extra") == ["fast", "embree"]
+    requires = meta.get_all("Requires-Dist")[1:]
+    assert requires[:2] == [
         'somepkg==1.2; extra == "fast"',
         "other>=2; (sys_platform == 'linux') and extra == \"fast\""]
+    assert len(requires) == 3 and requires[2].startswith("embreex==4.4.0.post1; (")
+    assert requires[2].endswith(') and extra == "embree"') and "platform_machine" in requires[2]
