@@ -94,6 +94,8 @@ test: lint $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 	  echo "== pytest on Blender $$v"; \
 	  BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$$v) -m pytest $(TESTS) $(PYTEST_ARGS); \
 	done
+	@echo "== pytest on Blender $(FAST_VERSION) with the Embree backend hidden"
+	@$(MAKE) --no-print-directory test-no-embree
 	@$(MAKE) --no-print-directory test-examples
 
 test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
