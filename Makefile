@@ -154,8 +154,8 @@ bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(B
 	done
 	$(call venv_python,$(FAST_VERSION)) tools/bench_chart.py \
 	  $(foreach v,$(BENCH_VERSIONS),bench-results/bpy-$(v).json) docs/bench.png
-	@if [ -z "$(BENCH_ARGS)" ] && echo " $(BENCH_VERSIONS) " | grep -q " $(FAST_VERSION) "; then \
-	  $(PYTHON) tools/bench_table.py bench-results/bpy-$(FAST_VERSION).json --readme README.md; fi
+	@if [ -z "$(BENCH_ARGS)" ] && [ "$(BENCH_VERSIONS)" = "$(VERSIONS)" ]; then \
+	  $(PYTHON) tools/docs_figures.py --update README.md docs/benchmarks.md docs/embree.md docs/leak-hunting.md; fi
 
 BLENDER ?= blender
 test-gui: $(ZIP)
@@ -163,10 +163,11 @@ test-gui: $(ZIP)
 	$(BLENDER) --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- \
 	  --zip $(ZIP) --shots gui-shots --site build/gui-site
 
-# Run the GUI acceptance test and keep its screenshots as the README's pictures.
+# Run the GUI acceptance test and refresh the pictures the README and docs/ show (only those).
 docs-screenshots: test-gui
 	@mkdir -p docs/screenshots
-	cp gui-shots/*.png docs/screenshots/
+	for f in $$(grep -ho 'screenshots/[0-9A-Za-z_]*\.png' README.md docs/*.md | sort -u); do \
+	  cp gui-shots/$${f#screenshots/} docs/screenshots/; done
 
 clean:
 	rm -rf dist build .pytest_cache

@@ -110,6 +110,34 @@ def step_front_view():
     view3d_area().spaces.active.region_3d.view_rotation = STATE["view_rotation"]
 
 
+def step_hero_cursor():
+    """Put the 3D cursor on the line of sight to the sphere, a third of the way from the eye: a
+    cast with the defaults (View) then goes through the cursor into the sphere."""
+    rv3d = view3d_area().spaces.active.region_3d
+    eye = rv3d.view_matrix.inverted().translation
+    sphere = bpy.data.objects["Sphere"].matrix_world.translation
+    cursor = bpy.context.scene.cursor
+    STATE["cursor_before_hero"] = cursor.location.copy()
+    cursor.location = eye.lerp(sphere, 0.62)
+
+
+def step_hero_click():
+    """Screenshot 2: the cast made from the panel's own button, with the default settings."""
+    step_first_cast_click()
+
+
+def step_hero_check():
+    cast = _cast_state()
+    check(cast.has_result and cast.hit and cast.object_name == "Sphere"
+          and cast.direction_mode == 'VIEW',
+          f"the button's cast with the defaults hit the sphere along the view ({cast.report})")
+    check(_stale_texts() == [], "the result matches the sidebar (no stale mark)")
+
+
+def step_hero_done():
+    bpy.context.scene.cursor.location = STATE["cursor_before_hero"]
+
+
 def step_sidebar_change():
     """Issue 15.4: Direction changed in the sidebar: the result box must mark its result."""
     _settings().direction = 'CURSOR_NEG_Z'
@@ -219,11 +247,16 @@ PLAN = [
     (0.2, step_side_view),
     (1.0, lambda: shot("02b_first_cast_side_view")),
     (0.2, step_front_view),
+    (0.2, step_hero_cursor),
+    (0.5, step_hero_click),
+    (1.0, step_hero_check),
+    (0.2, lambda: shot("02_cast_hit_overlay")),
+    (0.2, step_hero_done),
     (0.2, step_sidebar_change),
     (1.0, step_sidebar_change_check),
     (0.2, lambda: shot("02c_sidebar_change_marks_result")),
     (0.2, step_cast),
-    (1.0, lambda: shot("02_cast_hit_overlay")),
+    (1.0, lambda: shot("02d_cast_again_cursor_down")),
     (0.2, step_overlay_drawn),
     (0.2, step_f3_open),
     (0.8, step_f3_type),
