@@ -1,4 +1,5 @@
 """Shared test helpers (real bpy, no mocks)."""
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -9,6 +10,15 @@ import addon_utils
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "user_default"
 ADDON_MODULE = f"bl_ext.{REPO}.bvh_leakfree_addon"
+
+
+def load_script(relative_path):
+    """A script of the repository (tools/, examples/) as a module, without touching sys.path."""
+    path = ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(f"_script_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def enable_addon():

@@ -2,21 +2,14 @@
 process, so that ``make bench`` never rots.  It checks that every measurement runs and reports, and
 that the references behave as described (copy_leaky leaks one mesh per object per cycle, copy_fixed
 and ours leak none); it judges no performance target (tiny scenes say nothing about speed)."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import load_script
 
 
 def _tool(name):
-    spec = importlib.util.spec_from_file_location(f"_bench_tool_{name}",
-                                                  ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"tools/{name}.py")
 
 
 @pytest.fixture(scope="module")

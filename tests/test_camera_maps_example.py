@@ -1,23 +1,18 @@
 """examples/camera_maps.py: the PNG files it writes hold exactly the maps, and running it creates
 no datablock (no image is made in Blender)."""
-import importlib.util
 import struct
 import zlib
 
 import bpy
 
 import numpy as np
-from helpers import ROOT, id_collection_sizes
+from helpers import id_collection_sizes, load_script
 
 from bvh_leakfree_addon import api
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("camera_maps_example",
-                                                  ROOT / "examples" / "camera_maps.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("examples/camera_maps.py")
 
 
 def _read_png(path):

@@ -1,6 +1,5 @@
 """`make dist` builds with Blender's own extension builder and refuses a broken manifest: one zip
 per platform with its own Embree wheel, and one zip without wheels."""
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -9,7 +8,7 @@ import tomllib
 import zipfile
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, load_script
 
 BUILD = ROOT / "tools" / "build_dist.py"
 MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text(encoding="utf-8"))
@@ -35,10 +34,7 @@ def _build(root, output, *extra):
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("_build_dist", BUILD)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/build_dist.py")
 
 
 def test_build_produces_a_validated_zip_with_only_the_addon(tmp_path):

@@ -1,11 +1,10 @@
 """No benchmark figure is typed by hand: the README's and the benchmark page's figures are those of
 ``bench-results/bpy-<version>.json``, and those results were measured on the add-on sources being
 released (``tools/docs_figures.py`` fills the markers; ``make bench`` measures)."""
-import importlib.util
 import re
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, load_script
 
 DOCS = [ROOT / "README.md", ROOT / "docs" / "benchmarks.md"]
 # Deep pages that quote results through markers too (and also state model constants by hand)
@@ -18,11 +17,7 @@ TARGET = re.compile(r"[≥≤<>]\s?\d[\d,.]*\s?(?:×|ms\b|µs\b)")
 
 
 def _tool(name):
-    spec = importlib.util.spec_from_file_location(f"_docs_tool_{name}",
-                                                  ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"tools/{name}.py")
 
 
 @pytest.fixture(scope="module")

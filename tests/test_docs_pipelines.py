@@ -1,22 +1,17 @@
 """docs/pipelines.md's examples run as printed on every Blender version of the suite (in this
 process; ``make test-examples`` also runs them in a fresh venv with only bpy, numpy and the built
 wheel), and leak nothing."""
-import importlib.util
 
 import bpy
 
 import pytest
-from helpers import ROOT, id_collection_sizes
+from helpers import ROOT, id_collection_sizes, load_script
 
 from bvh_leakfree_addon import api
 
 
 def _runner():
-    spec = importlib.util.spec_from_file_location("_run_doc_examples",
-                                                  ROOT / "tools" / "run_doc_examples.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/run_doc_examples.py")
 
 
 EXAMPLES = _runner().examples((ROOT / "docs" / "pipelines.md").read_text(encoding="utf-8"))

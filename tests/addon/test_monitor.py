@@ -7,13 +7,6 @@ import pytest
 from helpers import disable_addon
 
 
-@pytest.fixture
-def mon(addon):
-    monitor = addon.monitor.service
-    monitor.tick(force=True)
-    return monitor
-
-
 def _orphan_meshes(n, name="leak"):
     src = bpy.data.meshes.new(name)
     for _ in range(n - 1):

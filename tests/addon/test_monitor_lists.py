@@ -10,13 +10,6 @@ import pytest
 from helpers import id_collection_sizes
 
 
-@pytest.fixture
-def mon(addon):
-    monitor = addon.monitor.service
-    monitor.tick(force=True)
-    return monitor
-
-
 def _list(name, action='TOGGLE'):
     assert bpy.ops.wm.bvh_datablock_list(collection=name, action=action) == {'FINISHED'}
 

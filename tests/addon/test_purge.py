@@ -53,13 +53,18 @@ def test_fake_users_never_purged(addon):
     assert len(bpy.data.meshes) == 4
 
 
-def test_linked_orphans_need_include_linked(addon, tmp_path):
+def _link_two_library_meshes(tmp_path):
+    """Two meshes linked from a library file, with no user here (linked orphans)."""
     lib = [bpy.data.meshes.new(f"lib{i}") for i in range(2)]
     path = tmp_path / "lib.blend"
     bpy.data.libraries.write(str(path), set(lib), fake_user=True)
     bpy.data.batch_remove(lib)
     with bpy.data.libraries.load(str(path), link=True) as (_src, dst):
         dst.meshes = ["lib0", "lib1"]
+
+
+def test_linked_orphans_need_include_linked(addon, tmp_path):
+    _link_two_library_meshes(tmp_path)
     assert all(m.library is not None and m.users == 0 for m in bpy.data.meshes)
     addon.monitor.service.tick(force=True)
     assert addon.monitor.service.figures("meshes").linked_orphans == 2
@@ -143,12 +148,7 @@ def _every_uid():
 
 
 def test_linked_choice_names_the_linked_orphans(addon, tmp_path):
-    lib = [bpy.data.meshes.new(f"lib{i}") for i in range(2)]
-    path = tmp_path / "lib.blend"
-    bpy.data.libraries.write(str(path), set(lib), fake_user=True)
-    bpy.data.batch_remove(lib)
-    with bpy.data.libraries.load(str(path), link=True) as (_src, dst):
-        dst.meshes = ["lib0", "lib1"]
+    _link_two_library_meshes(tmp_path)
     bpy.data.meshes.new("local")
     ops = addon.monitor.operators
     sections = ops.confirmation_sections(ops.purge_plan('MESH'))

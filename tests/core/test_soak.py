@@ -2,13 +2,12 @@
 built, cast against and deleted every iteration), a few dozen iterations, with ``api.build`` and
 with the BlenderProc drop-in: no ``bpy.data`` growth, and the cache never holds more than the
 latest iteration's trees (trees of deleted objects go at the next build)."""
-import importlib.util
 
 import bpy
 
 import numpy as np
 import pytest
-from helpers import ROOT, id_collection_sizes
+from helpers import id_collection_sizes, load_script
 
 from bvh_leakfree_addon import api
 
@@ -17,11 +16,7 @@ ITERATIONS = 36
 
 @pytest.fixture(scope="module")
 def pipeline():
-    spec = importlib.util.spec_from_file_location("_bench_pipeline",
-                                                  ROOT / "tools" / "bench_pipeline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/bench_pipeline.py")
 
 
 @pytest.mark.parametrize("pattern", ["ours", "dropin"])
