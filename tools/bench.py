@@ -737,24 +737,10 @@ def job_monitor(cfg, zip_path=None, installed=False):
 
     import addon_utils
     bpy = _bpy()
-    if not installed:
-        if not os.environ.get("BLENDER_USER_RESOURCES"):
-            raise RuntimeError("bench: the monitor job installs the add-on: set "
-                               "BLENDER_USER_RESOURCES to a throwaway folder before importing bpy "
-                               "(tools/bench.py does) so the user's own Blender is not touched")
-        _install_addon(zip_path)
-    module = addon_utils.enable(ADDON_MODULE, default_set=True)
-    if module is None:
-        raise RuntimeError(f"bench: could not enable {ADDON_MODULE}")
+    enable_addon(zip_path, installed)
     try:
         monitor = importlib.import_module(ADDON_MODULE + ".monitor.service")
-        n = cfg["monitor_meshes"]
-        src = bpy.data.meshes.new("m")
-        collection = bpy.context.scene.collection
-        for i in range(n - 1):
-            mesh = src.copy()
-            if i % 2 == 0:
-                collection.objects.link(bpy.data.objects.new(f"o{i}", mesh))
+        add_monitor_meshes(cfg["monitor_meshes"])
         tracked = monitor.tracked_types()
         monitor.tick(force=True)
         ticks, blocks = cfg["monitor_ticks"], cfg["monitor_blocks"]
@@ -787,6 +773,31 @@ def job_monitor(cfg, zip_path=None, installed=False):
                 "mesh_period_ticks": _mesh_period(monitor)}
     finally:
         addon_utils.disable(ADDON_MODULE, default_set=True)
+
+
+def enable_addon(zip_path, installed):
+    """Install the add-on from the zip (unless the caller's fixture did) and enable it; the
+    caller disables it."""
+    import addon_utils
+    if not installed:
+        if not os.environ.get("BLENDER_USER_RESOURCES"):
+            raise RuntimeError("bench: the monitor jobs install the add-on: set "
+                               "BLENDER_USER_RESOURCES to a throwaway folder before importing bpy "
+                               "(tools/bench.py does) so the user's own Blender is not touched")
+        _install_addon(zip_path)
+    if addon_utils.enable(ADDON_MODULE, default_set=True) is None:
+        raise RuntimeError(f"bench: could not enable {ADDON_MODULE}")
+
+
+def add_monitor_meshes(n):
+    """``n`` meshes in the file for the monitor to count: half used by objects, half orphans."""
+    bpy = _bpy()
+    src = bpy.data.meshes.new("m")
+    collection = bpy.context.scene.collection
+    for i in range(n - 1):
+        mesh = src.copy()
+        if i % 2 == 0:
+            collection.objects.link(bpy.data.objects.new(f"o{i}", mesh))
 
 
 def _mesh_period(monitor):

@@ -135,21 +135,11 @@ def job_guard(b, cfg, ids):
 def job_monitor_lists(b, cfg, zip_path=None, installed=False):
     import addon_utils
     bpy = b._bpy()
-    if not installed:
-        b._install_addon(zip_path)
-    module = addon_utils.enable(b.ADDON_MODULE, default_set=True)
-    if module is None:
-        raise RuntimeError(f"bench: could not enable {b.ADDON_MODULE}")
+    b.enable_addon(zip_path, installed)
     try:
         service = importlib.import_module(b.ADDON_MODULE + ".monitor.service")
         history = importlib.import_module(b.ADDON_MODULE + ".monitor.history")
-        n = cfg["leaks_monitor_meshes"]
-        src = bpy.data.meshes.new("m")
-        collection = bpy.context.scene.collection
-        for i in range(n - 1):
-            mesh = src.copy()
-            if i % 2 == 0:
-                collection.objects.link(bpy.data.objects.new(f"o{i}", mesh))
+        b.add_monitor_meshes(cfg["leaks_monitor_meshes"])
         service.reset_baseline()
         for i in range(30):            # something new since the baseline, so the lists show rows
             bpy.data.meshes.new(f"new{i}")
@@ -179,8 +169,7 @@ def job_monitor_lists(b, cfg, zip_path=None, installed=False):
                               + [m for m in bpy.data.materials if m.name.startswith("leak")])
         rows = len(service.new_list("meshes").rows)
         # The graph: one sample and one picture every SAMPLE_SECONDS (a tick every `interval`).
-        before = {p.identifier: len(getattr(bpy.data, p.identifier))
-                  for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION'}
+        before = b._id_sizes()
         pictures = []
         clock = time.time()
         for _ in range(cfg["leaks_graph_pictures"]):
@@ -189,8 +178,7 @@ def job_monitor_lists(b, cfg, zip_path=None, installed=False):
             history.history.sample(clock, service.tracked_total(), None)
             history.graph.update(history.history, clock)
             pictures.append(time.perf_counter() - start)
-        after = {p.identifier: len(getattr(bpy.data, p.identifier))
-                 for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION'}
+        after = b._id_sizes()
         interval = importlib.import_module(b.ADDON_MODULE + ".monitor.settings") \
             .monitor_settings().interval
         return {"meshes": len(bpy.data.meshes), "lists": sorted(lists), "rows": rows,
