@@ -239,6 +239,18 @@ def step_redo_change_check():
           f"an F9 change marks the result as made with other settings ({texts})")
 
 
+def step_restore_defaults():
+    """Back to the default Direction (View), so that the later pictures show default settings."""
+    _settings().property_unset("direction")
+
+
+def step_defaults_check():
+    check(_settings().direction == 'VIEW', "the sidebar's Direction is View again")
+    if have("xdotool"):     # the last cast is the F9 one, made with View
+        check(_stale_texts() == [], f"with the defaults back the result is current "
+                                    f"({_stale_texts()})")
+
+
 PLAN = [
     (0.2, step_first_cast_click),
     (1.0, step_first_cast_check),
@@ -268,4 +280,6 @@ PLAN = [
     (0.2, step_redo_change),
     (1.0, step_redo_change_check),
     (0.2, lambda: shot("03c_redo_change_marks_result")),
+    (0.2, step_restore_defaults),
+    (0.5, step_defaults_check),
 ]

@@ -94,6 +94,19 @@ def step_prefs_check():
         check(hasattr(prefs, name), f"preferences have '{name}'")
     for name in ("direction", "distance", "show_overlay", "ray_color"):
         check(hasattr(prefs.cast, name), f"the cast's settings have '{name}'")
+    changed = [p.identifier for group in (prefs, prefs.cast, prefs.monitor)
+               for p in group.bl_rna.properties if group.is_property_set(p.identifier)
+               and p.type != 'POINTER' and p.identifier != "bl_idname"]
+    check(changed == [], f"the preferences are pictured with their defaults (set: {changed})")
+
+
+def step_prefs_scroll():
+    """Scroll Preferences down to the end: every setting of the add-on in one picture, the
+    Datablock Monitor's box whole."""
+    area = STATE["prefs_area"]
+    with bpy.context.temp_override(window=window(), area=area, region=region(area, 'WINDOW')):
+        for _ in range(3):
+            bpy.ops.view2d.scroll_down(page=True)
 
 
 def step_prefs_close():
@@ -159,7 +172,8 @@ START = [
 PREFERENCES = [
     (0.5, step_prefs_open),
     (1.5, step_prefs_check),
-    (0.2, lambda: shot("04_preferences")),
+    (0.2, step_prefs_scroll),
+    (1.0, lambda: shot("04_preferences")),
     (0.2, step_prefs_close),
     (1.0, step_tab_rename),
     (1.0, step_tab_renamed_check("Ray Tools")),
