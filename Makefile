@@ -1,20 +1,25 @@
 # bvh_leakfree_addon — developer entry points. Everything sets itself up on first use.
 #   make demo        build, install into a throwaway Blender user dir, run the add-on on a demo scene
-#   make test        the whole suite on Blender 4.2 LTS, 4.5 LTS and 5.0 (PyPI bpy wheels)
-#   make test-fast   the suite on Blender 5.0 only
+#   make test        the whole suite on Blender 4.2 LTS, 4.5 LTS (Python 3.11), 5.2 LTS and 5.3
+#                    (Python 3.13), the PyPI bpy wheels; VERSIONS="5.0" etc. to pick others
+#   make test-fast   the suite on Blender 5.3 only
 #   make dist        dist/bvh_leakfree_addon-<version>[-<platform>].zip: one zip per platform with
 #                    its Embree wheel, and one without wheels; built and validated by Blender's tool
-#   make test-no-embree  the suite on Blender 5.0 with the Embree backend hidden (BVH_LEAKFREE_EMBREE=0)
+#   make test-no-embree  the suite on Blender 5.3 with the Embree backend hidden (BVH_LEAKFREE_EMBREE=0)
 #   make wheel       dist/bvh_leakfree_addon-<version>-py3-none-any.whl (the script API for pip)
 #   make test-examples  docs/pipelines.md's examples in a fresh venv: bpy, numpy and the wheel only
 #   make test-blender-b BLENDER="blender"   the guide's examples under `blender -b --python`
-#   make bench       benchmarks (BENCH_VERSIONS="5.0" to pick versions)
+#   make bench       benchmarks (BENCH_VERSIONS="5.3" to pick versions)
 #   make test-gui BLENDER="blender"   GUI acceptance in a real windowed Blender
 #   make lint        ruff (pinned in requirements/dev.txt); make test runs it first
 
+# Build tools (wheel, docs figures) run on any Python >= 3.11; each Blender's venv uses the CPython
+# its bpy wheel is built for (tools/find_python.sh finds it, or says in one line how to get it).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VERSIONS ?= 4.2 4.5 5.0
-FAST_VERSION ?= 5.0
+VERSIONS ?= 4.2 4.5 5.2 5.3
+FAST_VERSION ?= 5.3
+# The CPython of each Blender module: 4.x and 5.0 on 3.11, 5.1 and later on 3.13.
+python_of = $(if $(filter 4.% 5.0,$(1)),3.11,3.13)
 BENCH_VERSIONS ?= $(VERSIONS)
 VENV_DIR := .venv
 WHEELHOUSE ?= $(HOME)/.cache/bvh_leakfree_addon/wheels
@@ -44,9 +49,9 @@ all: test
 # One virtual environment per Blender version, from requirements/bpy-<version>.txt.
 # Wheels are kept in a wheelhouse so a later run works without network.
 $(VENV_DIR)/bpy-%/.installed: requirements/bpy-%.txt
-	@echo "== setting up Blender $* environment in $(VENV_DIR)/bpy-$* (first run downloads ~370 MB)"
+	@echo "== setting up Blender $* environment in $(VENV_DIR)/bpy-$* (first run downloads ~400 MB)"
 	@rm -rf $(VENV_DIR)/bpy-$*
-	$(PYTHON) -m venv $(VENV_DIR)/bpy-$*
+	@py=$$(tools/find_python.sh $(call python_of,$*) $*) && $$py -m venv $(VENV_DIR)/bpy-$*
 	$(call pip_install,$*,$<)
 	@touch $@
 
@@ -108,7 +113,7 @@ PIPELINE_STAMP := $(VENV_DIR)/pipeline/.installed
 $(PIPELINE_STAMP): requirements/pipeline.txt
 	@echo "== setting up the pipeline environment in $(VENV_DIR)/pipeline (bpy, numpy, the wheel)"
 	@rm -rf $(VENV_DIR)/pipeline
-	$(PYTHON) -m venv $(VENV_DIR)/pipeline
+	@py=$$(tools/find_python.sh 3.13 "5.3 (the pipeline guide's examples)") && $$py -m venv $(VENV_DIR)/pipeline
 	$(call pip_install,pipeline,$<)
 	@touch $@
 
