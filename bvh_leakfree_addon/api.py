@@ -36,6 +36,7 @@ from .core import backends as _backends
 from .core import cache as _cache
 from .core import camera as _camera
 from .core import embree as _embree
+from .core import handles as _handles
 from .core.blenderproc import create_bvh_tree_multi_objects
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
@@ -59,7 +60,7 @@ def camera_rays(camera, resolution=None, *, depsgraph=None):
     None for the render resolution × percentage of the depsgraph's scene.  ``depsgraph``: where
     the camera is evaluated (animation, constraints, parents; default: the context's).  No
     clipping is applied.  ``SceneBVH.cast_camera`` casts them and adds the depth."""
-    if depsgraph is None:
+    if _handles.check_depsgraph(depsgraph) is None:
         depsgraph = _bpy.context.evaluated_depsgraph_get()
     return _camera.camera_rays(camera, resolution, depsgraph).owned()
 
@@ -113,3 +114,4 @@ def shutdown():
     (called when the add-on is disabled; scripts may call it when they are done)."""
     _cache.shutdown()
     _embree.release()
+    _handles.forget_stale()

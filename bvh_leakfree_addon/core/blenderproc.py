@@ -32,7 +32,7 @@ import bpy
 import bmesh
 from mathutils.bvhtree import BVHTree
 
-from . import cache, fastpath, validate
+from . import cache, fastpath, handles, validate
 from .geometry import GEOMETRY_TYPES
 
 __all__ = ("create_bvh_tree_multi_objects", "local2world")
@@ -54,6 +54,7 @@ def create_bvh_tree_multi_objects(mesh_objects, *, evaluated=False, depsgraph=No
     or BlenderProc-style wrappers with ``.blender_obj``), as BlenderProc v2.8's function builds it,
     without creating any datablock.  See the module documentation."""
     objects = validate.unwrap_objects(mesh_objects)
+    handles.check_depsgraph(depsgraph)
     evaluated = bool(evaluated)
     epsilon = validate.epsilon(epsilon)
     given = depsgraph

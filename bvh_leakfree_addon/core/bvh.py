@@ -23,7 +23,7 @@ import numpy as np
 from mathutils import Matrix, Vector
 from mathutils.bvhtree import BVHTree
 
-from . import backends, cache, embree, fastpath, gather, merge, rays, validate
+from . import backends, cache, embree, fastpath, gather, handles, merge, rays, validate
 from .camera import camera_rays
 from .linalg import FAR
 from .results import BuildStats, Hit, RayResults, alive
@@ -35,6 +35,7 @@ def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.
           progress=None):
     """Build a :class:`SceneBVH` over ``objects`` (see the module and ``api`` docs)."""
     validate.progress(progress)
+    handles.check_depsgraph(depsgraph)
     bvh = SceneBVH.__new__(SceneBVH)
     if reuse:
         start = time.perf_counter()
@@ -49,7 +50,8 @@ def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.
                 progress(1.0)
             return bvh
     bvh._init(objects, depsgraph, evaluated, instances, epsilon)
-    bvh._build(reuse=reuse, progress=progress)
+    live = depsgraph if depsgraph is not None else bpy.context.evaluated_depsgraph_get()
+    bvh._build(live, reuse=reuse, progress=progress)
     return bvh
 
 
@@ -58,7 +60,9 @@ class SceneBVH:
 
     Create with :func:`build`.  Holds no reference to evaluated data: only original objects,
     object-space trees and numpy arrays, so it stays valid (for the geometry it was built from)
-    after the scene changes; call :meth:`update` to follow the scene.
+    after the scene changes; call :meth:`update` to follow the scene.  The depsgraph given to
+    ``build()`` is kept as facts that are checked before each use (``handles``): a query that needs
+    it after its scene or view layer went away raises a one-line ``ReferenceError`` saying so.
     """
 
     def __init__(self, *args, **kwargs):
@@ -69,11 +73,13 @@ class SceneBVH:
         raw_input = fastpath.as_sequence(objects)
         self._state = None
         self._raw_input = raw_input
-        self._input = fastpath.recent_checked(raw_input) or validate.check_objects(objects)
-        self._depsgraph_arg = depsgraph
+        self._input = fastpath.recent_checked(raw_input) or validate.check_objects(
+            objects, fastpath.known_uid)
+        self._dg = handles.DepsgraphHandle(depsgraph)
         self._flags = (bool(evaluated), bool(instances), validate.epsilon(epsilon))
         self._tree = None
         self._tree_source = None
+        self._row_trees = {}
 
     def _adopt(self, state, depsgraph, seconds):
         """Become the (unchanged) build ``state`` of another ``SceneBVH``."""
@@ -81,7 +87,7 @@ class SceneBVH:
         self._raw_input = state.inputs
         self._input = state.objects
         self._flags = state.flags()
-        self._depsgraph_arg = depsgraph
+        self._dg = handles.DepsgraphHandle(depsgraph)
         self.stats = state.stats.unchanged_copy(seconds)
 
     def _set_state(self, state):
@@ -91,25 +97,29 @@ class SceneBVH:
         self.stats = state.stats
         self._tree = None
         self._tree_source = None
+        self._row_trees = {}
 
-    def _depsgraph(self):
-        if self._depsgraph_arg is not None:
-            return self._depsgraph_arg
-        return bpy.context.evaluated_depsgraph_get()
+    def _depsgraph(self, what):
+        """The depsgraph to use now, proven alive (``handles``; ``what``: the call, for
+        errors)."""
+        return self._dg.get(what)
 
     # -- building -----------------------------------------------------------------------------
-    def _build(self, reuse=True, progress=None, drop_deleted=False):
+    def _build(self, depsgraph, reuse=True, progress=None, drop_deleted=False):
+        """Build from the live ``depsgraph`` (the one given to ``build()``, or proven alive by
+        ``handles``)."""
         start = time.perf_counter()
         deleted = []
         if drop_deleted:   # update(): objects deleted since the last build leave the BVH
-            self._input, deleted = validate.live_objects(self._input)
-            if deleted:
+            objects, deleted, refetched = validate.live_objects(self._input)
+            if deleted or refetched:
+                self._input = objects
                 self._raw_input = None   # no longer the caller's list: never adopted for it
         objects = self._input            # validated by _init; liveness is checked while gathering
         evaluated, instances, epsilon = self._flags
-        depsgraph = self._depsgraph()
+        stamp_arg = self._dg.for_stamp(depsgraph)
         # read before gathering: whatever changes from now on bumps the count
-        stamp = fastpath.stamp_now(self._depsgraph_arg) if evaluated else None
+        stamp = fastpath.stamp_now(stamp_arg) if evaluated else None
         stats = BuildStats()
         stats.objects_skipped.extend((name, "deleted since the last build") for name in deleted)
         # Box arrays of earlier builds can be reused (a transforms-only rebuild); the latest
@@ -136,7 +146,7 @@ class SceneBVH:
                                                            instances, epsilon, reuse, stats,
                                                            progress)
             except ReferenceError:
-                validate.check_objects(objects)   # names the deleted object
+                validate.check_objects(objects)   # names the deleted object (or stale reference)
                 raise
             if (stamp is not None and not instancers and not items.any_instances
                     and builder.rows is not None and not builder.saw_edit_mode):
@@ -147,7 +157,7 @@ class SceneBVH:
         top, used = make_top_level(items, stats, earlier)
         for obj in objects if instancers else ():
             if obj.as_pointer() in instancers and obj.as_pointer() not in used:
-                stats.objects_skipped.append((obj.name, "instancer without instanced geometry"))
+                stats.objects_skipped.append((obj.name, gather.no_geometry_reason(obj, depsgraph)))
         stats.objects_used = len(used)
         cache.evict()
         stats.instances = len(top)
@@ -156,8 +166,13 @@ class SceneBVH:
         stats.reused = stats.meshes_rebuilt == 0
         stats.build_seconds = time.perf_counter() - start
         if stamp is None or (builder is not None and builder.saw_edit_mode) or \
-                stamp != fastpath.stamp_now(self._depsgraph_arg):
+                stamp != fastpath.stamp_now(stamp_arg):
             stamp = None
+        # what later queries cannot re-read: a foreign depsgraph (no view layer's own) is never
+        # used again, and find_nearest under non-uniform scale needs the build's triangles
+        rows = None if self._dg.foreign else np.nonzero(~top.similar)[0]
+        if rows is None or len(rows):
+            merge.ensure_arrays(top, objects, depsgraph, rows)
         state = fastpath.BuildState(inputs=self._raw_input, objects=objects, evaluated=evaluated,
                                     instances=instances, epsilon=epsilon, stamp=stamp, top=top,
                                     stats=stats, movable=movable if stamp is not None else None)
@@ -171,14 +186,15 @@ class SceneBVH:
         since are left out (``stats.objects_skipped`` says so).  Returns self."""
         validate.progress(progress)
         state = self._state
-        if reuse and state.stamp is not None:
-            start = time.perf_counter()
-            if state.stamp == fastpath.stamp_now(self._depsgraph_arg):
-                self.stats = state.stats.unchanged_copy(time.perf_counter() - start)
-                if progress is not None:
-                    progress(1.0)
-                return self
-        self._build(reuse=reuse, progress=progress, drop_deleted=True)
+        start = time.perf_counter()
+        depsgraph = self._depsgraph("update()")
+        if reuse and state.stamp is not None and \
+                state.stamp == fastpath.stamp_now(self._dg.for_stamp(depsgraph)):
+            self.stats = state.stats.unchanged_copy(time.perf_counter() - start)
+            if progress is not None:
+                progress(1.0)
+            return self
+        self._build(depsgraph, reuse=reuse, progress=progress, drop_deleted=True)
         return self
 
     # -- queries ------------------------------------------------------------------------------
@@ -251,7 +267,8 @@ class SceneBVH:
                    polygon, float(world_dist), Matrix(mat.tolist()))
 
     def _object(self, i):
-        return alive(self._top.objects[self._top.obj_index[i]])
+        j = self._top.obj_index[i]
+        return alive(self._top.objects[j], self._top.uids[j])
 
     def ray_cast_many(self, origins, directions, distance=math.inf, *, backend="auto"):
         """Cast many rays: ``origins`` (N, 3), ``directions`` (N, 3) or one (3,) vector.
@@ -271,36 +288,48 @@ class SceneBVH:
         limit = validate.max_distance(distance)
         return RayResults(self._cast_many(o, d, limit, name))
 
-    def _cast_many(self, o, d, limit, backend):
+    def _cast_many(self, o, d, limit, backend, what="ray_cast_many"):
         top = self._top
         if len(o) and len(top) and (backend == "embree" or (
                 backend == "auto" and backends.embree_pays(top, len(o)))):
-            scene = self._embree_scene(required=backend == "embree")
+            scene = self._embree_scene(required=backend == "embree",
+                                       what=f"{what}(backend={backend!r})")
             if scene is not None:
                 return embree.cast(scene, top, o, d, limit)
         return rays.cast_many(top, o, d, limit)
 
-    def _embree_scene(self, required):
+    def _embree_scene(self, required, what):
         """The Embree scene of this build (built now when needed), or None when the geometry it
-        needs is gone (``required``: ``RuntimeError`` instead)."""
+        needs can no longer be read (``required``: the error instead, naming ``what``)."""
         try:
-            return embree.scene_for(self._top, self._input, self._depsgraph())
-        except merge.GeometryChanged:
+            return embree.scene_for(self._top, lambda: self._merged_arrays(what))
+        except (merge.GeometryChanged, ReferenceError):
             if required:
-                raise RuntimeError("the geometry changed since this SceneBVH was built: call "
-                                   "update() before casting with the 'embree' backend") from None
+                raise
             return None
+
+    def _merged_arrays(self, what):
+        """``merge.merged_arrays`` of this build.  The depsgraph is needed (and proven alive)
+        only when some triangles must be read again."""
+        top = self._top
+        depsgraph = None
+        if any(entry.arrays is None for entry in top.entries):
+            depsgraph = self._depsgraph(what)
+        return merge.merged_arrays(top, self._input, depsgraph, what)
 
     def cast_camera(self, camera, resolution=None, *, distance=math.inf, backend="auto"):
         """One ray per pixel of ``camera`` (see ``api.camera_rays``): the :meth:`ray_cast_many`
         arrays shaped (height, width[, 3]), row 0 at the top of the image, plus ``depth``: the
-        distance along the camera's view axis (what a depth pass holds; ``inf`` on a miss)."""
+        distance along the camera's view axis (what a depth pass holds; ``inf`` on a miss).
+
+        The camera is evaluated in the depsgraph the build was made with (``ReferenceError`` when
+        its scene or view layer no longer exists)."""
         name = backends.check(backend)
         limit = validate.max_distance(distance)
-        cam = camera_rays(camera, resolution, self._depsgraph())
+        cam = camera_rays(camera, resolution, self._depsgraph("cast_camera()"))
         h, w = cam.shape
         d = validate.unit_rows(cam.directions.reshape(h * w, 3))   # as ray_cast_many does
-        res = self._cast_many(cam.origins.reshape(h * w, 3), d, limit, name)
+        res = self._cast_many(cam.origins.reshape(h * w, 3), d, limit, name, "cast_camera")
         depth = np.full(h * w, np.inf)
         hit = res["hit"]
         depth[hit] = res["distance"][hit] * (d[hit] @ cam.axis)
@@ -310,45 +339,81 @@ class SceneBVH:
         return out
 
     def find_nearest(self, point, distance=math.inf):
-        """Nearest surface point within ``distance`` of ``point``, or None."""
+        """Nearest surface point within ``distance`` of ``point``, or None.
+
+        Answers for the geometry the build was made from, as :meth:`ray_cast` does: rows under a
+        similarity transform are searched in object space, the others in a world-space tree of
+        their own made from the triangles the build read."""
         p = validate.vector3(point, "point")
         limit = validate.max_distance(distance)
         top = self._top
-        if not top.all_similar:
-            return self._nearest_merged(p, limit)
         if len(top) == 0:
             return None
         gap = np.maximum(np.maximum(top.wmin - p, p - top.wmax), 0.0)
         lower = np.sqrt((gap * gap).sum(axis=1))
         order = np.argsort(lower, kind="stable")
+        similar = top.similar
         best = None
         best_d = limit
         for i in order:
             if lower[i] > best_d:
                 break
             i = int(i)
-            inv = top.inv[i]
-            scale = float(np.cbrt(abs(np.linalg.det(inv[:3, :3]))))
-            lp = inv[:3, :3] @ p + inv[:3, 3]
-            obj_limit = min(best_d * scale, FAR) if math.isfinite(best_d) else FAR
-            loc, nor, index, dist = top.entries[i].tree.find_nearest(Vector(lp), obj_limit)
-            if loc is None:
-                continue
-            wd = dist / scale
-            if wd <= best_d:
-                best_d = wd
-                best = (i, wd, loc, nor, index)
-        return None if best is None else self._hit(*best)
+            found = self._nearest_in_row(i, p, best_d) if similar[i] else \
+                self._nearest_in_world_row(i, p, best_d)
+            if found is not None and found[0] <= best_d:
+                best_d, best = found
+        return None if best is None else best()
 
-    def _nearest_merged(self, p, limit):
-        tree = self.tree
-        loc, nor, index, dist = tree.find_nearest(Vector(p), min(limit, FAR))
+    def _nearest_in_row(self, i, p, best_d):
+        """``(world distance, make Hit)`` of the nearest point of row ``i`` (a similarity: the
+        object-space nearest point is the world one), or None."""
+        inv = self._top.inv[i]
+        scale = float(np.cbrt(abs(np.linalg.det(inv[:3, :3]))))
+        lp = inv[:3, :3] @ p + inv[:3, 3]
+        obj_limit = min(best_d * scale, FAR) if math.isfinite(best_d) else FAR
+        loc, nor, index, dist = self._top.entries[i].tree.find_nearest(Vector(lp), obj_limit)
         if loc is None:
             return None
-        i, polygon = self._tree_source_item(index)
-        n_world = np.asarray(nor, dtype=np.float64)
-        return Hit(Vector(loc), Vector(n_world), self._object(i), self._top.instancers[i],
-                   polygon, float(dist), Matrix(self._top.mat[i].tolist()))
+        wd = dist / scale
+        return wd, (lambda: self._hit(i, wd, loc, nor, index))
+
+    def _nearest_in_world_row(self, i, p, best_d):
+        """As :meth:`_nearest_in_row` for a row under a non-uniform transform: its own
+        world-space tree (made once, from the build's triangles, around its own centre so that
+        float32 keeps its precision far from the world origin)."""
+        tree, center, polys = self._world_row_tree(i)
+        if tree is None:
+            return None
+        loc, nor, index, dist = tree.find_nearest(Vector(p - center), min(best_d, FAR))
+        if loc is None:
+            return None
+        top = self._top
+        location = Vector(np.asarray(loc, dtype=np.float64) + center)
+        return dist, (lambda: Hit(location, Vector(nor), self._object(i), top.instancers[i],
+                                  int(polys[index]), float(dist), Matrix(top.mat[i].tolist())))
+
+    def _world_row_tree(self, i):
+        found = self._row_trees.get(i)
+        if found is None:
+            top = self._top
+            entry = top.entries[i]
+            if entry.arrays is None:
+                self._read_arrays([i], "find_nearest()")
+            co, tris, polys = merge.world_triangles(entry, top.mat[i])
+            center = 0.5 * (co.min(axis=0) + co.max(axis=0)) if len(co) else np.zeros(3)
+            tree = BVHTree.FromPolygons((co - center).tolist(), tris.tolist(), all_triangles=True,
+                                        epsilon=self._flags[2]) if len(tris) else None
+            found = self._row_trees[i] = (tree, center, polys)
+        return found
+
+    def _read_arrays(self, rows, what):
+        """Read the triangles of ``rows`` again (the build could not); ``GeometryChanged``
+        naming ``what`` when they changed since."""
+        top = self._top
+        missing = merge.ensure_arrays(top, self._input, self._depsgraph(what), rows)
+        if missing:
+            raise merge.GeometryChanged(merge.changed_message(what, missing))
 
     # -- the merged world-space tree ------------------------------------------------------------
     @property
@@ -375,7 +440,7 @@ class SceneBVH:
         return i, int(polys[index])
 
     def _build_merged(self):
-        co, tris, polys, starts = merge.merged_arrays(self._top, self._input, self._depsgraph())
+        co, tris, polys, starts = self._merged_arrays("SceneBVH.tree")
         self._tree_source = (starts, polys)
         if len(tris) == 0:
             return BVHTree.FromPolygons([], [], all_triangles=True)

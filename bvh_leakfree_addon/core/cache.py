@@ -251,29 +251,31 @@ def remember_world_tree(key, tree, triangles):
     """Keep the latest drop-in tree (one at a time, counted in :func:`size`), unless it alone is
     over the cache limit.
 
-    Released at interpreter exit (``atexit``, added with the first such tree, removed by
-    :func:`shutdown`): the ``bpy`` module checks Blender's allocations when it exits, before module
-    globals are freed, and a tree still held then is reported as "Not freed memory blocks" — a leak
-    report nobody caused."""
+    Released at interpreter exit with everything else cached (see :func:`release_at_exit`)."""
     global _world
     _world = None
     if triangles * TREE_BYTES_PER_TRIANGLE <= _limit_bytes:
-        atexit.unregister(_drop_world_tree)
-        atexit.register(_drop_world_tree)
+        release_at_exit()
         _world = (key, tree, triangles)
 
 
-def _drop_world_tree():
-    global _world
-    _world = None
+def release_at_exit():
+    """:func:`shutdown` at interpreter exit (``atexit``; added with the change watch, removed by
+    :func:`shutdown`), for scripts that never call ``api.shutdown()``.  Without it the ``bpy``
+    module reports the trees still cached as "Not freed memory blocks" (5.x), and Blender 4.2 /
+    4.5 crash / hang in their own exit when the watch is still installed after a change it has
+    not seen (measured: a deleted object, then ``update()``; tests/core/test_hostile_queries.py).
+    Clearing the cache alone at exit is not enough: the watch must go too."""
+    atexit.unregister(shutdown)
+    atexit.register(shutdown)
 
 
 def shutdown():
     """:func:`clear`, and remove the change watch (the next build adds it again, as "unknown
-    changes") and the exit hook of :func:`remember_world_tree`."""
+    changes") and the exit hook of :func:`release_at_exit`."""
     clear()
     remove_hooks()
-    atexit.unregister(_drop_world_tree)
+    atexit.unregister(shutdown)
 
 
 def size():
@@ -347,6 +349,7 @@ def change_count():
         if callback not in callbacks:
             callbacks.append(callback)
             _changes += 1
+            release_at_exit()
     return _changes
 
 

@@ -28,7 +28,6 @@ from importlib.metadata import version as dist_version
 
 import numpy as np
 
-from . import merge
 from .rays import empty_results
 from .results import alive
 
@@ -144,24 +143,23 @@ def existing_scene(top):
     return _scenes.get(top)
 
 
-def scene_for(top, objects, depsgraph):
-    """The Embree scene of ``top`` (built now when there is none): ``objects`` and
-    ``depsgraph`` are those of the build, used to read the triangles of trees that keep none
-    (``merge.merged_arrays``; ``RuntimeError`` when the geometry changed since the build)."""
+def scene_for(top, read_arrays):
+    """The Embree scene of ``top`` (built now when there is none): ``read_arrays()`` gives the
+    build's world triangles (``merge.merged_arrays``; its errors propagate)."""
     scene = _scenes.get(top)
     if scene is None:
-        scene = _build(top, objects, depsgraph)
+        scene = _build(top, read_arrays)
         _scenes[top] = scene
     return scene
 
 
-def _build(top, objects, depsgraph):
+def _build(top, read_arrays):
     modules, reason = _load()
     if modules is None:
         raise RuntimeError(f"the Embree backend is not available: {reason}")
     rtcore, rtcore_scene, mesh_construction = modules
     start = time.perf_counter()
-    co, tris, polys, starts = merge.merged_arrays(top, objects, depsgraph)
+    co, tris, polys, starts = read_arrays()
     if len(co) >= 2 ** 31 or len(tris) >= 2 ** 31:
         raise ValueError(f"too many triangles for the Embree backend ({len(tris):,})")
     scene = rtcore_scene.EmbreeScene(_shared_device(rtcore))
@@ -214,7 +212,7 @@ def cast(emb, top, origins, directions, limit):
         _run_threads(threads, bounds, emb, origins, directions, limit32, out)
     hit_objects = np.unique(out["object_index"][out["hit"]])
     for j in hit_objects.tolist():
-        alive(top.objects[j])
+        alive(top.objects[j], top.uids[j])
     return out
 
 

@@ -2,7 +2,8 @@
 """Batched linear algebra on many 4×4 affine matrices at once (numpy only: no Blender types)."""
 import numpy as np
 
-__all__ = ("FAR", "cofactors", "affine_inverse", "singular", "world_boxes", "all_similarities")
+__all__ = ("FAR", "cofactors", "affine_inverse", "singular", "world_boxes", "similarities",
+           "all_similarities")
 
 #: "no limit" for ``BVHTree.ray_cast`` / ``find_nearest``: their distance is a C float
 FAR = 3.0e38
@@ -60,13 +61,18 @@ def world_boxes(mat, bmin, bmax):
     return wc - wh, wc + wh
 
 
-def all_similarities(mat):
-    """True when every matrix is rotation × uniform scale (± mirror) + translation: then the
+def similarities(mat):
+    """(N,) bool: the matrix is rotation × uniform scale (± mirror) + translation; then the
     nearest point in object space is the nearest point in world space."""
     if len(mat) == 0:
-        return True
+        return np.zeros(0, dtype=bool)
     m = mat[:, :3, :3]
     gram = np.einsum("nki,nkj->nij", m, m)          # MᵀM = s² I for a similarity
     s2 = np.trace(gram, axis1=1, axis2=2) / 3.0
     err = np.abs(gram - s2[:, None, None] * np.eye(3)).max(axis=(1, 2))
-    return bool((err <= 1e-5 * s2).all())
+    return err <= 1e-5 * s2
+
+
+def all_similarities(mat):
+    """True when every matrix is a similarity (see :func:`similarities`)."""
+    return bool(similarities(mat).all())

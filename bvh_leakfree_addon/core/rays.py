@@ -288,7 +288,7 @@ def _fill(top, out, best_t, best_item, res):
             _triangle_normals(entry, rows, index, polygon, res, nor)
     object_index = top.obj_index[items]
     for j in np.unique(object_index).tolist():
-        alive(top.objects[j])
+        alive(top.objects[j], top.uids[j])
     mat = top.mat[items]
     inv = top.inv[items]
     world_loc = np.einsum("pij,pj->pi", mat[:, :3, :3], loc) + mat[:, :3, 3]

@@ -2,16 +2,25 @@
 """What the core hands back: :class:`Hit` (one ray or nearest point), :class:`RayResults` (many
 rays) and :class:`BuildStats` (what a build did)."""
 
+from .handles import object_by_uid
+
 __all__ = ("Hit", "RayResults", "BuildStats", "alive")
 
 DELETED_HIT_MESSAGE = "the object hit was deleted after build(); call update()"
 
 
-def alive(obj):
-    """``obj``, or ``ReferenceError`` when it was deleted since the build (a hit on it)."""
+def alive(obj, uid=None):
+    """``obj``, or ``ReferenceError`` when it was deleted since the build (a hit on it), or its
+    Python reference went stale (undo, a file load: ``uid``, its ``session_uid``, finds it
+    again)."""
     try:
         obj.name  # noqa: B018
     except ReferenceError:
+        current = object_by_uid(uid)
+        if current is not None:
+            raise ReferenceError(f"the object hit: the reference is stale after undo: call "
+                                 f"update() (it fetches the objects again), or fetch it again, "
+                                 f"e.g. bpy.data.objects[{current.name!r}]") from None
         raise ReferenceError(DELETED_HIT_MESSAGE) from None
     return obj
 
