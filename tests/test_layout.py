@@ -23,6 +23,7 @@ LAYERS = {
     "sidebar": 1,
     "core": 1,
     "api": 2,
+    "blenderproc_compat": 3,
     "cast": 3,
     "monitor": 4,
     "preferences": 5,
