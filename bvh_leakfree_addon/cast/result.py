@@ -18,7 +18,7 @@ from bpy.props import BoolProperty, FloatProperty, FloatVectorProperty, IntPrope
 
 from mathutils import Vector
 
-from ..core.leaks import session_uids
+from ..core.identity import session_uids
 from ..core.numbers import count
 from .settings import CAST_INPUTS, CastSettings, copied_properties, direction_label
 

@@ -21,7 +21,8 @@ import bpy
 from bpy.props import IntProperty, StringProperty
 
 from ..core.idtypes import in_words
-from ..core.leaks import leak_guard, process_rss_bytes
+from ..core.leaks import change_text, leak_guard
+from ..core.memory import process_rss_bytes
 from ..core.numbers import MB, count, duration, signed
 from ..cursor_ray import CastError, cast_from_cursor, inputs_of
 from ..utils import get_preferences, reports_errors, runtime_state
@@ -40,7 +41,7 @@ def report_lines(report, runs):
     the runs added the same number each time."""
     out = []
     for change in report.ordered():
-        line = change.text(NAMES_IN_LINES)
+        line = change_text(change, NAMES_IN_LINES)
         if change.net > 0 and runs > 1 and change.added % runs == 0:
             line += f" = {change.added // runs} per run"
         out.append(line)

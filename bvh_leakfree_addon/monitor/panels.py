@@ -21,6 +21,7 @@ from .inspect import (
 )
 from .leak_check import OBJECT_OT_bvh_leak_check, WM_OT_bvh_leak_check_script
 from .operators import WM_OT_bvh_purge_orphans, WM_OT_bvh_reset_baseline
+from .pages import PAGE_SIZE, page_count
 from .settings import LISTABLE, MESHES, monitor_settings
 
 __all__ = ("VIEW3D_PT_bvh_datablocks", "VIEW3D_PT_bvh_datablocks_types",
@@ -126,10 +127,10 @@ def draw_list(layout, context, name):
     right.label(text="Users")
     for info in view.rows:
         _draw_row(col, name, info)
-    if view.new > service.PAGE_SIZE:
-        pages = -(-view.new // service.PAGE_SIZE)
+    if view.new > PAGE_SIZE:
+        pages = page_count(view.new)
         row = box.row(align=True)
-        first = view.start // service.PAGE_SIZE
+        first = view.start // PAGE_SIZE
         for action, icon in (('PREVIOUS', 'TRIA_LEFT'), ('NEXT', 'TRIA_RIGHT')):
             sub = row.row(align=True)
             sub.enabled = (first > 0) if action == 'PREVIOUS' else (first < pages - 1)
