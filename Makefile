@@ -67,16 +67,20 @@ $(VENV_DIR)/dev/.installed: requirements/dev.txt
 lint: $(VENV_DIR)/dev/.installed
 	$(VENV_DIR)/dev/bin/ruff check bvh_leakfree_addon tests tools examples
 
-# The wheels the extension bundles (requirements/addon-wheels.txt, one per platform), fetched into
-# the wheelhouse when an index is reachable; tools/build_dist.py checks their hashes.
-ADDON_WHEEL_PLATFORMS := manylinux_2_28_x86_64 win_amd64 macosx_13_0_x86_64 macosx_13_0_arm64
+# The wheels the extension bundles (blender_manifest.toml `wheels`: one per platform and CPython),
+# each fetched into the wheelhouse when missing, for the CPython, ABI and platform its name gives;
+# pip checks the hashes of requirements/addon-wheels.txt, and so does tools/build_dist.py.
+ADDON_WHEELS := $(notdir $(shell sed -n 's|^ *"\(\./wheels/[^"]*\.whl\)".*|\1|p' blender_manifest.toml))
 ADDON_WHEELS_STAMP := build/.addon-wheels
-$(ADDON_WHEELS_STAMP): requirements/addon-wheels.txt $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
+$(ADDON_WHEELS_STAMP): requirements/addon-wheels.txt blender_manifest.toml $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
 	@mkdir -p $(WHEELHOUSE) build
-	@for p in $(ADDON_WHEEL_PLATFORMS); do \
+	@for w in $(ADDON_WHEELS); do \
+	  [ -f "$(WHEELHOUSE)/$$w" ] && continue; \
+	  py=$$(echo "$$w" | cut -d- -f3); plat=$$(echo "$${w%.whl}" | cut -d- -f5 | tr . '\n' | tail -n 1); \
 	  $(call venv_python,$(FAST_VERSION)) -m pip download -q --only-binary=:all: --no-deps \
-	    --python-version 3.11 --implementation cp --platform $$p -d $(WHEELHOUSE) -r $< \
-	  || echo "(no package index reachable: the $$p wheel must already be in $(WHEELHOUSE))"; \
+	    --python-version "$${py#cp}" --implementation cp --abi "$$py" --platform "$$plat" \
+	    -d $(WHEELHOUSE) -r $< \
+	  || echo "(no package index reachable: $$w must already be in $(WHEELHOUSE))"; \
 	done
 	@touch $@
 

@@ -1,5 +1,6 @@
-"""The platform zip installed with Blender's installer brings its own Embree; the wheel-less zip
-works without it.
+"""The platform zip installed with Blender's installer brings its own Embree (the wheel of the
+running Python among those it bundles: 3.11 on bpy 4.x, 3.13 on 5.x); the wheel-less zip works
+without it.
 
 Each case runs in a fresh Python with the ``bpy`` module (a throwaway user folder) where the
 test venv's own ``embreex`` is hidden from the import system, as in a venv that never had it:
@@ -94,6 +95,8 @@ def test_linux_zip_installs_its_embreex_and_casts_with_embree(installed_zip):
     out = _run(zip_path)
     assert "BEFORE embreex missing" in out, out
     assert "INSTALL {'FINISHED'}" in out and "DISABLED" in out, out
+    assert "ENABLED" in out and "ENABLED False" not in out and "ENABLED 0" not in out, out
+    # the zip brings a wheel for each Python of Blender builds: the installer took this one's
     assert "BACKENDS ('embree', 'mathutils')" in out, out
     assert "EMBREEX_FROM_USER True" in out, out           # the wheel the installer extracted
     assert "AGREE" in out and out.split("AGREE ")[1].split()[1] == "True", out
