@@ -10,8 +10,8 @@ Blender's builder wants ``__init__.py`` beside ``blender_manifest.toml``.  The r
 manifest at the top level (single source of truth) and the code in ``bvh_leakfree_addon/``, so this
 script stages both into ``build/stage/`` (the wheels named by the manifest are copied in from the
 wheelhouse, their SHA-256 checked against ``requirements/addon-wheels.txt``; the wheel-less stage
-gets a copy of the manifest without ``platforms`` and ``wheels``; every platform must have a wheel for
-each CPython any wheel is for, so that no platform zip lacks one), runs ``blender_ext.py build``
+gets a copy of the manifest without ``platforms`` and ``wheels``; every platform must have a wheel
+for each CPython any wheel is for, so that no platform zip lacks one), runs ``blender_ext.py build``
 there and then ``blender_ext.py validate`` on each zip.  The builder is the one shipped inside the
 ``bpy`` wheel of the interpreter running this script.  Any failure stops the build with Blender's
 own message and leaves no zip behind.
