@@ -11,6 +11,8 @@
 #   make test-blender-b BLENDER="blender"   the guide's examples under `blender -b --python`
 #   make bench       benchmarks (BENCH_VERSIONS="5.3" to pick versions)
 #   make test-gui BLENDER="blender"   GUI acceptance in a real windowed Blender
+#   make test-zip-install BLENDER="blender"   this platform's zip installs, enables and casts with
+#                    Embree in that Blender (any build, any Python it has a wheel for)
 #   make lint        ruff (pinned in requirements/dev.txt); make test runs it first
 
 # Build tools (wheel, docs figures) run on any Python >= 3.11; each Blender's venv uses the CPython
@@ -43,7 +45,7 @@ define pip_install
 endef
 
 .PHONY: all dist wheel demo lint test test-fast test-no-embree test-examples test-blender-b bench \
-	test-gui docs-screenshots venvs clean
+	test-gui test-zip-install docs-screenshots venvs clean
 all: test
 
 # One virtual environment per Blender version, from requirements/bpy-<version>.txt.
@@ -171,6 +173,22 @@ test-gui: $(ZIP)
 	$(PYTHON) tools/gui_site.py --blender "$(BLENDER)" --out build/gui-site
 	$(BLENDER) --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- \
 	  --zip $(ZIP) --shots gui-shots --site build/gui-site
+
+# This platform's zip installed by Blender's own installer, enabled, and casting with Embree (the
+# wheel for that Blender's Python), and the wheel-less zip with mathutils, in any Blender: official
+# or a distribution's (e.g. BLENDER="bash ../shared/tools/blender-gui").  Each check runs in a
+# throwaway Blender user folder (tools/check_zip_in_blender.py); paths stay relative to this folder.
+HOST := $(shell uname -s)-$(shell uname -m)
+ZIP_PLATFORM := $(or $(if $(filter Linux-x86_64,$(HOST)),linux_x64), \
+  $(if $(filter Darwin-x86_64,$(HOST)),macos_x64),$(if $(filter Darwin-arm64,$(HOST)),macos_arm64), \
+  $(if $(filter MINGW%-x86_64 MSYS%-x86_64 CYGWIN%-x86_64,$(HOST)),windows_x64))
+test-zip-install: $(ZIP)
+	@set -e; for check in $(if $(ZIP_PLATFORM),"$(ZIP:.zip=-$(ZIP_PLATFORM).zip) embree") \
+	    "$(ZIP) mathutils"; do \
+	  set -- $$check; echo "== $$1 in $(BLENDER)"; \
+	  $(BLENDER) -b --factory-startup --python-exit-code 3 --python tools/check_zip_in_blender.py \
+	    -- --zip $$1 --expect $$2; \
+	done
 
 # Run the GUI acceptance test and refresh the pictures the README and docs/ show (only those).
 docs-screenshots: test-gui
