@@ -19,10 +19,10 @@ import bpy
 
 import numpy as np
 
-from .idtypes import collection_of_code, id_collection_names, singular
+from .idtypes import collection_of_code, id_collection_names, in_words
 
 __all__ = ("DatablockCount", "datablock_counts", "count_type", "orphans", "purge_orphans",
-           "purge_preview", "resolve_types", "collection_label", "format_counts", "is_orphan",
+           "purge_preview", "resolve_types", "format_counts", "is_orphan",
            "NEVER_ORPHANED")
 
 # ID types that are never unused: Blender's purge skips them too (removing them breaks the session).
@@ -66,15 +66,10 @@ def resolve_types(types):
     return tuple(out)
 
 
-def collection_label(name, count=2):
-    """Human label of a collection for ``count`` items: ``meshes``/``mesh``, ``node groups``…"""
-    return singular(name) if count == 1 else name.replace("_", " ")
-
-
 def format_counts(counts):
     """``{'meshes': 37, 'materials': 4}`` → ``'37 meshes, 4 materials'`` (largest first)."""
     items = sorted(((n, c) for n, c in counts.items() if c), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{count} {collection_label(name, count)}" for name, count in items)
+    return ", ".join(f"{count} {in_words(name, count)}" for name, count in items)
 
 
 def _user_counts(collection):

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import bpy
 
 __all__ = ("IdType", "ID_TYPES", "BY_COLLECTION", "id_collection_names", "collection_of_code",
-           "singular", "label", "icon")
+           "in_words", "label", "icon")
 
 
 class IdType(NamedTuple):
@@ -84,17 +84,20 @@ def collection_of_code(code):
     return _BY_CODE.get(code)
 
 
-def singular(name):
-    """``'node_groups'`` → ``'node group'``."""
-    known = BY_COLLECTION.get(name)
-    if known is not None:
-        return known.singular
-    return (name[:-1] if name.endswith("s") else name).replace("_", " ")
+def in_words(name, count=2):
+    """A collection's name in words for ``count`` of its IDs: ``'node_groups'`` → ``'node
+    groups'``, and for one of them ``'node group'`` (``'particles'`` → ``'particle system'``)."""
+    if count == 1:
+        known = BY_COLLECTION.get(name)
+        if known is not None:
+            return known.singular
+        name = name[:-1] if name.endswith("s") else name
+    return name.replace("_", " ")
 
 
 def label(name):
     """``'node_groups'`` → ``'Node Groups'`` (how Blender titles the collection)."""
-    return name.replace("_", " ").title()
+    return in_words(name).title()
 
 
 def icon(name):

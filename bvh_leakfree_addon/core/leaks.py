@@ -23,8 +23,9 @@ import bpy
 
 import numpy as np
 
-from .datablocks import NEVER_ORPHANED, collection_label, is_orphan
-from .idtypes import id_collection_names
+from .datablocks import NEVER_ORPHANED, is_orphan
+from .idtypes import id_collection_names, in_words
+from .numbers import MB, signed
 
 __all__ = ("LeakError", "leak_guard", "LeakReport", "TypeChange", "IdInfo", "Snapshot",
            "snapshot", "session_uids", "new_since", "NewSince", "ids_at", "find_by_uid", "id_info",
@@ -181,7 +182,7 @@ class TypeChange(NamedTuple):
         if self.churn:
             added = _names(self.added_ids, self.added, max_names, users=False)
             removed = _plain(self.removed_names, self.removed, max_names)
-            return (f"{self.collection.replace('_', ' ')} churned: {self.added} added "
+            return (f"{in_words(self.collection)} churned: {self.added} added "
                     f"({added}), {self.removed} removed ({removed}), net 0")
         if self.added:
             inner = _names(self.added_ids, self.added, max_names)
@@ -189,10 +190,10 @@ class TypeChange(NamedTuple):
                 inner += "; all orphans" if self.added > 1 else "; orphan"
             elif self.added_orphans:
                 inner += f"; {self.added_orphans} orphan{'s' if self.added_orphans > 1 else ''}"
-            parts.append(f"+{self.added} {collection_label(self.collection, self.added)} "
+            parts.append(f"+{self.added} {in_words(self.collection, self.added)} "
                          f"({inner})")
         if self.removed:
-            parts.append(f"−{self.removed} {collection_label(self.collection, self.removed)} "
+            parts.append(f"−{self.removed} {in_words(self.collection, self.removed)} "
                          f"removed ({_plain(self.removed_names, self.removed, max_names)})")
         return ", ".join(parts)
 
@@ -362,7 +363,7 @@ class LeakReport:
         """Everything in one line: ``+3 images (…); −1 mesh removed (…); RSS +1.2 MB``."""
         parts = self.lines(max_names) or ["no datablock added or removed"]
         if self.rss_growth is not None:
-            parts.append(f"RSS {round(self.rss_growth / 2 ** 20, 1) + 0.0:+.1f} MB")
+            parts.append(f"RSS {signed(self.rss_growth / MB)} MB")
         return "; ".join(parts)
 
     def __repr__(self):

@@ -83,7 +83,7 @@ def test_leak_check_lines_show_growth_short_and_in_ms(addon):
 @pytest.mark.parametrize("seconds,text", [(0.0004, "< 1 ms"), (0.034, "34 ms"),
                                           (0.9994, "999 ms"), (1.0, "1.0 s"), (12.34, "12.3 s")])
 def test_durations_under_a_second_read_in_ms(addon, seconds, text):
-    assert addon.monitor.leak_check.duration_text(seconds) == text
+    assert addon.core.numbers.duration(seconds) == text
 
 
 def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):
