@@ -24,7 +24,7 @@ import math
 
 from . import embree
 
-__all__ = ("BACKENDS", "available", "check", "crossover", "embree_pays")
+__all__ = ("BACKENDS", "available", "summary", "check", "crossover", "embree_pays")
 
 BACKENDS = ("embree", "mathutils")
 
@@ -39,6 +39,16 @@ MATHUTILS_US_PER_RAY_PER_BOX = 0.016
 def available():
     """Names of the backends that can be used here, fastest first."""
     return tuple(name for name in BACKENDS if name != "embree" or embree.available())
+
+
+def summary():
+    """``(fast, sentence)``: whether batched rays (``ray_cast_many``, camera maps) can use Embree
+    here, and one sentence for people saying which backend they use and, without Embree, why
+    (e.g. *"Batched rays use mathutils, the slower backend: the embreex package is not installed
+    for this Python 3.14"*)."""
+    if embree.available():
+        return True, f"Batched rays use Embree (embreex {embree.version() or 'of unknown version'})"
+    return False, f"Batched rays use mathutils, the slower backend: {embree.unavailable_reason()}"
 
 
 def check(backend):
