@@ -147,7 +147,8 @@ test-no-embree: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bp
 	BVH_LEAKFREE_EMBREE=0 BVH_ADDON_ZIP=$(abspath $(ZIP)) \
 	  $(call venv_python,$(FAST_VERSION)) -m pytest $(TESTS) $(PYTEST_ARGS)
 
-# Benchmarks (tools/bench.py): one table + bench-results/bpy-<v>.json per version, then the chart
+# Benchmarks (the package tools/bench/, run as `python tools/bench`): one table +
+# bench-results/bpy-<v>.json per version, then the chart
 # docs/bench.png.  BENCH_ARGS="--only cold,rays" or "--tiny" to narrow a run.
 BENCH_ARGS ?=
 BENCH_STAMP := $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
@@ -160,7 +161,7 @@ bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(B
 	@mkdir -p bench-results docs
 	@set -e; for v in $(BENCH_VERSIONS); do \
 	  echo "== benchmarks on Blender $$v"; \
-	  $(call venv_python,$$v) tools/bench.py --zip $(abspath $(ZIP)) \
+	  $(call venv_python,$$v) tools/bench --zip $(abspath $(ZIP)) \
 	    --out bench-results/bpy-$$v.json $(BENCH_ARGS); \
 	done
 	$(call venv_python,$(FAST_VERSION)) tools/bench_chart.py \

@@ -32,38 +32,38 @@ LAYERS = {
 LAZY_IMPORTS_ALLOWED = {"__init__"}
 
 
-def _module_name(path):
-    parts = list(path.relative_to(PACKAGE_DIR).with_suffix("").parts)
+def _module_name(path, root=PACKAGE_DIR):
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__" and len(parts) > 1:
         parts.pop()
     return ".".join(parts)
 
 
-def _modules():
-    return {_module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
+def _modules(root=PACKAGE_DIR):
+    return {_module_name(path, root): path for path in sorted(root.rglob("*.py"))}
 
 
 MODULES = _modules()
 
 
-def _is_package(name):
-    return name == "__init__" or (PACKAGE_DIR / name.replace(".", "/") / "__init__.py").exists()
+def _is_package(name, root=PACKAGE_DIR):
+    return name == "__init__" or (root / name.replace(".", "/") / "__init__.py").exists()
 
 
-def _resolve(importer, level, module, names):
+def _resolve(importer, level, module, names, modules=MODULES, root=PACKAGE_DIR):
     """Package-internal modules an import statement loads (relative imports only: the add-on
     never imports itself by absolute name)."""
     if level == 0:
         return []
     base = [] if importer == "__init__" else importer.split(".")
-    if not _is_package(importer):
+    if not _is_package(importer, root):
         base = base[:-1]
     base = base[:len(base) - (level - 1)] if level > 1 else base
     target = base + (module.split(".") if module else [])
     out = []
     for name in names:
         candidate = ".".join(target + [name])
-        if candidate in MODULES:
+        if candidate in modules:
             out.append(candidate)
         elif target:
             out.append(".".join(target))
@@ -72,7 +72,7 @@ def _resolve(importer, level, module, names):
     return out
 
 
-def _imports(name, path):
+def _imports(name, path, modules=MODULES, root=PACKAGE_DIR):
     """(imported module, line, inside a function?) for each package-internal import."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found = []
@@ -82,7 +82,7 @@ def _imports(name, path):
             nested = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
             if isinstance(child, ast.ImportFrom):
                 names = [alias.name for alias in child.names]
-                for target in _resolve(name, child.level, child.module, names):
+                for target in _resolve(name, child.level, child.module, names, modules, root):
                     found.append((target, child.lineno, in_function))
             elif isinstance(child, ast.Import):
                 assert not any(a.name.startswith("bvh_leakfree_addon") for a in child.names), \
@@ -211,4 +211,49 @@ def test_no_module_over_400_lines():
     """A module that grows past this does more than one thing: split it by concern."""
     long = {name: n for name, path in MODULES.items()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+# --- The benchmark tool (tools/bench/) ----------------------------------------------------------
+BENCH_DIR = PACKAGE_DIR.parent / "tools" / "bench"
+BENCH_MODULES = _modules(BENCH_DIR)
+BENCH_GRAPH = {name: _imports(name, path, BENCH_MODULES, BENCH_DIR)
+               for name, path in BENCH_MODULES.items()}
+#: what a measurement module may import of the tool (never another measurement, nor the suite)
+MEASUREMENT_IMPORTS = {"common", "figures", "measurement"}
+MAX_TOOL_LINES = 700
+
+
+def test_the_bench_tool_has_no_import_cycle():
+    cycle = find_cycle(BENCH_GRAPH)
+    assert cycle is None, "import cycle in tools/bench: " + " → ".join(cycle)
+
+
+def test_bench_measurements_stand_side_by_side():
+    """A measurement imports only the shared pieces below it: adding one touches no other."""
+    wrong = [(name, target, line) for name, imports in BENCH_GRAPH.items()
+             if name.startswith("measurements.") for target, line, _lazy in imports
+             if target not in MEASUREMENT_IMPORTS]
+    assert wrong == []
+
+
+def test_every_bench_measurement_is_one_module_registered_once():
+    listed = []
+    init = ast.parse((BENCH_DIR / "measurements" / "__init__.py").read_text(encoding="utf-8"))
+    for node in ast.walk(init):
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["ALL"]:
+            listed = [element.value.id for element in node.value.elts]
+    modules = sorted(name.split(".", 1)[1] for name in BENCH_MODULES
+                     if name.startswith("measurements."))
+    assert sorted(listed) == modules and len(set(listed)) == len(listed)
+    for name in modules:
+        tree = ast.parse(BENCH_MODULES[f"measurements.{name}"].read_text(encoding="utf-8"))
+        assigned = [t.id for node in tree.body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)]
+        assert "MEASUREMENT" in assigned, f"measurements/{name}.py defines no MEASUREMENT"
+
+
+def test_no_bench_module_over_700_lines():
+    long = {name: n for name, path in BENCH_MODULES.items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_TOOL_LINES}
     assert long == {}

@@ -6,7 +6,8 @@ there), ``"embree"`` (``embree``; when ``embreex`` imports) or ``"auto"``.
 build (it then wins from the first ray: ~40 µs per call against 0.2–0.8 ms) or the batch is large
 enough to pay for building one: ``rays >= crossover(top)``, where the crossover is the predicted
 Embree build time over the predicted time saved per ray.  The model, measured on S1–S4 (2 cores,
-bpy 5.0.1; ``tools/bench_rays.py`` measures the real crossover next to the model's prediction):
+bpy 5.0.1; ``tools/bench``'s ``embree`` measurement finds the real crossover next to the model's
+prediction):
 
 * Embree build: embreex copies the geometry element by element (~0.23 µs a vertex, ~0.33 µs a
   triangle), Embree builds its BVH (~0.22 µs a triangle), reading and transforming the rows'
