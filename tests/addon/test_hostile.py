@@ -316,6 +316,8 @@ def test_an_unexpected_error_is_one_line_and_logged(addon, scene, monkeypatch, c
 
 finite_or_not = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
                           st.sampled_from([0.0, 1e-30, -1e30, 3.0]))
+
+
 @settings(max_examples=60, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(direction=st.sampled_from(['VIEW', 'CURSOR_NEG_Z', 'CURSOR_X', 'GLOBAL_Y', 'CUSTOM']),
