@@ -311,7 +311,7 @@ def soup_scene(vertices, triangles):
     """An Embree scene over ``vertices`` (V, 3) and ``triangles`` (T, 3) vertex indices (world
     space, as they are: Embree stores float32).  ``RuntimeError`` when the backend is not
     available."""
-    modules, reason = _load()
+    modules, reason, _missing = _load()
     if modules is None:
         raise RuntimeError(f"the Embree backend is not available: {reason}")
     rtcore, rtcore_scene, mesh_construction = modules
