@@ -10,8 +10,9 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 
 * ``build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
   progress=None) -> SceneBVH``
-* ``SceneBVH.ray_cast / ray_cast_many / cast_camera / find_nearest / tree / source_of / objects /
-  stats / update``
+* ``SceneBVH.ray_cast / ray_cast_many / cast_camera / visibility / find_nearest / tree / source_of /
+  objects / stats / update``; ``visibility(camera)`` -> ``{object: Visibility(visible, projected,
+  fraction)}``: per object, the pixels that see it first, those whose rays cross it, their ratio.
 * ``camera_rays(camera, resolution=None, *, depsgraph=None)``: one ray per pixel of a camera.
 * ``ray_backends()``: the batched-ray backends available here (``"embree"`` when the optional
   ``embreex`` package imports, and ``"mathutils"``).
@@ -37,12 +38,13 @@ from .core import cache as _cache
 from .core import camera as _camera
 from .core import embree as _embree
 from .core.blenderproc import create_bvh_tree_multi_objects
-from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
+from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, Visibility, build
 from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
 from .core.leaks import LeakError, LeakReport, leak_guard
 from .core.memory import process_rss_bytes
 
 __all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
+           "Visibility",
            "camera_rays", "ray_backends", "clear_cache", "cache_info", "CacheInfo",
            "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError", "LeakReport",
            "leak_guard", "process_rss_bytes", "datablock_counts", "orphans", "purge_orphans",

@@ -28,8 +28,9 @@ from .camera import camera_rays
 from .linalg import FAR
 from .results import BuildStats, Hit, RayResults, alive
 from .toplevel import boxes_of, make_top_level
+from .visibility import Visibility, visibility
 
-__all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults")
+__all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults", "Visibility")
 
 
 def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
@@ -309,6 +310,13 @@ class SceneBVH:
                           for key, value in res.items()})
         out["depth"] = depth.reshape(h, w)
         return out
+
+    def visibility(self, camera, resolution=None, *, backend="auto"):
+        """``{object: Visibility(visible, projected, fraction)}`` for every object of the build:
+        how many of ``camera``'s pixel rays (``api.camera_rays``) hit it first, how many cross it
+        at any depth, visible / projected (``core.visibility``); ``backend`` as ray_cast_many's."""
+        return visibility(self, camera_rays(camera, resolution, self._depsgraph()),
+                          backends.check(backend))
 
     def find_nearest(self, point, distance=math.inf):
         """Nearest surface point within ``distance`` of ``point``, or None."""
