@@ -39,7 +39,8 @@ from .core import embree as _embree
 from .core.blenderproc import create_bvh_tree_multi_objects
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
-from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
+from .core.leaks import LeakError, LeakReport, leak_guard
+from .core.memory import process_rss_bytes
 
 __all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
            "camera_rays", "ray_backends", "clear_cache", "cache_info", "CacheInfo",

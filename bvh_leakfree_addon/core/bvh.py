@@ -31,6 +31,7 @@ from .toplevel import boxes_of, make_top_level
 
 __all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults")
 
+
 def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
           progress=None):
     """Build a :class:`SceneBVH` over ``objects`` (see the module and ``api`` docs)."""
