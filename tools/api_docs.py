@@ -4,7 +4,7 @@
 Public = every name in a documented module's ``__all__``, and every attribute of an exported class
 whose name does not start with ``_``.  Each needs a docstring; a function or method's docstring
 gives its parameters (an ``Args:`` section naming each one), what it returns (``Returns:`` or
-``Yields:``) and its errors (``Raises:``) — Google style, the format ``make docs`` renders with pdoc.
+``Yields:``) and its errors (``Raises:``): Google style, which ``make docs`` renders with pdoc.
 A class documents its public fields (``Attributes:``) unless each is a documented property.
 """
 import inspect
