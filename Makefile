@@ -13,6 +13,8 @@
 #   make test-gui BLENDER="blender"   GUI acceptance in a real windowed Blender
 #   make test-zip-install BLENDER="blender"   this platform's zip installs, enables and casts with
 #                    Embree in that Blender (any build, any Python it has a wheel for)
+#   make docs        build/docs/api/: the API reference (pdoc) of bvh_leakfree_addon.api and
+#                    .blenderproc_compat, generated from the docstrings, offline
 #   make lint        ruff (pinned in requirements/dev.txt); make test runs it first
 
 # Build tools (wheel, docs figures) run on any Python >= 3.11; each Blender's venv uses the CPython
@@ -44,7 +46,7 @@ define pip_install
 	$(call venv_python,$(1)) -m pip install -q $(3) --no-index --find-links $(WHEELHOUSE) -r $(2)
 endef
 
-.PHONY: all dist wheel demo lint test test-fast test-no-embree test-examples test-blender-b bench \
+.PHONY: all dist wheel demo docs lint test test-fast test-no-embree test-examples test-blender-b bench \
 	test-gui test-zip-install docs-screenshots venvs clean
 all: test
 
@@ -180,6 +182,19 @@ bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(B
 	  $(foreach v,$(BENCH_VERSIONS),bench-results/bpy-$(v).json) docs/bench.png
 	@if [ -z "$(BENCH_ARGS)" ] && [ "$(BENCH_VERSIONS)" = "$(VERSIONS)" ]; then \
 	  $(PYTHON) tools/docs_figures.py --update README.md docs/benchmarks.md docs/embree.md docs/leak-hunting.md; fi
+
+# The API reference: pdoc (requirements/docs.txt, installed into the 5.3 venv: the modules import
+# bpy) renders the public modules' docstrings; tools/api_docs.py holds the rules a test enforces.
+DOCS_STAMP := $(VENV_DIR)/bpy-$(FAST_VERSION)/.docs-installed
+$(DOCS_STAMP): requirements/docs.txt $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
+	$(call pip_install,$(FAST_VERSION),$<)
+	@touch $@
+
+docs: $(DOCS_STAMP)
+	@rm -rf build/docs/api
+	$(call venv_python,$(FAST_VERSION)) -m pdoc --docformat google --no-show-source \
+	  --output-directory build/docs/api bvh_leakfree_addon.api bvh_leakfree_addon.blenderproc_compat
+	@echo "API reference: build/docs/api/index.html"
 
 BLENDER ?= blender
 test-gui: $(ZIP)

@@ -84,7 +84,7 @@ class SceneBVH:
         self._input = state.objects
         self._flags = state.flags()
         self._depsgraph_arg = depsgraph
-        self.stats = state.stats.unchanged_copy(seconds)
+        self.stats = state.stats._unchanged_copy(seconds)
 
     def _set_state(self, state):
         self._state = state
@@ -176,7 +176,7 @@ class SceneBVH:
         if reuse and state.stamp is not None:
             start = time.perf_counter()
             if state.stamp == fastpath.stamp_now(self._depsgraph_arg):
-                self.stats = state.stats.unchanged_copy(time.perf_counter() - start)
+                self.stats = state.stats._unchanged_copy(time.perf_counter() - start)
                 if progress is not None:
                     progress(1.0)
                 return self

@@ -20,7 +20,7 @@ import bpy
 import numpy as np
 
 from .identity import session_uids
-from .idtypes import NEVER_ORPHANED, collection_of_code, id_collection_names, in_words, is_orphan
+from .idtypes import NEVER_ORPHANED, id_collection_names, in_words, is_orphan, resolve_types
 
 __all__ = ("DatablockCount", "datablock_counts", "count_type", "orphans", "purge_orphans",
            "purge_preview", "resolve_types", "format_counts")
@@ -36,29 +36,6 @@ class DatablockCount(namedtuple("DatablockCount", "total orphans local linked li
     @property
     def local_orphans(self):
         return self.orphans - self.linked_orphans
-
-
-def resolve_types(types):
-    """Collection names for ``types``: None or ``'ALL'`` → every collection; otherwise a name or
-    code,
-    or an iterable of them (``{'MESH', 'materials'}``).  Unknown names raise ``ValueError``."""
-    names = id_collection_names()
-    if types is None or types == "ALL":
-        return names
-    if isinstance(types, str):
-        types = (types,)
-    known = set(names)
-    out = []
-    for item in types:
-        if item == "ALL":
-            return names
-        name = item if item in known else collection_of_code(item)
-        if name not in known:
-            raise ValueError(f"unknown ID type {item!r}: use a bpy.data collection name "
-                             f"(e.g. 'meshes') or an ID type code (e.g. 'MESH')")
-        if name not in out:
-            out.append(name)
-    return tuple(out)
 
 
 def format_counts(counts):

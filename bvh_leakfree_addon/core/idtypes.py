@@ -11,7 +11,7 @@ from typing import NamedTuple
 import bpy
 
 __all__ = ("IdType", "ID_TYPES", "BY_COLLECTION", "NEVER_ORPHANED", "id_collection_names",
-           "collection_of_code", "in_words", "label", "icon", "is_orphan")
+           "collection_of_code", "resolve_types", "in_words", "label", "icon", "is_orphan")
 
 
 class IdType(NamedTuple):
@@ -86,6 +86,29 @@ def collection_of_code(code):
             return "grease_pencils_v3"
         return "grease_pencils" if "annotations" in names else None
     return _BY_CODE.get(code)
+
+
+def resolve_types(types):
+    """Collection names for ``types``, in either spelling: None or ``'ALL'`` → every collection;
+    otherwise a ``bpy.data`` collection name or an ID type code, or an iterable of them
+    (``{'MESH', 'materials'}``).  Unknown names raise ``ValueError``."""
+    names = id_collection_names()
+    if types is None or types == "ALL":
+        return names
+    if isinstance(types, str):
+        types = (types,)
+    known = set(names)
+    out = []
+    for item in types:
+        if item == "ALL":
+            return names
+        name = item if item in known else collection_of_code(item)
+        if name not in known:
+            raise ValueError(f"unknown ID type {item!r}: use a bpy.data collection name "
+                             f"(e.g. 'meshes') or an ID type code (e.g. 'MESH')")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
 
 
 def in_words(name, count=2):

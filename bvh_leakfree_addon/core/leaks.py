@@ -6,7 +6,7 @@ by name (:func:`change_text`, :meth:`LeakReport.summary`), with the process's me
 import contextlib
 
 from .identity import DEFAULT_LIMIT, compare, session_uids, snapshot, users_of, with_users
-from .idtypes import id_collection_names, in_words
+from .idtypes import in_words, resolve_types
 from .memory import process_rss_bytes
 from .numbers import MB, count, signed
 
@@ -68,7 +68,17 @@ class LeakReport:
       where the platform gives no figure).
     """
 
-    def __init__(self, names, limit=DEFAULT_LIMIT):
+    def __init__(self, *args, **kwargs):
+        raise TypeError("a LeakReport is made by leak_guard(): "
+                        "`with api.leak_guard(raise_on_leak=False) as report: ...`")
+
+    @classmethod
+    def _open(cls, names, limit):
+        report = cls.__new__(cls)
+        report._start(names, limit)
+        return report
+
+    def _start(self, names, limit):
         self.names = tuple(names)
         self.limit = limit
         self.rss_before = process_rss_bytes()
@@ -80,7 +90,9 @@ class LeakReport:
         self.growth = {}
         self.churn = {}
 
-    def close(self):
+    def _close(self):
+        if self._snapshots is None:     # closed already
+            return
         after = {name: session_uids(name) for name in self.names}
         self.after = {name: len(uids) for name, uids in after.items()}
         changes, used = [], []
@@ -154,16 +166,10 @@ def leak_guard(collections=None, *, raise_on_leak=True, limit=DEFAULT_LIMIT):
         with leak_guard() as report:
             my_blenderproc_loop()
     """
-    if isinstance(collections, str):
-        collections = (collections,)
-    names = id_collection_names() if collections is None else tuple(collections)
-    known = set(id_collection_names())
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ValueError(f"not bpy.data ID collections: {', '.join(map(str, unknown))}")
+    names = resolve_types(collections)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise ValueError(f"limit must be a whole number ≥ 0, not {limit!r}")
-    report = LeakReport(names, limit)
+    report = LeakReport._open(names, limit)
     failed = False
     try:
         yield report
@@ -171,7 +177,7 @@ def leak_guard(collections=None, *, raise_on_leak=True, limit=DEFAULT_LIMIT):
         failed = True
         raise
     finally:
-        report.close()
+        report._close()
         if report.leaked and raise_on_leak and not failed:
             raise LeakError(report)
 
