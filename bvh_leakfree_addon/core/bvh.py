@@ -9,10 +9,9 @@ space, nearest box first, stopping when the next box starts beyond the best hit 
 ``Scene.ray_cast`` works).
 
 ``SceneBVH.tree`` (one world-space ``BVHTree`` over all triangles) is built on first access.
-
-Batches of rays (``ray_cast_many``, ``cast_camera``) go to a backend (``backends``): the
-object-space trees (``rays``) or an Embree scene built on demand from the same geometry
-(``embree``), kept with the immutable top level.
+Batches of rays (``ray_cast_many``, ``cast_camera``, ``visibility``) go to a backend
+(``backends``): the object-space trees (``rays``) or an Embree scene built on demand from the
+same geometry (``embree``), kept with the immutable top level.
 """
 import math
 import time
@@ -312,11 +311,17 @@ class SceneBVH:
         return out
 
     def visibility(self, camera, resolution=None, *, backend="auto"):
-        """``{object: Visibility(visible, projected, fraction)}`` for every object of the build:
-        how many of ``camera``'s pixel rays (``api.camera_rays``) hit it first, how many cross it
-        at any depth, visible / projected (``core.visibility``); ``backend`` as ray_cast_many's."""
-        return visibility(self, camera_rays(camera, resolution, self._depsgraph()),
-                          backends.check(backend))
+        """How each object of the build shows in ``camera``'s image (``core.visibility``).
+        Args:
+            camera: a camera object; its pixel rays are ``api.camera_rays``'.
+            resolution: ``(width, height)``, or None for the render's.
+            backend: as :meth:`ray_cast_many`'s.
+        Returns:
+            dict: ``{object: Visibility(visible, projected, fraction)}``.
+        Raises:
+            TypeError, ValueError, ReferenceError, RuntimeError: bad camera, resolution, backend.
+        """
+        return visibility(self, camera_rays(camera, resolution, self._depsgraph()), backend)
 
     def find_nearest(self, point, distance=math.inf):
         """Nearest surface point within ``distance`` of ``point``, or None."""

@@ -25,16 +25,21 @@ __all__ = ("Visibility", "visibility")
 
 #: what :func:`visibility` gives per object
 Visibility = namedtuple("Visibility", ("visible", "projected", "fraction"))
-Visibility.__doc__ = ("How an object shows in a camera's image: ``visible`` pixels see it first, "
-                      "``projected`` pixels' rays cross it, ``fraction`` = visible / projected "
-                      "(0.0 when not projected).")
+Visibility.__doc__ = """How an object shows in a camera's image.
+
+Attributes:
+    visible: pixels whose ray hits it first.
+    projected: pixels whose ray crosses it at any depth.
+    fraction: visible / projected (0.0 when not projected).
+"""
 
 _row_scenes = weakref.WeakKeyDictionary()    # TopLevel -> {row: embree.SoupScene}
 
 
 def visibility(bvh, cam, backend):
     """``{object: Visibility}`` for every object of the ``SceneBVH`` ``bvh``, given the camera's
-    rays ``cam`` (``camera.CameraRays``) and a checked ``backend`` name."""
+    rays ``cam`` (``camera.CameraRays``) and a ``backend`` name (checked here)."""
+    backend = backends.check(backend)
     top, objects, depsgraph = bvh._top, bvh._input, bvh._depsgraph()
     n_obj = len(top.objects)
     h, w = cam.shape
