@@ -60,9 +60,16 @@ def camera_frame(cam2world_matrix):
 
 def _tree_distances(tree, origin, ends, limit=None):
     """Distances (NaN on a miss) of BlenderProc's rays ``origin → ends`` in ``tree``: Embree on the
-    drop-in's triangles when it can, else the tree itself."""
+    drop-in's triangles when it can, else the tree itself.
+
+    A ``limit`` beyond float32's range (BlenderProc passes ``sys.float_info.max`` for the ``avg``
+    and ``var`` checks) reaches ``BVHTree.ray_cast`` as infinity, and then a ray that enters a
+    leaf's box but misses its triangles reports a hit at ``FLT_MAX`` (the triangle test's "no hit"
+    value is below infinity): BlenderProc's checks see those, so the tree itself answers them."""
     directions = ends - origin
-    soup = _rays.soup_for(_dropin.latest(tree))
+    with np.errstate(over="ignore"):
+        overflows = limit is not None and np.isinf(np.float32(limit))
+    soup = None if overflows else _rays.soup_for(_dropin.latest(tree))
     if soup is not None:
         return _rays.cast_soup(soup, origin, directions, limit)
     return _rays.cast_tree(tree, origin, directions, limit)
