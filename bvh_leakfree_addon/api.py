@@ -10,8 +10,9 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 
 * ``build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
   progress=None) -> SceneBVH``
-* ``SceneBVH.ray_cast / ray_cast_many / cast_camera / find_nearest / tree / source_of / objects /
-  stats / update``
+* ``SceneBVH.ray_cast / ray_cast_many / cast_camera / visibility / find_nearest / tree / source_of /
+  objects / stats / update``; ``visibility(camera)`` -> ``{object: Visibility(visible, projected,
+  fraction)}``: per object, the pixels that see it first, those whose rays cross it, their ratio.
 * ``camera_rays(camera, resolution=None, *, depsgraph=None)``: one ray per pixel of a camera.
 * ``ray_backends()``: the batched-ray backends available here (``"embree"`` when the optional
   ``embreex`` package imports, and ``"mathutils"``).
@@ -38,15 +39,18 @@ from .core import camera as _camera
 from .core import embree as _embree
 from .core import handles as _handles
 from .core.blenderproc import create_bvh_tree_multi_objects
-from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
-from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
-from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
+from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, Visibility, build
+from .core.datablocks import DatablockCount, datablock_counts, orphans, purge_orphans, purge_preview
+from .core.identity import IdInfo, TypeChange
+from .core.leaks import LeakError, LeakReport, leak_guard
+from .core.memory import process_rss_bytes
 
 __all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
+           "Visibility",
            "camera_rays", "ray_backends", "clear_cache", "cache_info", "CacheInfo",
            "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError", "LeakReport",
-           "leak_guard", "process_rss_bytes", "datablock_counts", "orphans", "purge_orphans",
-           "purge_preview"]
+           "leak_guard", "TypeChange", "IdInfo", "process_rss_bytes", "datablock_counts",
+           "DatablockCount", "orphans", "purge_orphans", "purge_preview"]
 
 
 def camera_rays(camera, resolution=None, *, depsgraph=None):
@@ -85,10 +89,10 @@ class CacheInfo(tuple):
     """What the cache holds: ``(trees, triangles)`` as in 1.0.0, plus ``.bytes`` (estimated: the
     trees' measured bytes per triangle and the arrays kept) and ``.limit_bytes``."""
 
-    def __new__(cls, trees, triangles, nbytes, limit_bytes):
+    def __new__(cls, trees, triangles, bytes, limit_bytes):
         info = super().__new__(cls, (trees, triangles))
         info.trees, info.triangles = trees, triangles
-        info.bytes, info.limit_bytes = nbytes, limit_bytes
+        info.bytes, info.limit_bytes = bytes, limit_bytes
         return info
 
     def __repr__(self):

@@ -9,10 +9,9 @@ space, nearest box first, stopping when the next box starts beyond the best hit 
 ``Scene.ray_cast`` works).
 
 ``SceneBVH.tree`` (one world-space ``BVHTree`` over all triangles) is built on first access.
-
-Batches of rays (``ray_cast_many``, ``cast_camera``) go to a backend (``backends``): the
-object-space trees (``rays``) or an Embree scene built on demand from the same geometry
-(``embree``), kept with the immutable top level.
+Batches of rays (``ray_cast_many``, ``cast_camera``, ``visibility``) go to a backend
+(``backends``): the object-space trees (``rays``) or an Embree scene built on demand from the
+same geometry (``embree``), kept with the immutable top level.
 """
 import math
 import time
@@ -28,8 +27,10 @@ from .camera import camera_rays
 from .linalg import FAR
 from .results import BuildStats, Hit, RayResults, alive
 from .toplevel import boxes_of, make_top_level
+from .visibility import Visibility, visibility
 
-__all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults")
+__all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults", "Visibility")
+
 
 def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
           progress=None):
@@ -88,7 +89,7 @@ class SceneBVH:
         self._input = state.objects
         self._flags = state.flags()
         self._dg = handles.DepsgraphHandle(depsgraph)
-        self.stats = state.stats.unchanged_copy(seconds)
+        self.stats = state.stats._unchanged_copy(seconds)
 
     def _set_state(self, state):
         self._state = state
@@ -190,7 +191,7 @@ class SceneBVH:
         depsgraph = self._depsgraph("update()")
         if reuse and state.stamp is not None and \
                 state.stamp == fastpath.stamp_now(self._dg.for_stamp(depsgraph)):
-            self.stats = state.stats.unchanged_copy(time.perf_counter() - start)
+            self.stats = state.stats._unchanged_copy(time.perf_counter() - start)
             if progress is not None:
                 progress(1.0)
             return self
@@ -337,6 +338,20 @@ class SceneBVH:
                           for key, value in res.items()})
         out["depth"] = depth.reshape(h, w)
         return out
+
+    def visibility(self, camera, resolution=None, *, backend="auto"):
+        """How each object of the build shows in ``camera``'s image (``core.visibility``).
+        Args:
+            camera: a camera object; its pixel rays are ``api.camera_rays``'.
+            resolution: ``(width, height)``, or None for the render's.
+            backend: as :meth:`ray_cast_many`'s.
+        Returns:
+            dict: ``{object: Visibility(visible, projected, fraction)}``.
+        Raises:
+            TypeError, ValueError, ReferenceError, RuntimeError: bad camera, resolution, backend.
+        """
+        return visibility(self, camera_rays(camera, resolution, self._depsgraph("visibility()")),
+                          backend)
 
     def find_nearest(self, point, distance=math.inf):
         """Nearest surface point within ``distance`` of ``point``, or None.

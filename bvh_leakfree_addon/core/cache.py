@@ -32,7 +32,8 @@ missing (Blender clears non-persistent handlers on file load and factory reset, 
 removes them) they are added again and the changes count jumps, so every earlier count is treated
 as "unknown changes".
 
-The latest tree of the BlenderProc drop-in (``blenderproc``) is kept here too, one at a time.
+Other memories of the core (the BlenderProc drop-in's) register with :func:`add_holder`; the
+watch also counts evaluations that updated a mesh (:func:`mesh_change_count`, see ``blenderproc``).
 """
 import atexit
 
@@ -40,10 +41,8 @@ import bpy
 
 import numpy as np
 
-from .geometry import TREE_BYTES_PER_TRIANGLE
-
 __all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "drop_replaced",
-           "touch", "evict", "resized", "world_tree", "remember_world_tree",
+           "touch", "evict", "resized", "add_holder", "mesh_change_count",
            "discard", "clear", "shutdown", "size", "set_limit", "limit", "generation",
            "runtime_hooks_active", "change_count", "move_count", "transforms_only",
            "remove_hooks", "remember_build",
@@ -57,7 +56,8 @@ _replaced_many = set()  # owners with several trees a build (geometry nodes) reb
 _changes = 0        # bumped by the watch: anything evaluated but moves (or loaded, undone) since
 _moves = 0          # bumped by the watch: evaluations that changed only objects' transforms
 _recent = None      # fastpath.BuildState of the latest full build, see remember_build
-_world = None       # (key, tree, triangles) of the latest BlenderProc drop-in tree (blenderproc.py)
+_mesh_changes = 0   # bumped by the watch: evaluations that updated a mesh (or loads, undos)
+_holders = []       # (size, clear) of other memories the cache reports and clears (add_holder)
 WATCHED_HANDLERS = ("depsgraph_update_post", "frame_change_post", "undo_post", "redo_post",
                     "load_post")
 _generation = 0
@@ -231,32 +231,22 @@ def discard(entries):
 
 
 def clear():
-    """Forget every cached tree and the latest build (the next build starts cold)."""
-    global _recent, _world
+    """Forget every cached tree and the latest build (the next build starts cold), and empty the
+    registered holders (:func:`add_holder`)."""
+    global _recent
     _entries.clear()
     _by_owner.clear()
     _replaced_many.clear()
     _recent = None
-    _world = None
+    for _size, empty in _holders:
+        empty()
 
 
-def world_tree(key):
-    """The drop-in's tree remembered under ``key`` (see ``blenderproc``), or None."""
-    if _world is not None and _world[0] == key:
-        return _world[1]
-    return None
-
-
-def remember_world_tree(key, tree, triangles):
-    """Keep the latest drop-in tree (one at a time, counted in :func:`size`), unless it alone is
-    over the cache limit.
-
-    Released at interpreter exit with everything else cached (see :func:`release_at_exit`)."""
-    global _world
-    _world = None
-    if triangles * TREE_BYTES_PER_TRIANGLE <= _limit_bytes:
-        release_at_exit()
-        _world = (key, tree, triangles)
+def add_holder(size, empty):
+    """Register another memory: ``size()`` -> ``(trees, triangles, bytes)`` (added to
+    :func:`size`), ``empty()`` frees it (:func:`clear`, :func:`shutdown`).  Idempotent."""
+    if (size, empty) not in _holders:
+        _holders.append((size, empty))
 
 
 def release_at_exit():
@@ -279,25 +269,39 @@ def shutdown():
 
 
 def size():
-    """(trees, triangles, bytes) currently cached (the object-space trees and the drop-in's)."""
+    """(trees, triangles, bytes) currently cached (the object-space trees and the holders')."""
     trees, triangles = len(_entries), sum(e.triangles for e in _entries.values())
     nbytes = sum(e.size for e in _entries.values())
-    if _world is not None:
-        trees, triangles = trees + 1, triangles + _world[2]
-        nbytes += _world[2] * TREE_BYTES_PER_TRIANGLE
+    for measure, _empty in _holders:
+        more = measure()
+        trees, triangles, nbytes = trees + more[0], triangles + more[1], nbytes + more[2]
     return trees, triangles, nbytes
 
 
-def _on_change(*_args):
-    """The change watch (frame change, undo, redo, load): count one possible change."""
-    global _changes
+def _on_change(*args):
+    """The change watch (frame change, undo, redo, load): count one possible change, and a mesh
+    change unless the frame's depsgraph says no mesh was updated."""
+    global _changes, _mesh_changes
     _changes += 1
+    if not (len(args) == 2 and isinstance(args[1], bpy.types.Depsgraph)) or \
+            _meshes_updated(args[1]):
+        _mesh_changes += 1
+
+
+def _meshes_updated(depsgraph):
+    """False only when ``depsgraph`` says that its evaluation updated no mesh (its per-type flags
+    are cleared after the post handlers ran)."""
+    try:
+        return bool(depsgraph.id_type_updated('MESH'))
+    except Exception:  # noqa: BLE001 - never let the watch miss a change
+        return True
 
 
 def _on_update(_scene, depsgraph):
     """The change watch (``depsgraph_update_post``): count one evaluation, as a move when only
-    objects' transforms changed (see :func:`transforms_only`), else as a possible change."""
-    global _changes, _moves
+    objects' transforms changed (see :func:`transforms_only`), else as a possible change; and as
+    a mesh change when it updated a mesh."""
+    global _changes, _moves, _mesh_changes
     try:
         only_moved = transforms_only(depsgraph.updates)
     except Exception:  # noqa: BLE001 - never let the watch miss a change
@@ -306,6 +310,8 @@ def _on_update(_scene, depsgraph):
         _moves += 1
     else:
         _changes += 1
+        if _meshes_updated(depsgraph):
+            _mesh_changes += 1
 
 
 def transforms_only(updates):
@@ -341,7 +347,7 @@ def change_count():
     Installs the watch where it is missing (first use, or Blender dropped it: file load, factory
     reset); a missing watch may have missed changes, so the count then jumps.
     """
-    global _changes
+    global _changes, _mesh_changes
     handlers = bpy.app.handlers
     for name in WATCHED_HANDLERS:
         callbacks = getattr(handlers, name)
@@ -349,8 +355,17 @@ def change_count():
         if callback not in callbacks:
             callbacks.append(callback)
             _changes += 1
+            _mesh_changes += 1
             release_at_exit()
     return _changes
+
+
+def mesh_change_count():
+    """How many evaluations updated a mesh (plus frame changes that may have, undos, redos and
+    loads), installing the watch where it is missing (the count then jumps, as in
+    :func:`change_count`)."""
+    change_count()
+    return _mesh_changes
 
 
 def move_count():
@@ -360,7 +375,7 @@ def move_count():
 
 def remove_hooks():
     """Remove the change watch from every handler list (idempotent)."""
-    global _changes
+    global _changes, _mesh_changes
     handlers = bpy.app.handlers
     for name in WATCHED_HANDLERS:
         callbacks = getattr(handlers, name)
@@ -368,6 +383,7 @@ def remove_hooks():
             while callback in callbacks:
                 callbacks.remove(callback)
     _changes += 1
+    _mesh_changes += 1
 
 
 def forget_recent():

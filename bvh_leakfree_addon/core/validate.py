@@ -68,10 +68,10 @@ def _uid_of(objects, i, obj, known_uid):
     return known_uid(obj) if known_uid is not None else None
 
 
-def unwrap_objects(items):
+def unwrap_objects(items, allow_empty=False):
     """BlenderProc-style input: a list of ``bpy.types.Object`` or of wrappers holding one in
     ``.blender_obj`` (BlenderProc's ``MeshObject``), in order, duplicates kept.  The same errors as
-    :func:`check_objects`."""
+    :func:`check_objects` (an empty list is one unless ``allow_empty``)."""
     if items is None:
         raise ValueError("no objects given: pass a list of Blender objects")
     object_type = bpy.types.Object
@@ -79,7 +79,8 @@ def unwrap_objects(items):
         items = [items]
     out = []
     for i, item in enumerate(items):
-        obj = item if isinstance(item, object_type) else getattr(item, "blender_obj", item)
+        obj = item if type(item) is object_type or isinstance(item, object_type) \
+            else getattr(item, "blender_obj", item)
         if not isinstance(obj, object_type):
             what = type(item).__name__
             if obj is not item:
@@ -90,7 +91,7 @@ def unwrap_objects(items):
         except ReferenceError:
             raise ReferenceError(stale_message(f"item {i} of the object list", None)) from None
         out.append(obj)
-    if not out:
+    if not out and not allow_empty:
         raise ValueError("the object list is empty: give at least one object to build a BVH of")
     return out
 
@@ -236,12 +237,19 @@ def progress(value):
 
 
 def ray_arrays(origins, directions):
-    """``(origins (N, 3), unit directions (N, 3))`` as float64 arrays; ``directions`` may be one
-    (3,) vector shared by every ray."""
+    """``(origins (N, 3), unit directions (N, 3))`` as float64 arrays.  Either side may be one
+    (3,) vector shared by every ray of the other (one origin, many directions: a fan of rays; many
+    origins, one direction: parallel rays); one of each is a batch of one."""
     o = np.asarray(origins, dtype=np.float64)
-    if o.ndim != 2 or o.shape[1] != 3:
-        raise ValueError(f"origins must have shape (N, 3), got {o.shape}")
     d = np.asarray(directions, dtype=np.float64)
+    if o.shape == (3,):
+        o = o[None, :] if d.shape == (3,) else o
+    elif o.ndim != 2 or o.shape[1] != 3:
+        raise ValueError(f"origins must have shape (N, 3) or (3,), got {o.shape}")
+    if d.ndim == 2 and o.shape == (3,):
+        if d.shape[1] != 3:
+            raise ValueError(f"directions must have shape (N, 3) or (3,), got {d.shape}")
+        o = np.broadcast_to(o, d.shape)
     if d.shape == (3,):
         d = np.broadcast_to(d, o.shape)
     if d.shape != o.shape:
