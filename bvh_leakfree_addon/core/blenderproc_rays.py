@@ -21,12 +21,12 @@ import weakref
 
 import numpy as np
 
-from . import embree
+from . import embree, embree_soup
 
 __all__ = ("frame_world", "grid_ends", "pixel_ends", "unit32", "cast_tree", "cast_soup",
            "soup_for")
 
-_soups = weakref.WeakKeyDictionary()    # blenderproc.Source -> embree.SoupScene
+_soups = weakref.WeakKeyDictionary()    # blenderproc.Source -> embree_soup.SoupScene
 
 
 def frame_world(matrix, frame):
@@ -130,7 +130,7 @@ def soup_for(source):
         return None
     soup = _soups.get(source)
     if soup is None:
-        soup = _soups[source] = embree.soup_scene(source.vertices, source.triangles)
+        soup = _soups[source] = embree_soup.soup_scene(source.vertices, source.triangles)
     return soup
 
 
@@ -138,6 +138,6 @@ def cast_soup(soup, origin, directions, limit=None):
     """:func:`cast_tree`'s distances from the Embree scene ``soup`` (float32 rounding apart)."""
     d = unit32(directions)
     o = np.broadcast_to(np.asarray(origin, dtype=np.float32), d.shape)
-    dist = embree.soup_distances(soup, o, d, math.inf if limit is None else float(limit))
+    dist = embree_soup.soup_distances(soup, o, d, math.inf if limit is None else float(limit))
     dist[~np.isfinite(dist)] = np.nan
     return dist

@@ -22,7 +22,7 @@ import numpy as np
 from mathutils import Matrix, Vector
 from mathutils.bvhtree import BVHTree
 
-from . import backends, cache, embree, fastpath, gather, handles, merge, rays, validate
+from . import backends, cache, embree, fastpath, gather, handles, merge, nearest, rays, validate
 from .camera import camera_rays
 from .linalg import FAR
 from .results import BuildStats, Hit, RayResults, alive
@@ -156,6 +156,7 @@ class SceneBVH:
                     uids=objects.uids()[items.src], skipped=tuple(stats.objects_skipped[len(
                         deleted):]))
         top, used = make_top_level(items, stats, earlier)
+        stats.embree_fallback = top.float32_frame.reason
         for obj in objects if instancers else ():
             if obj.as_pointer() in instancers and obj.as_pointer() not in used:
                 stats.objects_skipped.append((obj.name, gather.no_geometry_reason(obj, depsgraph)))
@@ -209,37 +210,26 @@ class SceneBVH:
             return None
         return self._hit(*found)
 
-    def _candidates(self, o, d, limit):
-        """Indices of boxes the ray enters within ``limit``, nearest entry first, and entries."""
-        top = self._top
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            safe = np.where(np.abs(d) < 1e-300, np.copysign(1e-300, d), d)
-            inv = 1.0 / safe
-            t1 = (top.wmin - top.pad - o) * inv
-            t2 = (top.wmax + top.pad - o) * inv
-            tnear = np.minimum(t1, t2).max(axis=1)
-            tfar = np.maximum(t1, t2).min(axis=1)
-        ok = (tfar >= np.maximum(tnear, 0.0)) & (tnear <= limit)
-        idx = np.nonzero(ok)[0]
-        if len(idx) > 1:
-            idx = idx[np.argsort(tnear[idx], kind="stable")]
-        return idx, tnear
-
     def _cast(self, o, d, limit):
-        idx, tnear = self._candidates(o, d, limit)
+        idx, tnear = rays.boxes_along(self._top, o, d, limit)
         best = None
         best_t = limit
+        sizes = self._top.box_sizes
         for i in idx:
             if tnear[i] > best_t:
                 break
-            res = self._cast_one(int(i), o, d, best_t)
+            res = self._cast_one(int(i), o, d, best_t, float(rays.far_ahead(tnear[i], sizes[i])))
             if res is not None and res[1] <= best_t:
                 best_t = res[1]
                 best = res
         return best
 
-    def _cast_one(self, i, o, d, limit):
-        """Cast into row ``i``'s object space: (i, world distance, object-space hit) or None."""
+    def _cast_one(self, i, o, d, limit, ahead=0.0):
+        """Cast into row ``i``'s object space, starting ``ahead`` along the ray (see
+        ``rays.far_ahead``): (i, world distance, object-space hit) or None."""
+        if ahead:
+            o = o + d * ahead
+            limit = limit - ahead
         inv = self._top.inv[i]
         lo = inv[:3, :3] @ o + inv[:3, 3]
         ld = inv[:3, :3] @ d
@@ -251,7 +241,7 @@ class SceneBVH:
                                                                    obj_limit)
         if loc is None:
             return None
-        return (i, dist / scale, loc, nor, index)
+        return (i, dist / scale + ahead, loc, nor, index)
 
     def _hit(self, i, world_dist, loc, nor, index):
         top = self._top
@@ -283,21 +273,27 @@ class SceneBVH:
         ``"embree"`` (Intel Embree, when ``embreex`` is installed: float32, many times faster), or
         ``"auto"``: Embree when it is available and the batch pays for building its scene (or
         one exists already), else mathutils.  ``api.ray_backends()`` lists what is available.
+        A scene Embree's float32 cannot hold well enough is cast by mathutils whatever the
+        backend (``stats.embree_fallback`` says why).  The results' ``backend`` attribute names
+        the backend that cast them.
         """
         name = backends.check(backend)
         o, d = validate.ray_arrays(origins, directions)
         limit = validate.max_distance(distance)
-        return RayResults(self._cast_many(o, d, limit, name))
+        return self._cast_many(o, d, limit, name)
 
     def _cast_many(self, o, d, limit, backend, what="ray_cast_many"):
+        """:class:`RayResults` of validated rays, ``backend`` a checked name; its ``backend``
+        attribute: the backend that cast them."""
         top = self._top
-        if len(o) and len(top) and (backend == "embree" or (
-                backend == "auto" and backends.embree_pays(top, len(o)))):
+        if len(o) and len(top) and top.float32_frame.reason is None and (
+                backend == "embree" or (
+                    backend == "auto" and backends.embree_pays(top, len(o)))):
             scene = self._embree_scene(required=backend == "embree",
                                        what=f"{what}(backend={backend!r})")
             if scene is not None:
-                return embree.cast(scene, top, o, d, limit)
-        return rays.cast_many(top, o, d, limit)
+                return RayResults(embree.cast(scene, top, o, d, limit), backend="embree")
+        return RayResults(rays.cast_many(top, o, d, limit), backend="mathutils")
 
     def _embree_scene(self, required, what):
         """The Embree scene of this build (built now when needed), or None when the geometry it
@@ -335,7 +331,7 @@ class SceneBVH:
         hit = res["hit"]
         depth[hit] = res["distance"][hit] * (d[hit] @ cam.axis)
         out = RayResults({key: value.reshape((h, w) + value.shape[1:])
-                          for key, value in res.items()})
+                          for key, value in res.items()}, backend=res.backend)
         out["depth"] = depth.reshape(h, w)
         return out
 
@@ -356,77 +352,16 @@ class SceneBVH:
     def find_nearest(self, point, distance=math.inf):
         """Nearest surface point within ``distance`` of ``point``, or None.
 
-        Answers for the geometry the build was made from, as :meth:`ray_cast` does: rows under a
-        similarity transform are searched in object space, the others in a world-space tree of
-        their own made from the triangles the build read."""
+        Answers for the geometry the build was made from, as :meth:`ray_cast` does (see
+        ``nearest``)."""
         p = validate.vector3(point, "point")
         limit = validate.max_distance(distance)
-        top = self._top
-        if len(top) == 0:
-            return None
-        gap = np.maximum(np.maximum(top.wmin - p, p - top.wmax), 0.0)
-        lower = np.sqrt((gap * gap).sum(axis=1))
-        order = np.argsort(lower, kind="stable")
-        similar = top.similar
-        best = None
-        best_d = limit
-        for i in order:
-            if lower[i] > best_d:
-                break
-            i = int(i)
-            found = self._nearest_in_row(i, p, best_d) if similar[i] else \
-                self._nearest_in_world_row(i, p, best_d)
-            if found is not None and found[0] <= best_d:
-                best_d, best = found
-        return None if best is None else best()
-
-    def _nearest_in_row(self, i, p, best_d):
-        """``(world distance, make Hit)`` of the nearest point of row ``i`` (a similarity: the
-        object-space nearest point is the world one), or None."""
-        inv = self._top.inv[i]
-        scale = float(np.cbrt(abs(np.linalg.det(inv[:3, :3]))))
-        lp = inv[:3, :3] @ p + inv[:3, 3]
-        obj_limit = min(best_d * scale, FAR) if math.isfinite(best_d) else FAR
-        loc, nor, index, dist = self._top.entries[i].tree.find_nearest(Vector(lp), obj_limit)
-        if loc is None:
-            return None
-        wd = dist / scale
-        return wd, (lambda: self._hit(i, wd, loc, nor, index))
-
-    def _nearest_in_world_row(self, i, p, best_d):
-        """As :meth:`_nearest_in_row` for a row under a non-uniform transform: its own
-        world-space tree (made once, from the build's triangles, around its own centre so that
-        float32 keeps its precision far from the world origin)."""
-        tree, center, polys = self._world_row_tree(i)
-        if tree is None:
-            return None
-        loc, nor, index, dist = tree.find_nearest(Vector(p - center), min(best_d, FAR))
-        if loc is None:
-            return None
-        top = self._top
-        location = Vector(np.asarray(loc, dtype=np.float64) + center)
-        return dist, (lambda: Hit(location, Vector(nor), self._object(i), top.instancers[i],
-                                  int(polys[index]), float(dist), Matrix(top.mat[i].tolist())))
-
-    def _world_row_tree(self, i):
-        found = self._row_trees.get(i)
-        if found is None:
-            top = self._top
-            entry = top.entries[i]
-            if entry.arrays is None:
-                self._read_arrays([i], "find_nearest()")
-            co, tris, polys = merge.world_triangles(entry, top.mat[i])
-            center = 0.5 * (co.min(axis=0) + co.max(axis=0)) if len(co) else np.zeros(3)
-            tree = BVHTree.FromPolygons((co - center).tolist(), tris.tolist(), all_triangles=True,
-                                        epsilon=self._flags[2]) if len(tris) else None
-            found = self._row_trees[i] = (tree, center, polys)
-        return found
+        return nearest.find_nearest(self, p, limit)
 
     def _read_arrays(self, rows, what):
         """Read the triangles of ``rows`` again (the build could not); ``GeometryChanged``
         naming ``what`` when they changed since."""
-        top = self._top
-        missing = merge.ensure_arrays(top, self._input, self._depsgraph(what), rows)
+        missing = merge.ensure_arrays(self._top, self._input, self._depsgraph(what), rows)
         if missing:
             raise merge.GeometryChanged(merge.changed_message(what, missing))
 
@@ -451,14 +386,11 @@ class SceneBVH:
     def _tree_source_item(self, index):
         starts, polys = self._tree_source
         index = validate.face_index(index, len(polys))
-        i = int(np.searchsorted(starts, index, side="right") - 1)
-        return i, int(polys[index])
+        return int(np.searchsorted(starts, index, side="right") - 1), int(polys[index])
 
     def _build_merged(self):
         co, tris, polys, starts = self._merged_arrays("SceneBVH.tree")
         self._tree_source = (starts, polys)
-        if len(tris) == 0:
-            return BVHTree.FromPolygons([], [], all_triangles=True)
         return BVHTree.FromPolygons(co.tolist(), tris.tolist(), all_triangles=True,
                                     epsilon=self._flags[2])
 

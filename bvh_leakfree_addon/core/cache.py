@@ -35,8 +35,6 @@ as "unknown changes".
 Other memories of the core (the BlenderProc drop-in's) register with :func:`add_holder`; the
 watch also counts evaluations that updated a mesh (:func:`mesh_change_count`, see ``blenderproc``).
 """
-import atexit
-
 import bpy
 
 import numpy as np
@@ -249,23 +247,11 @@ def add_holder(size, empty):
         _holders.append((size, empty))
 
 
-def release_at_exit():
-    """:func:`shutdown` at interpreter exit (``atexit``; added with the change watch, removed by
-    :func:`shutdown`), for scripts that never call ``api.shutdown()``.  Without it the ``bpy``
-    module reports the trees still cached as "Not freed memory blocks" (5.x), and Blender 4.2 /
-    4.5 crash / hang in their own exit when the watch is still installed after a change it has
-    not seen (measured: a deleted object, then ``update()``; tests/core/test_hostile_queries.py).
-    Clearing the cache alone at exit is not enough: the watch must go too."""
-    atexit.unregister(shutdown)
-    atexit.register(shutdown)
-
-
 def shutdown():
     """:func:`clear`, and remove the change watch (the next build adds it again, as "unknown
-    changes") and the exit hook of :func:`release_at_exit`."""
+    changes")."""
     clear()
     remove_hooks()
-    atexit.unregister(shutdown)
 
 
 def size():
@@ -356,7 +342,6 @@ def change_count():
             callbacks.append(callback)
             _changes += 1
             _mesh_changes += 1
-            release_at_exit()
     return _changes
 
 

@@ -15,6 +15,14 @@ dictionary keyed on the ``TopLevel``: it lives exactly as long as that top level
 cache entries it was built from) and goes with it.  Every scene shares one Embree device (a device
 per scene would cost ~15–20 MB of memory for its thread pool).
 
+Embree works in float32.  So that it keeps its precision wherever the scene is (a survey-size
+scene millions of units from the world origin), the scene's vertices and the rays are given to it
+relative to the centre of the scene (``TopLevel.float32_frame``), and rays starting far outside the
+scene are first moved (in float64) to where they enter its box; distances and locations come back
+in float64.  A scene float32 cannot hold well enough (coordinates beyond Embree's range, objects
+too small for it, or too small next to their distance from the centre) is cast by the mathutils
+backend instead (``SceneBVH`` decides; ``BuildStats.embree_fallback`` says why).
+
 Casting (:func:`cast`): float32 rays in chunks (bounded temporaries) run by a few threads at once
 (``EmbreeScene.run`` releases the GIL); the results are the ``ray_cast_many`` arrays.
 """
@@ -33,8 +41,7 @@ from .rays import empty_results
 from .results import alive
 
 __all__ = ("ENV_SWITCH", "available", "unavailable_reason", "missing", "forget", "version",
-           "EmbreeScene", "scene_for", "existing_scene", "cast", "release", "SoupScene",
-           "soup_scene", "soup_distances")
+           "EmbreeScene", "scene_for", "existing_scene", "cast", "release")
 
 #: environment variable: "0", "off", "false" or "no" hides the Embree backend
 ENV_SWITCH = "BVH_LEAKFREE_EMBREE"
@@ -134,9 +141,11 @@ class EmbreeScene:
     """
 
     __slots__ = ("scene", "tri_obj", "polys", "triangles", "vertices", "rows", "nbytes",
-                 "build_seconds", "__weakref__")
+                 "build_seconds", "origin", "box", "__weakref__")
 
-    def __init__(self, scene, tri_obj, polys, vertices, rows, seconds):
+    def __init__(self, scene, tri_obj, polys, vertices, rows, seconds, origin, box):
+        self.origin = origin      #: (3,) float64: Embree's coordinates are relative to it
+        self.box = box            #: (lo (3,), hi (3,)) of the geometry, relative to ``origin``
         self.scene = scene
         self.tri_obj = tri_obj
         self.polys = polys
@@ -172,6 +181,11 @@ def _build(top, read_arrays):
     co, tris, polys, starts = read_arrays()
     if len(co) >= 2 ** 31 or len(tris) >= 2 ** 31:
         raise ValueError(f"too many triangles for the Embree backend ({len(tris):,})")
+    origin = top.float32_frame.origin
+    co -= origin                    # float64: Embree's float32 is precise near the origin
+    box = (co.min(axis=0), co.max(axis=0)) if len(co) else (np.zeros(3), np.zeros(3))
+    pad = 1e-3 * max(float(np.abs(np.concatenate(box)).max()), 1e-30)
+    box = (box[0] - pad, box[1] + pad)
     scene = rtcore_scene.EmbreeScene(_shared_device(rtcore))
     if len(tris):
         # embreex copies element by element: float64 vertices and int32 indices are its fastest
@@ -186,7 +200,8 @@ def _build(top, read_arrays):
     polys = np.ascontiguousarray(polys, dtype=np.int32)
     for array in (tri_obj, polys):
         array.flags.writeable = False
-    return EmbreeScene(scene, tri_obj, polys, nverts, len(top), time.perf_counter() - start)
+    return EmbreeScene(scene, tri_obj, polys, nverts, len(top), time.perf_counter() - start,
+                       origin, box)
 
 
 def _cpus():
@@ -261,19 +276,44 @@ def _run_threads(threads, bounds, emb, origins, directions, limit32, out):
         raise errors[0]
 
 
+def _advance(emb, rel, d, limit32):
+    """Where the rays ``rel`` (origins relative to ``emb.origin``, float64), ``d`` start for
+    Embree: ``(origins (float32), how far each was moved along its ray, tfar (float32))``.
+
+    A ray starting outside the scene's box is moved (in float64) to where it enters it, so that
+    Embree's float32 origin is as precise as the geometry (a camera 1,000 km away from a 1 m
+    object would otherwise be rounded by ~6 cm)."""
+    lo, hi = emb.box
+    outside = ((rel < lo) | (rel > hi)).any(axis=1)
+    if not outside.any():
+        return rel.astype(np.float32), None, np.full(len(rel), limit32, dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        safe = np.where(np.abs(d) < 1e-300, np.copysign(1e-300, d), d)
+        inv = 1.0 / safe
+        t1 = (lo - rel) * inv
+        t2 = (hi - rel) * inv
+        tnear = np.minimum(t1, t2).max(axis=1)
+    shift = np.where(outside & np.isfinite(tnear) & (tnear > 0.0), tnear, 0.0)
+    moved = rel + d * shift[:, None]
+    tfar = np.maximum(np.float64(limit32) - shift, 0.0).astype(np.float32)
+    return moved.astype(np.float32), shift, tfar
+
+
 def _cast_chunk(emb, origins, directions, limit32, out, a, b):
     """Cast rays ``a:b`` and write their results into ``out`` (whole-chunk array operations:
     most rays hit, so masking beats gathering the hits)."""
     o = origins[a:b]
     d = directions[a:b]
-    tfar = np.full(b - a, limit32, dtype=np.float32)
-    res = emb.scene.run(o.astype(np.float32), d.astype(np.float32), dists=tfar, output=1)
+    o32, shift, tfar = _advance(emb, o - emb.origin, d, limit32)
+    res = emb.scene.run(o32, d.astype(np.float32), dists=tfar, output=1)
     miss = res["geomID"] < 0
     if miss.all():
         return
     prim = res["primID"]
     prim[miss] = 0
     t = tfar.astype(np.float64)
+    if shift is not None:
+        t += shift
     t[miss] = np.inf
     loc = out["location"][a:b]
     with np.errstate(invalid="ignore"):     # misses: 0 × inf, overwritten below
@@ -292,87 +332,3 @@ def _cast_chunk(emb, origins, directions, limit32, out, a, b):
         nor[miss] = np.nan
         out["object_index"][a:b][miss] = -1
         out["polygon_index"][a:b][miss] = -1
-
-
-class SoupScene:
-    """A committed Embree scene over one triangle soup given as arrays (``soup_scene``)."""
-
-    __slots__ = ("scene", "triangles", "build_seconds", "__weakref__")
-
-    def __init__(self, scene, triangles, seconds):
-        self.scene = scene
-        self.triangles = triangles
-        self.build_seconds = seconds
-
-
-def soup_scene(vertices, triangles):
-    """An Embree scene over ``vertices`` (V, 3) and ``triangles`` (T, 3) vertex indices (world
-    space, as they are: Embree stores float32).  ``RuntimeError`` when the backend is not
-    available."""
-    modules, reason, _missing = _load()
-    if modules is None:
-        raise RuntimeError(f"the Embree backend is not available: {reason}")
-    rtcore, rtcore_scene, mesh_construction = modules
-    start = time.perf_counter()
-    scene = rtcore_scene.EmbreeScene(_shared_device(rtcore))
-    if len(triangles):
-        mesh_construction.TriangleMesh(scene, np.asarray(vertices, dtype=np.float64),
-                                       np.asarray(triangles, dtype=np.int32))
-    scene.run(np.zeros((1, 3), dtype=np.float32), np.array([[0.0, 0.0, 1.0]], dtype=np.float32),
-              dists=np.zeros(1, dtype=np.float32), output=1)      # commits (builds its BVH)
-    return SoupScene(scene, len(triangles), time.perf_counter() - start)
-
-
-def soup_distances(soup, origins, directions, limit=math.inf):
-    """Distance to the nearest hit of each ray (float64 (N,); ``inf`` on a miss) in the
-    :class:`SoupScene` ``soup``: float32 (N, 3) ``origins`` and unit ``directions``, one
-    ``limit``.  Rays with a zero direction miss."""
-    n = len(origins)
-    out = np.full(n, np.inf)
-    if n == 0 or soup.triangles == 0:
-        return out
-    limit32 = np.float32(limit) if math.isfinite(limit) and limit < 3.0e38 else np.float32(np.inf)
-    o = np.ascontiguousarray(origins, dtype=np.float32)
-    d = np.ascontiguousarray(directions, dtype=np.float32)
-    bounds = [(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
-
-    def run(a, b):
-        tfar = np.full(b - a, limit32, dtype=np.float32)
-        res = soup.scene.run(o[a:b], d[a:b], dists=tfar, output=1)
-        hit = (res["geomID"] >= 0) & (np.abs(d[a:b]).sum(axis=1) > 0.0)
-        out[a:b][hit] = tfar[hit]
-
-    threads = min(_threads(n), len(bounds))
-    if threads <= 1:
-        for a, b in bounds:
-            run(a, b)
-        return out
-    todo = iter(bounds)
-    take = threading.Lock()
-    errors = []
-
-    def work():
-        while True:
-            with take:
-                chunk = None if errors else next(todo, None)
-            if chunk is None:
-                return
-            try:
-                run(*chunk)
-            except BaseException as ex:  # noqa: BLE001 - re-raised in the calling thread
-                with take:
-                    errors.append(ex)
-                return
-
-    workers = [threading.Thread(target=work, name=f"bvh-embree-soup-{k}", daemon=True)
-               for k in range(threads - 1)]
-    for worker in workers:
-        worker.start()
-    try:
-        work()
-    finally:
-        for worker in workers:
-            worker.join()
-    if errors:
-        raise errors[0]
-    return out

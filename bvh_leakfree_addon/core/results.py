@@ -79,7 +79,12 @@ class Hit:
 
 class RayResults(dict):
     """``ray_cast_many`` results: a dict of numpy arrays, also readable as attributes
-    (``res["hit"]`` or ``res.hit``)."""
+    (``res["hit"]`` or ``res.hit``); ``backend``: the backend that cast them (``"embree"`` or
+    ``"mathutils"``)."""
+
+    def __init__(self, arrays=(), backend="mathutils"):
+        super().__init__(arrays)
+        self.backend = backend
 
     def __getattr__(self, name):
         try:
@@ -93,11 +98,13 @@ class BuildStats:
     is True when Blender evaluated nothing since the previous build of the same objects, so not
     even the per-object walk was done; ``transforms_only`` is True when only objects' transforms
     changed since, so only the world matrices were read again (see ``cache``: the change
-    watch)."""
+    watch).  ``embree_fallback``: why batches of rays into this build are cast by mathutils
+    even when Embree is asked for (the scene does not fit Embree's float32: see ``embree``), or
+    None."""
 
     __slots__ = ("objects_used", "objects_skipped", "instances", "triangles", "build_seconds",
                  "reused", "meshes_rebuilt", "meshes_reused", "trees", "unchanged",
-                 "transforms_only")
+                 "transforms_only", "embree_fallback")
 
     def __init__(self):
         self.objects_used = 0
@@ -111,11 +118,12 @@ class BuildStats:
         self.trees = 0              # distinct object-space trees
         self.unchanged = False
         self.transforms_only = False
+        self.embree_fallback = None
 
     def _unchanged_copy(self, seconds):
         """The stats of a build skipped because nothing changed since the one these describe."""
         out = BuildStats()
-        for name in ("objects_used", "instances", "triangles", "trees"):
+        for name in ("objects_used", "instances", "triangles", "trees", "embree_fallback"):
             setattr(out, name, getattr(self, name))
         out.objects_skipped = list(self.objects_skipped)
         out.meshes_reused = self.meshes_reused + self.meshes_rebuilt

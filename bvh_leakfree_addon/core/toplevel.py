@@ -80,6 +80,16 @@ class TopLevel:
         return len(self.entries)
 
     @cached_property
+    def box_sizes(self):
+        """(N,) the largest side of each row's world box."""
+        return (self.wmax - self.wmin).max(axis=1) if len(self.wmin) else np.zeros(0)
+
+    @cached_property
+    def float32_frame(self):
+        """Where a float32 backend works for these rows (``linalg.float32_frame``)."""
+        return linalg.float32_frame(self.wmin, self.wmax)
+
+    @cached_property
     def similar(self):
         """(N,) bool: the row's matrix is a similarity (see ``linalg.similarities``)."""
         return linalg.similarities(self.mat)

@@ -19,7 +19,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import backends, embree, merge, validate
+from . import backends, embree_soup, merge, validate
 
 __all__ = ("Visibility", "visibility")
 
@@ -33,7 +33,7 @@ Attributes:
     fraction: visible / projected (0.0 when not projected).
 """
 
-_row_scenes = weakref.WeakKeyDictionary()    # TopLevel -> {row: embree.SoupScene}
+_row_scenes = weakref.WeakKeyDictionary()    # TopLevel -> {row: embree_soup.SoupScene}
 
 
 def visibility(bvh, cam, backend):
@@ -103,7 +103,7 @@ def _row_hits(top, row, cam, rays, arrays):
     d = cam.directions.reshape(-1, 3)[rays]
     if arrays is not None:
         scene = _row_scene(top, row, arrays)
-        dist = embree.soup_distances(scene, o, d)
+        dist = embree_soup.soup_distances(scene, o, d)
         return rays[np.isfinite(dist)]
     inv = top.inv[row]
     lo = o @ inv[:3, :3].T + inv[:3, 3]
@@ -123,6 +123,6 @@ def _row_scene(top, row, arrays):
     if scene is None:
         co, tris, tstarts, vstarts = arrays
         v0, v1 = int(vstarts[row]), int(vstarts[row + 1])
-        scene = scenes[row] = embree.soup_scene(
+        scene = scenes[row] = embree_soup.soup_scene(
             co[v0:v1], tris[int(tstarts[row]):int(tstarts[row + 1])] - v0)
     return scene
