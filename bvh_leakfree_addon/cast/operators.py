@@ -16,9 +16,22 @@ from .service import (
 from .settings import RAY_OPTIONS, CastSettings, cast_settings, operator_properties
 from .state import store_result
 
-__all__ = ("OBJECT_OT_bvh_cast_from_cursor",)
+__all__ = ("OBJECT_OT_bvh_cast_from_cursor", "mode_words")
 
 CAST_MODES = {'OBJECT', 'EDIT_MESH', 'EDIT_CURVE', 'EDIT_SURFACE', 'EDIT_TEXT', 'EDIT_METABALL'}
+
+
+def mode_words(mode):
+    """``Context.mode`` as the interface names it: ``EDIT_LATTICE`` → "Lattice Edit Mode",
+    ``PAINT_WEIGHT`` → "Weight Paint Mode", ``PARTICLE`` → "Particle Edit Mode"."""
+    kind, _, rest = mode.partition("_")
+    if kind == "EDIT" and rest:
+        return f"{rest.replace('_', ' ').title()} Edit Mode"
+    if kind == "PAINT" and rest:
+        return f"{rest.replace('_', ' ').title()} Paint Mode"
+    if mode == "PARTICLE":
+        return "Particle Edit Mode"
+    return f"{mode.replace('_', ' ').title()} Mode"
 
 
 class OBJECT_OT_bvh_cast_from_cursor(bpy.types.Operator):
@@ -39,7 +52,9 @@ class OBJECT_OT_bvh_cast_from_cursor(bpy.types.Operator):
             cls.poll_message_set("Needs a scene")
             return False
         if context.mode not in CAST_MODES:
-            cls.poll_message_set("Ray Cast from 3D Cursor works in Object Mode and Edit Mode")
+            cls.poll_message_set(f"Ray Cast from 3D Cursor works in Object Mode and in Edit Mode "
+                                 f"of meshes, curves, surfaces, text and metaballs, not in "
+                                 f"{mode_words(context.mode)}")
             return False
         return True
 

@@ -293,7 +293,8 @@ def _advance(emb, rel, d, limit32):
         t1 = (lo - rel) * inv
         t2 = (hi - rel) * inv
         tnear = np.minimum(t1, t2).max(axis=1)
-    shift = np.where(outside & np.isfinite(tnear) & (tnear > 0.0), tnear, 0.0)
+        enters = np.maximum(t1, t2).min(axis=1) >= tnear    # else it misses the scene anyway
+    shift = np.where(outside & enters & np.isfinite(tnear) & (tnear > 0.0), tnear, 0.0)
     moved = rel + d * shift[:, None]
     tfar = np.maximum(np.float64(limit32) - shift, 0.0).astype(np.float32)
     return moved.astype(np.float32), shift, tfar

@@ -9,8 +9,9 @@ another file loaded) reads freed memory, a segfault.  So a depsgraph is kept as 
 checked again without touching it: the ``session_uid`` and name of its scene (never reused in a
 session, kept by undo), the address and name of its view layer, and its own address, compared as
 numbers.  Before each use (:meth:`DepsgraphHandle.get`) the scene and view layer are looked up
-again in ``bpy.data``; the depsgraph is handed out only when the view layer still owns it, else
-that view layer's current depsgraph is evaluated, or the error names what went away.
+again in ``bpy.data`` and that view layer's depsgraph is evaluated and handed out (the one given
+to ``build()``, or Blender's successor when it freed that one), or the error names what went
+away.
 
 A depsgraph that is no view layer's own (a render engine's, say) cannot be looked up: it is used
 only during ``build()`` itself, and the build reads everything later queries need from it right
@@ -72,8 +73,11 @@ def _layer_of(scene, pointer, name):
 
 def evaluated_depsgraph(scene, layer):
     """The depsgraph of ``layer`` of ``scene``, evaluated now."""
-    with bpy.context.temp_override(scene=scene, view_layer=layer):
-        return bpy.context.evaluated_depsgraph_get()
+    context = bpy.context
+    if context.scene == scene and getattr(context, "view_layer", None) == layer:
+        return context.evaluated_depsgraph_get()
+    with context.temp_override(scene=scene, view_layer=layer):
+        return context.evaluated_depsgraph_get()
 
 
 class DepsgraphHandle:
@@ -103,10 +107,10 @@ class DepsgraphHandle:
         self.layer_name = layer.name
 
     def get(self, what):
-        """The depsgraph to use now for ``what`` (the call, named in errors): the context's when
-        none was given; else the given one while its view layer still owns it, or that view
-        layer's current depsgraph evaluated now.  ``ReferenceError`` in one line naming what
-        went away (the scene, the view layer) or why the depsgraph cannot be proven alive."""
+        """The depsgraph to use now for ``what`` (the call, named in errors), evaluated: the
+        context's when none was given, else that of the view layer the given one belonged to.
+        ``ReferenceError`` in one line naming what went away (the scene, the view layer) or why
+        the depsgraph cannot be proven alive."""
         if not self.given:
             return bpy.context.evaluated_depsgraph_get()
         if self.foreign:
@@ -128,11 +132,10 @@ class DepsgraphHandle:
                 f"depsgraph of a view layer that exists")
         self.layer_pointer = layer.as_pointer()
         self.layer_name = layer.name
-        own = layer.depsgraph
-        if own is None or own.as_pointer() != self.pointer:
-            # the depsgraph given to build() was freed: the view layer's current one, evaluated
-            own = evaluated_depsgraph(scene, layer)
-            self.pointer = own.as_pointer()
+        # evaluated now, as the context's is: only the active view layer's depsgraph follows the
+        # scene by itself (and when the one given to build() was freed, this is its successor)
+        own = evaluated_depsgraph(scene, layer)
+        self.pointer = own.as_pointer()
         return own
 
     def for_stamp(self, depsgraph):

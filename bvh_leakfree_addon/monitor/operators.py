@@ -17,6 +17,8 @@ PURGE_TYPE_ITEMS = (
     ('ALL', "All Types", "Orphans of every datablock type"),
 )
 NOTHING_TO_PURGE = "Nothing to purge: no orphan data"
+LINKED_UNDO = ("Ctrl+Z cannot bring linked data back (nor after Blender's own purge): File › "
+               "Revert reloads it.")
 
 
 NAMES_SHOWN = 3   # names per type in the confirmation, then "and N more"
@@ -70,7 +72,8 @@ def confirmation_sections(plan):
     where a button is ``(text, icon, recursive, include_linked)``; tested headless."""
     direct = [("These unused datablocks will be deleted:", 'TRASH')]
     direct += [(text, 'DOT') for text in type_lines(plan.direct)]
-    direct.append(("Datablocks with a fake user are kept; Ctrl+Z undoes.", 'INFO'))
+    direct.append(("Datablocks with a fake user are kept; Ctrl+Z brings back what is local to "
+                   "this file.", 'INFO'))
     sections = [(direct, ("Delete", 'TRASH', False, False))]
     cascade = _extra(plan.cascade, plan.direct)
     if cascade:
@@ -83,6 +86,7 @@ def confirmation_sections(plan):
     if linked:
         lines = [("Linked from libraries (the library files stay as they are):", 'LINKED')]
         lines += [(text, 'DOT') for text in type_lines(linked)]
+        lines.append((LINKED_UNDO, 'ERROR'))
         sections.append((lines, ("Delete, Linked Data Too", 'LINKED', True, True)))
     return sections
 
@@ -120,7 +124,8 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
     bl_idname = "wm.bvh_purge_orphans"
     bl_label = "Purge Orphan Data"
     bl_description = ("Delete datablocks that have no users (never those with a fake user); "
-                      "shows what will go first, Ctrl+Z brings it back")
+                      "shows what will go first; Ctrl+Z brings back what was local to the file, "
+                      "not linked data")
     # No 'UNDO' flag: the undo steps are pushed by hand around the purge (see undo_step), and
     # without it there is no redo panel that could widen a purge past its confirmation.
     bl_options = {'REGISTER'}
@@ -167,7 +172,9 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
             self.report({'INFO'}, NOTHING_TO_PURGE)
             return {'CANCELLED'}
         undo_step(context, "Purge Orphan Data")
-        self.report({'INFO'}, f"Removed {format_counts(removed)}")
+        linked = "; linked data: Ctrl+Z cannot bring it back, File › Revert reloads it" \
+            if self.include_linked else ""
+        self.report({'INFO'}, f"Removed {format_counts(removed)}{linked}")
         return {'FINISHED'}
 
 
