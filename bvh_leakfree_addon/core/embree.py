@@ -37,6 +37,7 @@ from importlib.metadata import version as dist_version
 
 import numpy as np
 
+from .linalg import FLOAT32_MAX_COORDINATE
 from .rays import empty_results
 from .results import alive
 
@@ -293,8 +294,10 @@ def _advance(emb, rel, d, limit32):
         t1 = (lo - rel) * inv
         t2 = (hi - rel) * inv
         tnear = np.minimum(t1, t2).max(axis=1)
-        enters = np.maximum(t1, t2).min(axis=1) >= tnear    # else it misses the scene anyway
-    shift = np.where(outside & enters & np.isfinite(tnear) & (tnear > 0.0), tnear, 0.0)
+    # (a ray that passes the box is moved too, so that float32 cannot round it onto the box; one
+    # that would have to go beyond float32's range first misses everything anyway)
+    near = outside & (tnear > 0.0) & (tnear < FLOAT32_MAX_COORDINATE)
+    shift = np.where(near, tnear, 0.0)
     moved = rel + d * shift[:, None]
     tfar = np.maximum(np.float64(limit32) - shift, 0.0).astype(np.float32)
     return moved.astype(np.float32), shift, tfar
