@@ -21,7 +21,7 @@ import weakref
 
 import numpy as np
 
-from . import embree
+from . import embree, embree_soup
 
 __all__ = ("frame_world", "grid_ends", "pixel_ends", "unit32", "cast_tree", "cast_soup",
            "soup_for")
@@ -99,15 +99,18 @@ def pixel_ends(frame, points, resolution_x, resolution_y):
 
 def unit32(directions):
     """``normalize_v3`` in float32 per row: ``d * (1 / sqrt(d·d))`` when ``d·d > 1e-35``, else
-    unchanged (as ``BVHTree.ray_cast`` normalizes its direction)."""
+    unchanged (as ``BVHTree.ray_cast`` normalizes its direction).  Returns ``(unit rows, which
+    rows could be normalized)``."""
     d = np.asarray(directions, dtype=np.float32)
     sq = d[:, 0] * d[:, 0]
     sq += d[:, 1] * d[:, 1]
     sq += d[:, 2] * d[:, 2]
     ok = sq > np.float32(1e-35)
+    if ok.all():
+        return d * (np.float32(1.0) / np.sqrt(sq))[:, None], ok
     inv = np.ones_like(sq)
     inv[ok] = np.float32(1.0) / np.sqrt(sq[ok])
-    return d * inv[:, None]
+    return d * inv[:, None], ok
 
 
 def cast_tree(tree, origin, directions, limit=None):
@@ -130,14 +133,14 @@ def soup_for(source):
         return None
     soup = _soups.get(source)
     if soup is None:
-        soup = _soups[source] = embree.soup_scene(source.vertices, source.triangles)
+        soup = _soups[source] = embree_soup.soup_scene(source.vertices, source.triangles)
     return soup
 
 
 def cast_soup(soup, origin, directions, limit=None):
     """:func:`cast_tree`'s distances from the Embree scene ``soup`` (float32 rounding apart)."""
-    d = unit32(directions)
+    d, ok = unit32(directions)
     o = np.broadcast_to(np.asarray(origin, dtype=np.float32), d.shape)
-    dist = embree.soup_distances(soup, o, d, math.inf if limit is None else float(limit))
-    dist[~np.isfinite(dist)] = np.nan
+    dist = embree_soup.soup_distances(soup, o, d, math.inf if limit is None else float(limit))
+    dist[~(np.isfinite(dist) & ok)] = np.nan      # a zero direction hits nothing in a tree
     return dist

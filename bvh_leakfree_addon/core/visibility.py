@@ -19,7 +19,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import backends, embree, merge, validate
+from . import backends, embree_soup, merge, validate
 
 __all__ = ("Visibility", "visibility")
 
@@ -44,10 +44,14 @@ def visibility(bvh, cam, backend):
     n_obj = len(top.objects)
     h, w = cam.shape
     use_embree = backend == "embree" or (backend == "auto" and backends.embree_pays(top, h * w))
+    o = cam.origins.reshape(h * w, 3)
     d = validate.unit_rows(cam.directions.reshape(h * w, 3))
-    res = bvh._cast_many(cam.origins.reshape(h * w, 3), d, math.inf,
-                         "embree" if use_embree else "mathutils")
-    first = res["object_index"]
+    scene = bvh._embree_scene(required=backend == "embree") if use_embree and len(top) else None
+    if scene is not None:
+        first = embree_soup.first_objects(scene, o, d)
+    else:
+        use_embree = False
+        first = bvh._cast_many(o, d, math.inf, "mathutils")["object_index"]
     seen = first >= 0
     visible = np.bincount(first[seen], minlength=n_obj) if seen.any() else np.zeros(n_obj, int)
     crossing = [[] for _ in range(n_obj)]
@@ -101,7 +105,7 @@ def _row_hits(top, row, cam, rays, arrays):
     d = cam.directions.reshape(-1, 3)[rays]
     if arrays is not None:
         scene = _row_scene(top, row, arrays)
-        dist = embree.soup_distances(scene, o, d)
+        dist = embree_soup.soup_distances(scene, o, d)
         return rays[np.isfinite(dist)]
     inv = top.inv[row]
     lo = o @ inv[:3, :3].T + inv[:3, 3]
@@ -121,6 +125,6 @@ def _row_scene(top, row, arrays):
     if scene is None:
         co, tris, tstarts, vstarts = arrays
         v0, v1 = int(vstarts[row]), int(vstarts[row + 1])
-        scene = scenes[row] = embree.soup_scene(
+        scene = scenes[row] = embree_soup.soup_scene(
             co[v0:v1], tris[int(tstarts[row]):int(tstarts[row + 1])] - v0)
     return scene
