@@ -77,9 +77,27 @@ def local2world(obj):
 
 
 def create_bvh_tree_multi_objects(mesh_objects, *, evaluated=False, depsgraph=None, epsilon=0.0):
-    """One world-space ``mathutils.bvhtree.BVHTree`` over ``mesh_objects`` (``bpy.types.Object``s
-    or BlenderProc-style wrappers with ``.blender_obj``), as BlenderProc 2.8.0's function builds
-    it, without creating any datablock.  See the module documentation."""
+    """BlenderProc 2.8.0's ``create_bvh_tree_multi_objects``: the same tree, no datablock made.
+
+    Args:
+        mesh_objects: ``bpy.types.Object``s or BlenderProc ``MeshObject``s (anything with
+            ``.blender_obj``), in order, duplicates kept; an empty list gives an empty tree.
+        evaluated: False (BlenderProc's): the original meshes placed by ``matrix_basis`` up the
+            parent chain, nothing evaluated.  True: what Blender shows (modifiers, shape keys,
+            curves, text; ``matrix_world``), evaluated in ``depsgraph``.
+        depsgraph: for ``evaluated=True`` (default: the context's).
+        epsilon: the tree's epsilon (BlenderProc's: 0).
+
+    Returns:
+        mathutils.bvhtree.BVHTree: one world-space tree; face index = the polygons of the meshes
+        concatenated in input order, normal = the polygon's normal (see the module doc).
+
+    Raises:
+        TypeError: an item is not a Blender object, or a curve/text object (evaluated=False).
+        ValueError: an object without a mesh; with ``evaluated=True`` one outside the
+            depsgraph's scene or not evaluated; a bad ``epsilon``.
+        ReferenceError: an object was deleted.
+    """
     epsilon = validate.epsilon(epsilon)
     if evaluated:
         objects = validate.unwrap_objects(mesh_objects, allow_empty=True)
