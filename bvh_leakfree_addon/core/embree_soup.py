@@ -90,8 +90,11 @@ def first_objects(emb, origins, directions):
 def _in_chunks(n, run):
     """``run(a, b)`` over chunks of ``n`` rays, on a few threads (``EmbreeScene.run`` releases
     the GIL); the first error is raised once every thread has stopped."""
-    bounds = [(a, min(a + embree.CHUNK, n)) for a in range(0, n, embree.CHUNK)]
-    threads = min(embree.threads_for(n), len(bounds))
+    threads = embree.threads_for(n)
+    chunks = -(-n // embree.CHUNK)
+    chunks = -(-chunks // threads) * threads           # equal shares for the threads
+    size = -(-n // chunks)
+    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
     if threads <= 1:
         for a, b in bounds:
             run(a, b)
