@@ -722,9 +722,12 @@ def job_trend(cfg, pattern):
 
 
 def _id_sizes():
+    """len() of every ID type's collection of ``bpy.data`` (the add-on's list of them: never 5.3's
+    ``all_ids``, which would count every ID twice)."""
     bpy = _bpy()
-    return {p.identifier: len(getattr(bpy.data, p.identifier))
-            for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION'}
+    api()     # puts the checkout on sys.path
+    from bvh_leakfree_addon.core.idtypes import id_collection_names
+    return {name: len(getattr(bpy.data, name)) for name in id_collection_names()}
 
 
 def job_monitor(cfg, zip_path=None, installed=False):

@@ -5,6 +5,7 @@ Real bpy only: objects are made with bpy.data and bmesh, as a user's script woul
 import bpy
 
 import bmesh
+from helpers import id_collection_sizes
 from mathutils import Euler, Matrix, Vector
 
 
@@ -84,8 +85,7 @@ def user_data_snapshot():
     return {
         "objects": objects, "meshes": meshes, "active": active.name if active else None,
         "cursor": (tuple(cursor.location), tuple(cursor.rotation_euler)),
-        "sizes": {p.identifier: len(getattr(bpy.data, p.identifier))
-                  for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION'},
+        "sizes": id_collection_sizes(),
     }
 
 
