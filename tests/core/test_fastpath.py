@@ -198,13 +198,14 @@ def test_watch_is_one_callback_removed_by_shutdown(scene):
     for name in core_cache.WATCHED_HANDLERS:
         callbacks = getattr(bpy.app.handlers, name)
         assert callbacks.count(core_cache._callback(name)) == 1, name
-        assert sum(callbacks.count(cb) for cb in (core_cache._on_change,
-                                                  core_cache._on_update)) == 1, name
+        assert sum(callbacks.count(cb) for cb in (core_cache._on_change, core_cache._on_update,
+                                                  core_cache._on_frame)) == 1, name
     api.shutdown()
     assert core_cache.runtime_hooks_active() == []
     for name in core_cache.WATCHED_HANDLERS:
         callbacks = getattr(bpy.app.handlers, name)
-        assert core_cache._on_change not in callbacks and core_cache._on_update not in callbacks
+        for callback in (core_cache._on_change, core_cache._on_update, core_cache._on_frame):
+            assert callback not in callbacks, name
     bvh = api.build(scene)
     assert not bvh.stats.unchanged
     _agree(bvh, scene)
