@@ -87,6 +87,6 @@ def live_runtime_hooks(package):
 
 
 def id_collection_sizes():
-    """len() of every ID type's collection of bpy.data (never 5.3's ``all_ids``: see
+    """len() of every ID type's collection of bpy.data (never ``all_ids`` (5.2): see
     ``core.compat``)."""
     return {name: len(getattr(bpy.data, name)) for name in id_collection_names()}

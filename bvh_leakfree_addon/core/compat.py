@@ -3,16 +3,18 @@
 
 Each entry names the version that changed something and what the add-on (and its tests) do about
 it.  Where Blender itself can be asked (an RNA definition, an attribute), the entry asks instead of
-comparing version numbers, so a build that back-ports or drops a change is still handled.
+comparing version numbers, so a build that back-ports or drops a change is still handled.  Checked
+on the PyPI ``bpy`` module 4.2.23, 4.5.15, 5.0.1 (earlier), 5.2.4 and 5.3.0; "5.2" means "in 5.2.4,
+not in 5.0.1" (5.1 was not checked).
 
-* **5.3: ``bpy.data.all_ids``** — a collection of every ID of the file, beside the per-type
+* **5.2: ``bpy.data.all_ids``** — a collection of every ID of the file, beside the per-type
   collections.  Code that walks "every collection of ``bpy.data``" counts each ID twice and reports
   a type that is none.  :func:`id_type_collection_names` keeps only collections of one ID type
   (``all_ids`` holds the base type ``ID`` itself).
 * **5.2: geometry-nodes modifier inputs** — no longer ID properties of the modifier
-  (``mod.keys()``/``mod["Socket_1"]`` raise "this type doesn't support IDProperties", 5.2 and
-  5.3; 5.0 still has them); they are ``mod.properties.inputs.<identifier>.value``.  On 5.2 writing
-  that value does not tag the object for re-evaluation (5.3 does).  :func:`modifier_input` and
+  (``mod.keys()``/``mod["Socket_1"]`` raise "this type doesn't support IDProperties"); they are
+  ``mod.properties.inputs.<identifier>.value``.  On 5.2 writing that value does not tag the object
+  for re-evaluation (5.3 does).  :func:`modifier_input` and
   :func:`set_modifier_input` read and write either way, and tag the object.
 * **5.3: evaluated meshes lose their identity** — an evaluated mesh that is the copy of a mesh
   datablock (no modifiers, no shape keys) reports ``session_uid`` 0 and keeps its address across
@@ -20,10 +22,10 @@ comparing version numbers, so a build that back-ports or drops a change is still
   on every re-evaluation.  The geometry cache therefore proves its trees current from the change
   watch (``cache``: the geometry stamp of each object, taken from ``DepsgraphUpdate``), which works
   the same on every version; :data:`EVALUATED_MESH_UID_MARKS_EDITS` only documents the change.
-* **5.2: ``foreach_set`` tags the mesh** — ``mesh.vertices.foreach_set("co", …)`` alone makes the
-  next evaluation re-evaluate the mesh from 5.2 on; on 4.2 it changes nothing Blender evaluates
-  until ``mesh.update()`` (``Scene.ray_cast`` sees the old surface too).  Callers edit, then call
-  ``mesh.update()``, on every version.
+* **4.5: ``foreach_set`` tags the mesh** — ``mesh.vertices.foreach_set("co", …)`` alone makes the
+  next evaluation re-evaluate the mesh on 4.5, 5.2 and 5.3; on 4.2 it changes nothing Blender
+  evaluates until ``mesh.update()`` (``Scene.ray_cast`` sees the old surface too).  Callers edit,
+  then call ``mesh.update()``, on every version.
 * **5.0: materials always have nodes** — a new material has a node tree and ``use_nodes`` is
   deprecated; before 5.0 the tree appears once ``use_nodes`` is set.  :func:`material_node_tree`.
 * **4.3 and 5.0: grease pencil collections** — 4.2 has ``grease_pencils`` (``GREASEPENCIL``);
@@ -43,7 +45,7 @@ EVALUATED_MESH_UID_MARKS_EDITS = bpy.app.version < (5, 3, 0)
 
 
 def _is_id_type_collection(prop):
-    """A ``BlendData`` collection of one ID type (5.3's ``all_ids`` holds the base type ``ID``)."""
+    """A ``BlendData`` collection of one ID type (``all_ids`` holds the base type ``ID``)."""
     return prop.type == 'COLLECTION' and prop.fixed_type.identifier != "ID"
 
 
@@ -51,7 +53,7 @@ def _is_id_type_collection(prop):
 def id_type_collection_names():
     """Names of the collections of ``bpy.data`` that each hold one ID type (``meshes``,
     ``objects``, …), read once from the RNA definition (so it works while ``bpy.data`` is
-    restricted); never 5.3's ``all_ids``."""
+    restricted); never ``all_ids`` (5.2)."""
     return tuple(prop.identifier for prop in bpy.types.BlendData.bl_rna.properties
                  if _is_id_type_collection(prop))
 

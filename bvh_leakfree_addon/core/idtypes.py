@@ -65,7 +65,7 @@ _BY_CODE = {t.code: t.collection for t in ID_TYPES}
 
 def id_collection_names():
     """Names of every ID type's collection of ``bpy.data`` (meshes, objects, materials, …) in this
-    Blender, never the collection of all IDs (``compat``: 5.3's ``all_ids``)."""
+    Blender, never the collection of all IDs (``all_ids``, 5.2: see ``compat``)."""
     return compat.id_type_collection_names()
 
 

@@ -42,7 +42,7 @@ def _raise_with_foreach_set(obj):
     mesh.vertices.foreach_get("co", co)
     co[2::3] += RISE
     mesh.vertices.foreach_set("co", co)
-    mesh.update()   # needed on 4.2 for Blender itself to see it (compat: 5.2 tags by itself)
+    mesh.update()   # on 4.2 Blender itself sees it only then (compat: 4.5 tags by itself)
 
 
 def _raise_vertex_co(obj):
