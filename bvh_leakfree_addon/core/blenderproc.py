@@ -23,7 +23,7 @@ geometry nodes; curves, text, surfaces and metaballs too) placed by the evaluate
 
 The latest tree is remembered in the core's cache (one at a time, freed by ``api.clear_cache()``):
 called again with the same objects and options while Blender evaluated nothing (the core's change
-watch, see ``cache``), the same tree is returned without any mesh work.
+watch, see ``watch``), the same tree is returned without any mesh work.
 """
 import math
 

@@ -11,7 +11,7 @@ import operator
 
 from mathutils.bvhtree import BVHTree
 
-from . import cache, geometry, validate, viewlayer
+from . import cache, geometry, validate, viewlayer, watch
 from .geometry import GEOMETRY_TYPES, GeomEntry
 from .toplevel import Items
 
@@ -164,7 +164,7 @@ def _triangles(src):
 def gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats, progress):
     """Every contributing object and instance with its tree and world matrix (the hot loop:
     keep per-object Python work minimal, numpy work goes to ``toplevel``)."""
-    cache.geometry_stamps()     # the watch that stamps geometry changes is in place
+    watch.geometry_stamps()     # the watch that stamps geometry changes is in place
     builder = Builder(depsgraph, evaluated, epsilon, use_cache, stats)
     items = Items()
     instancers = {}
@@ -230,7 +230,7 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
     seen = builder.entries_seen
     cached = cache.ENTRIES
     owners = cache.OWNERS
-    stamps, base_stamp = cache.geometry_stamps()
+    stamps, base_stamp = watch.geometry_stamps()
     generation = cache.generation()
     from_object = BVHTree.FromObject
     pending = builder.pending_bounds

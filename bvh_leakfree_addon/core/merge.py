@@ -9,7 +9,7 @@ mistaken for the one the tree was built from: the caller gets a clear error and 
 """
 import numpy as np
 
-from . import cache
+from . import cache, watch
 from .geometry import mesh_arrays
 
 __all__ = ("merged_arrays", "GeometryChanged")
@@ -60,7 +60,7 @@ def _take(data, pointer, missing):
 
 
 def _refetch(top, objects, depsgraph, missing):
-    cache.geometry_stamps()     # a watch Blender dropped since is put back: keys then all differ
+    watch.geometry_stamps()     # a watch Blender dropped since is put back: keys then all differ
     for obj in objects:
         obj_eval = obj.evaluated_get(depsgraph)
         if obj_eval.type == 'MESH':

@@ -83,7 +83,7 @@ class BuildStats:
     """What a build did.  ``reused`` is True when no geometry had to be rebuilt; ``unchanged``
     is True when Blender evaluated nothing since the previous build of the same objects, so not
     even the per-object walk was done; ``transforms_only`` is True when only objects' transforms
-    changed since, so only the world matrices were read again (see ``cache``: the change
+    changed since, so only the world matrices were read again (see ``watch``: the change
     watch)."""
 
     __slots__ = ("objects_used", "objects_skipped", "instances", "triangles", "build_seconds",

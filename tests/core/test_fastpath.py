@@ -11,8 +11,8 @@ import scene_builders as sb
 from test_cache import _agree
 
 from bvh_leakfree_addon import api
-from bvh_leakfree_addon.core import cache as core_cache
 from bvh_leakfree_addon.core import gather as core_gather
+from bvh_leakfree_addon.core import watch as core_watch
 
 
 class Walked(RuntimeError):
@@ -158,22 +158,22 @@ def test_edit_mode_never_skips_the_walk(scene):
 
 def test_file_reload_invalidates(scene):
     bvh = api.build(scene)
-    assert core_cache.runtime_hooks_active()
+    assert core_watch.runtime_hooks_active()
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    assert not core_cache.runtime_hooks_active()      # Blender dropped the watch
+    assert not core_watch.runtime_hooks_active()      # Blender dropped the watch
     bvh.update()                                      # every object is gone: nothing to hit
     assert not bvh.stats.unchanged and bvh.stats.objects_used == 0
     assert bvh.ray_cast((0, 0, 5), (0, 0, -1)) is None
     objs = [sb.mesh_object("ico", sb.ico_mesh("i"), (0, 0, 0))]
     new = api.build(objs)
-    assert not new.stats.unchanged and core_cache.runtime_hooks_active()
+    assert not new.stats.unchanged and core_watch.runtime_hooks_active()
     _agree(new, objs, min_hits=10)
 
 
 def test_missing_watch_means_unknown_changes(scene):
     """If the watch is removed behind the core's back, a change made meanwhile is not missed."""
     bvh = api.build(scene)
-    core_cache.remove_hooks()
+    core_watch.remove_hooks()
     scene[1].location.x += 1.0
     bpy.context.evaluated_depsgraph_get()             # evaluated while nobody watched
     bvh.update()
@@ -195,16 +195,16 @@ def test_explicit_depsgraph(scene):
 def test_watch_is_one_callback_removed_by_shutdown(scene):
     for _ in range(3):
         api.build(scene).update()
-    for name in core_cache.WATCHED_HANDLERS:
+    for name in core_watch.WATCHED_HANDLERS:
         callbacks = getattr(bpy.app.handlers, name)
-        assert callbacks.count(core_cache._callback(name)) == 1, name
-        assert sum(callbacks.count(cb) for cb in (core_cache._on_change, core_cache._on_update,
-                                                  core_cache._on_frame)) == 1, name
+        assert callbacks.count(core_watch._callback(name)) == 1, name
+        assert sum(callbacks.count(cb) for cb in (core_watch._on_change, core_watch._on_update,
+                                                  core_watch._on_frame)) == 1, name
     api.shutdown()
-    assert core_cache.runtime_hooks_active() == []
-    for name in core_cache.WATCHED_HANDLERS:
+    assert core_watch.runtime_hooks_active() == []
+    for name in core_watch.WATCHED_HANDLERS:
         callbacks = getattr(bpy.app.handlers, name)
-        for callback in (core_cache._on_change, core_cache._on_update, core_cache._on_frame):
+        for callback in (core_watch._on_change, core_watch._on_update, core_watch._on_frame):
             assert callback not in callbacks, name
     bvh = api.build(scene)
     assert not bvh.stats.unchanged
@@ -331,7 +331,7 @@ def test_a_failing_watch_counts_a_change(scene, monkeypatch):
 
     def broken(_updates):
         raise RuntimeError("flags unreadable")
-    monkeypatch.setattr(core_cache, "transforms_only", broken)
+    monkeypatch.setattr(core_watch, "transforms_only", broken)
     scene[0].location.x += 0.5
     bvh.update()
     assert not bvh.stats.transforms_only
