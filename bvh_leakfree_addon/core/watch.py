@@ -25,8 +25,12 @@ One callback in each of ``bpy.app.handlers`` ``depsgraph_update_post``, ``frame_
 The callbacks are added lazily by :func:`change_count` (and :func:`geometry_stamps`), never
 persistent: if they went missing (Blender clears non-persistent handlers on file load and factory
 reset, :func:`remove_hooks` removes them) they are added again, the changes count jumps and every
-stamp is re-made, so every earlier count and stamp is treated as "unknown changes".
+stamp is re-made, so every earlier count and stamp is treated as "unknown changes".  They are
+removed at interpreter exit too (``atexit``): the ``bpy`` module 4.2 segfaults, and 4.5 hangs,
+when it exits with a Python callback still in ``bpy.app.handlers``.
 """
+import atexit
+
 import bpy
 
 import numpy as np
@@ -182,6 +186,8 @@ def change_count():
             _changes += 1
     if missing:
         _restamp()
+        atexit.unregister(_remove_callbacks)   # one entry, run before the bpy module's own
+        atexit.register(_remove_callbacks)
     return _changes
 
 
@@ -191,7 +197,12 @@ def move_count():
 
 
 def remove_hooks():
-    """Remove the change watch from every handler list (idempotent)."""
+    """Remove the change watch from every handler list, and its exit hook (idempotent)."""
+    _remove_callbacks()
+    atexit.unregister(_remove_callbacks)
+
+
+def _remove_callbacks():
     global _changes
     handlers = bpy.app.handlers
     for name in WATCHED_HANDLERS:

@@ -3,6 +3,11 @@ anything evaluated (or a frame change, file load, edit mode, a missing watch) â†
 
 After every change the result is checked against Blender's own ``Scene.ray_cast``.
 """
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import bpy
 
 import bmesh
@@ -13,6 +18,8 @@ from test_cache import _agree
 from bvh_leakfree_addon import api
 from bvh_leakfree_addon.core import gather as core_gather
 from bvh_leakfree_addon.core import watch as core_watch
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Walked(RuntimeError):
@@ -209,6 +216,30 @@ def test_watch_is_one_callback_removed_by_shutdown(scene):
     bvh = api.build(scene)
     assert not bvh.stats.unchanged
     _agree(bvh, scene)
+
+
+def test_the_watch_leaves_when_the_interpreter_does():
+    """A script that builds and ends without ``api.shutdown()``: the watch is out of
+    ``bpy.app.handlers`` before the ``bpy`` module exits (4.2 segfaulted there, 4.5 hung, with a
+    callback left in), and the process ends cleanly."""
+    script = textwrap.dedent(f"""
+        import atexit, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import bpy
+
+        def left():
+            print("LEFT", watch.runtime_hooks_active(), flush=True)
+        atexit.register(left)      # registered first: runs after the add-on's exit hooks
+        from bvh_leakfree_addon import api
+        from bvh_leakfree_addon.core import watch
+        bpy.ops.mesh.primitive_ico_sphere_add()
+        api.build([bpy.context.object]).ray_cast_many([(0, 0, 5)] * 50000, (0, 0, -1))
+        print("HOOKS", len(watch.runtime_hooks_active()), flush=True)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert "HOOKS 5" in proc.stdout and "LEFT []" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 # --- moves only: matrices read again, nothing else --------------------------------------------
