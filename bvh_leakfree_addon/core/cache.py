@@ -21,16 +21,12 @@ too, and the least recently used ones while the cache is over its limit in bytes
 watch.
 
 The latest full build is kept here for the fast paths (``fastpath``: :func:`remember_build`).
-
-The latest tree of the BlenderProc drop-in (``blenderproc``) is kept here too, one at a time.
+Other memories of the core (the BlenderProc drop-in's) register with :func:`add_holder`.
 """
-import atexit
-
 from . import watch
-from .geometry import TREE_BYTES_PER_TRIANGLE
 
 __all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store",
-           "drop_replaced", "touch", "evict", "resized", "world_tree", "remember_world_tree",
+           "drop_replaced", "touch", "evict", "resized", "add_holder",
            "discard", "clear", "shutdown", "size", "set_limit", "limit", "generation",
            "remember_build", "recent_build", "forget_recent")
 
@@ -40,7 +36,7 @@ _by_owner = {}      # owner (see drop_replaced) -> keys of the entries built for
 OWNERS = _by_owner  # the same dict, read by the gatherer's inlined store (never rebound)
 _replaced_many = set()  # owners with several trees a build (geometry nodes) rebuilt this build
 _recent = None      # fastpath.BuildState of the latest full build, see remember_build
-_world = None       # (key, tree, triangles) of the latest BlenderProc drop-in tree (blenderproc.py)
+_holders = []       # (size, clear) of other memories the cache reports and clears (add_holder)
 _generation = 0
 KEEP_GENERATIONS = 8          # entries unused for this many builds are dropped
 DEFAULT_LIMIT_BYTES = 1 << 30   # least recently used entries go first beyond this (1 GiB)
@@ -215,58 +211,38 @@ def discard(entries):
 
 
 def clear():
-    """Forget every cached tree and the latest build (the next build starts cold)."""
-    global _recent, _world
+    """Forget every cached tree and the latest build (the next build starts cold), and empty the
+    registered holders (:func:`add_holder`)."""
+    global _recent
     _entries.clear()
     _by_owner.clear()
     _replaced_many.clear()
     _recent = None
-    _world = None
+    for _size, empty in _holders:
+        empty()
 
 
-def world_tree(key):
-    """The drop-in's tree remembered under ``key`` (see ``blenderproc``), or None."""
-    if _world is not None and _world[0] == key:
-        return _world[1]
-    return None
-
-
-def remember_world_tree(key, tree, triangles):
-    """Keep the latest drop-in tree (one at a time, counted in :func:`size`), unless it alone is
-    over the cache limit.
-
-    Released at interpreter exit (``atexit``, added with the first such tree, removed by
-    :func:`shutdown`): the ``bpy`` module checks Blender's allocations when it exits, before module
-    globals are freed, and a tree still held then is reported as "Not freed memory blocks" — a leak
-    report nobody caused."""
-    global _world
-    _world = None
-    if triangles * TREE_BYTES_PER_TRIANGLE <= _limit_bytes:
-        atexit.unregister(_drop_world_tree)
-        atexit.register(_drop_world_tree)
-        _world = (key, tree, triangles)
-
-
-def _drop_world_tree():
-    global _world
-    _world = None
+def add_holder(size, empty):
+    """Register another memory: ``size()`` -> ``(trees, triangles, bytes)`` (added to
+    :func:`size`), ``empty()`` frees it (:func:`clear`, :func:`shutdown`).  Idempotent."""
+    if (size, empty) not in _holders:
+        _holders.append((size, empty))
 
 
 def shutdown():
     """:func:`clear`, and remove the change watch (the next build adds it again, as "unknown
-    changes") and the exit hook of :func:`remember_world_tree`."""
+    changes")."""
     clear()
     watch.remove_hooks()
-    atexit.unregister(_drop_world_tree)
 
 
 def size():
-    """(trees, triangles, bytes) currently cached (the object-space trees and the drop-in's)."""
+    """(trees, triangles, bytes) currently cached (the object-space trees and the holders')."""
     trees, triangles = len(_entries), sum(e.triangles for e in _entries.values())
     nbytes = sum(e.size for e in _entries.values())
-    if _world is not None:
-        trees, triangles = trees + 1, triangles + _world[2]
-        nbytes += _world[2] * TREE_BYTES_PER_TRIANGLE
+    for measure, _empty in _holders:
+        more = measure()
+        trees, triangles, nbytes = trees + more[0], triangles + more[1], nbytes + more[2]
     return trees, triangles, nbytes
 
 

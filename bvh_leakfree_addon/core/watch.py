@@ -14,6 +14,8 @@ One callback in each of ``bpy.app.handlers`` ``depsgraph_update_post``, ``frame_
   animated frame (``frame_change_post`` lists its updates) — checked on 4.2, 4.5, 5.2 and 5.3.  A
   stamp is never given twice, so the cache keys evaluated meshes on their address and their
   object's stamp (:func:`stamp_of`).  Undo, redo and file loads re-make every stamp.
+* A count of evaluations that updated a mesh (:func:`mesh_change_count`, for the BlenderProc
+  drop-in's kept arrays: see ``blenderproc``), frame changes that may have, undos and loads.
 * Two counts of everything Blender evaluates: evaluations that changed nothing but objects'
   transforms (:func:`transforms_only`: *moves*) and everything else (*changes*).  A build
   remembers both counts.  Both the same at the next build of the same objects (same depsgraph,
@@ -36,12 +38,13 @@ import bpy
 import numpy as np
 
 __all__ = ("WATCHED_HANDLERS", "geometry_stamps", "stamp_of", "change_count", "move_count",
-           "transforms_only", "remove_hooks", "runtime_hooks_active")
+           "mesh_change_count", "transforms_only", "remove_hooks", "runtime_hooks_active")
 
 WATCHED_HANDLERS = ("depsgraph_update_post", "frame_change_post", "undo_post", "redo_post",
                     "load_post")
 _changes = 0        # anything evaluated but moves (or loaded, undone) since the watch began
 _moves = 0          # evaluations that changed only objects' transforms
+_mesh_changes = 0   # evaluations that updated a mesh (or loads, undos)
 _stamps = {}        # object pointer -> geometry stamp (the evaluation that last re-made it)
 _evaluations = 0    # numbers the evaluations with geometry changes (and the watch's installations)
 _base_stamp = 0     # the stamp of objects not seen changing since the watch was installed
@@ -103,28 +106,43 @@ def _stamp_geometry(updates):
 
 
 def _on_change(*_args):
-    """The change watch (undo, redo, load): count one possible change, re-make every stamp."""
-    global _changes
+    """The change watch (undo, redo, load): count one possible change and mesh change, re-make
+    every stamp."""
+    global _changes, _mesh_changes
     _changes += 1
+    _mesh_changes += 1
     _restamp()
 
 
 def _on_frame(_scene, depsgraph=None):
-    """The change watch (``frame_change_post``): count one possible change and stamp what the
-    new frame re-made (animated shape keys, modifiers, drivers: listed in its updates)."""
-    global _changes
+    """The change watch (``frame_change_post``): count one possible change, and a mesh change
+    unless the frame's depsgraph says no mesh was updated; stamp what the new frame re-made
+    (animated shape keys, modifiers, drivers: listed in its updates)."""
+    global _changes, _mesh_changes
     _changes += 1
+    if not isinstance(depsgraph, bpy.types.Depsgraph) or _meshes_updated(depsgraph):
+        _mesh_changes += 1
     try:
         _stamp_geometry(depsgraph.updates)
     except Exception:  # noqa: BLE001 - never let the watch miss a change
         _restamp()
 
 
+def _meshes_updated(depsgraph):
+    """False only when ``depsgraph`` says that its evaluation updated no mesh (its per-type flags
+    are cleared after the post handlers ran)."""
+    try:
+        return bool(depsgraph.id_type_updated('MESH'))
+    except Exception:  # noqa: BLE001 - never let the watch miss a change
+        return True
+
+
 def _on_update(_scene, depsgraph):
     """The change watch (``depsgraph_update_post``): stamp the objects whose geometry changed and
     count one evaluation, as a move when only objects' transforms changed (see
-    :func:`transforms_only`), else as a possible change."""
-    global _changes, _moves
+    :func:`transforms_only`), else as a possible change; and as a mesh change when it updated a
+    mesh."""
+    global _changes, _moves, _mesh_changes
     try:
         updates = depsgraph.updates
         only_moved = not _stamp_geometry(updates) and transforms_only(updates)
@@ -135,6 +153,8 @@ def _on_update(_scene, depsgraph):
         _moves += 1
     else:
         _changes += 1
+        if _meshes_updated(depsgraph):
+            _mesh_changes += 1
 
 
 def transforms_only(updates):
@@ -174,7 +194,7 @@ def change_count():
     reset); a missing watch may have missed changes, so the count then jumps and every geometry
     stamp is re-made.
     """
-    global _changes
+    global _changes, _mesh_changes
     handlers = bpy.app.handlers
     missing = False
     for name in WATCHED_HANDLERS:
@@ -184,11 +204,20 @@ def change_count():
             callbacks.append(callback)
             missing = True
             _changes += 1
+            _mesh_changes += 1
     if missing:
         _restamp()
         atexit.unregister(_remove_callbacks)   # one entry, run before the bpy module's own
         atexit.register(_remove_callbacks)
     return _changes
+
+
+def mesh_change_count():
+    """How many evaluations updated a mesh (plus frame changes that may have, undos, redos and
+    loads), installing the watch where it is missing (the count then jumps, as in
+    :func:`change_count`)."""
+    change_count()
+    return _mesh_changes
 
 
 def move_count():
@@ -203,7 +232,7 @@ def remove_hooks():
 
 
 def _remove_callbacks():
-    global _changes
+    global _changes, _mesh_changes
     handlers = bpy.app.handlers
     for name in WATCHED_HANDLERS:
         callbacks = getattr(handlers, name)
@@ -211,6 +240,7 @@ def _remove_callbacks():
             while callback in callbacks:
                 callbacks.remove(callback)
     _changes += 1
+    _mesh_changes += 1
 
 
 def runtime_hooks_active():
