@@ -32,7 +32,7 @@ What is kept between calls (freed by ``api.clear_cache()``, counted in ``api.cac
 latest tree, and the arrays of the meshes read.  Kept arrays are used without reading the meshes
 again while nothing can have changed them, proven without evaluating anything: the view layer's
 depsgraph flags every mesh edit made since its last evaluation (``Depsgraph.id_type_updated
-('MESH')``, read without evaluating), and the core's change watch (``cache``) counts evaluations
+('MESH')``, read without evaluating), and the core's change watch (``watch``) counts evaluations
 that updated a mesh.  Otherwise every mesh is read again and compared with what was kept.  Called
 again with the same objects, meshes (the same arrays) and matrices, the latest tree is returned.
 (The bmesh path's ``Mesh.transform`` of temporary meshes raises that flag itself, until the next

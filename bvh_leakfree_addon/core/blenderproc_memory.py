@@ -15,7 +15,7 @@ import bpy
 
 import numpy as np
 
-from . import cache
+from . import cache, watch
 from .geometry import TREE_BYTES_PER_TRIANGLE, positions
 
 __all__ = ("Source", "Latest", "MeshArrays", "TriangleSet", "Memory", "clear", "latest",
@@ -155,7 +155,7 @@ def quiet_stamp():
     depsgraph = view_layer.depsgraph if view_layer is not None else None
     if depsgraph is None:
         return None
-    stamp = (cache.change_count(), cache.move_count(), cache.mesh_change_count(),
+    stamp = (watch.change_count(), watch.move_count(), watch.mesh_change_count(),
              depsgraph.as_pointer())
     if depsgraph.id_type_updated('OBJECT') or depsgraph.id_type_updated('MESH'):
         return None
@@ -190,7 +190,7 @@ def proof():
     depsgraph = view_layer.depsgraph if view_layer is not None else None
     if depsgraph is None:
         return None
-    count = cache.mesh_change_count()
+    count = watch.mesh_change_count()
     if depsgraph.id_type_updated('MESH'):
         return None
     return (count, depsgraph.as_pointer())
