@@ -17,8 +17,8 @@ import gpu
 from gpu_extras.batch import batch_for_shader
 from mathutils import Vector
 
+from ..cursor_ray import view_direction
 from ..utils import get_preferences, runtime_state
-from .directions import view_direction
 
 __all__ = ("overlay_geometry", "view_geometry", "drawn_result", "register", "unregister",
            "runtime_hooks_active")
@@ -67,7 +67,7 @@ def overlay_geometry(cast, pixel_size=None, view_forward=None):
     ``pixel_size(point)`` gives the world size of one pixel at ``point``, so that glyphs, normal
     and markers keep their size in pixels at any zoom; without it the sizes follow the ray
     length.  ``view_forward`` is the viewer's direction through the cursor
-    (``directions.view_direction``): it picks the cross or the dot (None: the cross).
+    (``cursor_ray.view_direction``): it picks the cross or the dot (None: the cross).
     """
     geometry = {key: [] for key in GEOMETRY_KEYS}
     if cast is None or not cast.has_result:
@@ -80,7 +80,7 @@ def overlay_geometry(cast, pixel_size=None, view_forward=None):
     if cast.hit:
         end = Vector(cast.location)
     else:
-        length = cast.max_distance if math.isfinite(cast.max_distance) else MAX_DRAWN_LENGTH
+        length = cast.distance if math.isfinite(cast.distance) else MAX_DRAWN_LENGTH
         end = origin + direction * min(length, MAX_DRAWN_LENGTH)
     length = (end - origin).length
     unit = pixel_size if pixel_size else (lambda _point: max(length, 1.0) / 400.0)

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The Leak Check: runs something many times under ``leak_guard`` and reports what grew, by name.
 
-* ``object.bvh_leak_check`` runs the cast's cold build + cast on the selection (the one place the
-  monitor uses the cast: the declared direction monitor → cast);
+* ``object.bvh_leak_check`` runs the cast's cold build + cast on the selection (``cursor_ray``, the
+  ray from the cursor both features use, with the cast's settings from the preferences);
 * ``wm.bvh_leak_check_script`` runs a Text datablock (a script in the Text Editor).  The script
   runs only when the user asks (a click, or an explicit operator call), never on load or from a
   timer; each run in a fresh namespace, as Text › Run Script does.  An error raised by the script
@@ -20,31 +20,20 @@ import traceback
 import bpy
 from bpy.props import IntProperty, StringProperty
 
-from ..cast.service import CastError, cast_from_cursor
-from ..cast.settings import cast_inputs, cast_settings
-from ..core.leaks import leak_guard, process_rss_bytes
-from ..utils import reports_errors
+from ..core.idtypes import in_words
+from ..core.leaks import change_text, leak_guard
+from ..core.memory import process_rss_bytes
+from ..core.numbers import MB, count, duration, signed
+from ..cursor_ray import CastError, cast_from_cursor, inputs_of
+from ..utils import get_preferences, reports_errors, runtime_state
 from . import service
 from .operators import undo_step
 from .state import store_leak_check
 
 __all__ = ("OBJECT_OT_bvh_leak_check", "WM_OT_bvh_leak_check_script", "report_lines",
-           "duration_text", "signed", "draw_cleanup_entries", "draw_text_menu_entry", "register",
-           "unregister")
+           "draw_cleanup_entries", "draw_text_menu_entry", "register", "unregister")
 
 NAMES_IN_LINES = 3
-
-
-def signed(value, digits=1):
-    """``+0.0``, never ``-0.0`` (a shrink smaller than the last digit reads as no change)."""
-    return f"{round(value, digits) + 0.0:+.{digits}f}"
-
-
-def duration_text(seconds):
-    """``340 ms`` under a second, ``1.2 s`` above (a fast check must not read "0.0 s")."""
-    if seconds < 1.0:
-        return f"{max(seconds * 1e3, 0.0):.0f} ms" if seconds >= 0.001 else "< 1 ms"
-    return f"{seconds:.1f} s"
 
 
 def report_lines(report, runs):
@@ -52,7 +41,7 @@ def report_lines(report, runs):
     the runs added the same number each time."""
     out = []
     for change in report.ordered():
-        line = change.text(NAMES_IN_LINES)
+        line = change_text(change, NAMES_IN_LINES)
         if change.net > 0 and runs > 1 and change.added % runs == 0:
             line += f" = {change.added // runs} per run"
         out.append(line)
@@ -60,14 +49,14 @@ def report_lines(report, runs):
 
 
 def _growth_text(report):
-    return ", ".join(f"{name.replace('_', ' ')} +{n}" for name, n in sorted(report.growth.items()))
+    return ", ".join(f"{in_words(name)} +{n}" for name, n in sorted(report.growth.items()))
 
 
 def _finish(context, report, *, runs, started, rss_before, error="", **values):
     """Store the result for the panel, refresh the monitor, report in one line."""
     seconds = time.perf_counter() - started
     rss_after = process_rss_bytes()
-    rss_mb = ((rss_after - rss_before) / 2 ** 20
+    rss_mb = ((rss_after - rss_before) / MB
               if rss_before is not None and rss_after is not None else 0.0)
     growth = _growth_text(report)
     lines = report_lines(report, runs)
@@ -101,7 +90,10 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context):
-        cast = cast_inputs(cast_settings(context))   # never snaps or selects: the scene stays
+        prefs = get_preferences(context)
+        if prefs is None:
+            raise ValueError("the add-on is not enabled (its cast settings are missing)")
+        cast = inputs_of(prefs.cast)   # never snaps or selects: the scene stays
         wm = context.window_manager
         started = time.perf_counter()
         rss_before = None
@@ -109,7 +101,7 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
         try:
             with leak_guard(raise_on_leak=False) as report:
                 for i in range(self.iterations):
-                    result = cast_from_cursor(context, reuse=False, **cast)
+                    ray = cast_from_cursor(context, reuse=False, **cast)
                     if i == 0:  # after the first run: one-time allocations are not a leak
                         rss_before = process_rss_bytes()
                     wm.progress_update(i + 1)
@@ -118,12 +110,12 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
             return {'CANCELLED'}
         finally:
             wm.progress_end()
+        objects = ray.stats.objects_used
         seconds, rss_mb, growth, lines = _finish(
             context, report, runs=self.iterations, started=started, rss_before=rss_before,
-            source='CAST', objects=result.objects_used, script="")
-        plural = "s" if result.objects_used != 1 else ""
-        text = (f"Leak check: {self.iterations} builds + casts on {result.objects_used} "
-                f"object{plural} in {duration_text(seconds)}: ")
+            source='CAST', objects=objects, script="")
+        text = (f"Leak check: {self.iterations} builds + casts on {count(objects, 'object')} in "
+                f"{duration(seconds)}: ")
         if growth:
             self.report({'WARNING'}, text + f"datablocks grew ({growth}): {'; '.join(lines)}; "
                                             f"RSS {signed(rss_mb)} MB")
@@ -186,7 +178,7 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
     def invoke(self, context, _event):
         if not self.text:
             edited = getattr(context, "edit_text", None)
-            state = getattr(context.window_manager, "bvh_leakfree", None)
+            state = runtime_state(context)
             last = state.monitor.leak_check_script if state is not None else ""
             self.text = (edited.name if edited is not None
                          else last if last in bpy.data.texts else bpy.data.texts[0].name)
@@ -238,8 +230,7 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
             self.report({'ERROR'}, f"Leak check stopped: {error}" +
                         (f" (so far: {'; '.join(lines)})" if lines else ""))
             return {'CANCELLED'}
-        text = (f"Leak check: {done} run{'s' if done != 1 else ''} of '{name}' in "
-                f"{duration_text(seconds)}: ")
+        text = f"Leak check: {count(done, 'run')} of '{name}' in {duration(seconds)}: "
         if lines:
             kind = 'WARNING' if growth else 'INFO'
             self.report({kind}, text + "; ".join(lines) + f"; RSS {signed(rss_mb)} MB")

@@ -8,6 +8,7 @@ import time
 import bpy
 
 from ..core import idtypes
+from ..core.numbers import count, duration, signed
 from ..sidebar import BVHSidebarPanel
 from ..utils import runtime_state
 from . import history, service
@@ -18,13 +19,9 @@ from .inspect import (
     WM_OT_bvh_delete_orphan,
     WM_OT_bvh_select_users,
 )
-from .leak_check import (
-    OBJECT_OT_bvh_leak_check,
-    WM_OT_bvh_leak_check_script,
-    duration_text,
-    signed,
-)
+from .leak_check import OBJECT_OT_bvh_leak_check, WM_OT_bvh_leak_check_script
 from .operators import WM_OT_bvh_purge_orphans, WM_OT_bvh_reset_baseline
+from .pages import PAGE_SIZE, page_count
 from .settings import LISTABLE, MESHES, monitor_settings
 
 __all__ = ("VIEW3D_PT_bvh_datablocks", "VIEW3D_PT_bvh_datablocks_types",
@@ -130,10 +127,10 @@ def draw_list(layout, context, name):
     right.label(text="Users")
     for info in view.rows:
         _draw_row(col, name, info)
-    if view.new > service.PAGE_SIZE:
-        pages = -(-view.new // service.PAGE_SIZE)
+    if view.new > PAGE_SIZE:
+        pages = page_count(view.new)
         row = box.row(align=True)
-        first = view.start // service.PAGE_SIZE
+        first = view.start // PAGE_SIZE
         for action, icon in (('PREVIOUS', 'TRIA_LEFT'), ('NEXT', 'TRIA_RIGHT')):
             sub = row.row(align=True)
             sub.enabled = (first > 0) if action == 'PREVIOUS' else (first < pages - 1)
@@ -232,12 +229,10 @@ def leak_check_lines(mon):
     (the panel wraps them further); tested headless."""
     runs = mon.leak_check_iterations
     if mon.leak_check_source == 'TEXT':
-        lines = [(f"Leak check: {runs} run{'s' if runs != 1 else ''} of "
-                  f"'{mon.leak_check_script}'", 'TEXT')]
+        lines = [(f"Leak check: {count(runs, 'run')} of '{mon.leak_check_script}'", 'TEXT')]
     else:
-        plural = "s" if mon.leak_check_objects != 1 else ""
         lines = [(f"Leak check: {runs} builds + casts", 'VIEWZOOM'),
-                 (f"on {mon.leak_check_objects} object{plural}", 'BLANK1')]
+                 (f"on {count(mon.leak_check_objects, 'object')}", 'BLANK1')]
     if mon.leak_check_error:
         lines.append((f"Stopped: {mon.leak_check_error}", 'ERROR'))
     details = [line for line in mon.leak_check_lines.split("\n") if line]
@@ -246,7 +241,7 @@ def leak_check_lines(mon):
     for line in details:
         lines.append((line, 'ERROR' if line.startswith("+") else 'INFO'))
     lines.append((f"RSS {signed(mon.leak_check_rss_mb)} MB, took "
-                  f"{duration_text(mon.leak_check_seconds)}", 'MEMORY'))
+                  f"{duration(mon.leak_check_seconds)}", 'MEMORY'))
     return lines
 
 
