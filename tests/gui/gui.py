@@ -37,6 +37,9 @@ def parse_args():
     parser.add_argument("--shots", default="gui-shots")
     parser.add_argument("--site", default="",
                         help="folder with numpy for Blenders that lack it (tools/gui_site.py)")
+    parser.add_argument("--partial", action="store_true",
+                        help="without X input or ImageMagick, run the steps that need neither "
+                             "(else such a run fails)")
     return parser.parse_args(argv)
 
 
@@ -130,10 +133,11 @@ def have(tool):
     return shutil.which(tool) is not None
 
 
-# Keys, typing and pixel waits need the X display (libXtst) and ImageMagick's import; without
-# them the steps that need a user's hand are left out and the rest runs (menu data checked
-# instead, Blender's own screenshot operator).
-INTERACTIVE = xinput.available() and have("import")
+# Keys, typing and pixel waits need the X display (libXtst) and ImageMagick's import.  Without
+# them the run fails, unless --partial: then the steps that need a user's hand are left out and
+# the rest runs (menu data checked instead, Blender's own screenshot operator).
+NO_INPUT = xinput.unavailable() or ("" if have("import") else "ImageMagick's import not found")
+INTERACTIVE = not NO_INPUT
 POINTER = [0, 0]   # where the last move put the pointer (X screen coordinates)
 
 
@@ -357,7 +361,7 @@ def shot(name):
         if INTERACTIVE:
             subprocess.run(["import", "-window", "root", path], check=True)
         else:
-            with context_override():
+            with bpy.context.temp_override(window=window()):
                 bpy.ops.screen.screenshot(filepath=path)
         print(f"gui: screenshot {path}")
     save.__name__ = f"shot_{name}"
@@ -375,6 +379,12 @@ _RUN = {"start": 0.0, "waits": [], "actions": [], "wait_start": None}
 
 def run(plan):
     """Run the plan from an app timer: actions one after another, each wait until it is met."""
+    if NO_INPUT:
+        if not ARGS.partial:
+            _fail(f"cannot press keys or look at the screen ({NO_INPUT}); run in an X session "
+                  f"with libXtst and ImageMagick, or pass --partial for the steps that need "
+                  f"neither")
+        print(f"gui: PARTIAL RUN: {NO_INPUT}; the steps that need keys or pixels are left out")
     if os.path.exists(os.path.join(ARGS.shots, "FAILED.png")):
         os.remove(os.path.join(ARGS.shots, "FAILED.png"))   # an earlier run's
     bpy.utils.register_class(WM_OT_bvh_gui_test_pointer)

@@ -118,8 +118,9 @@ def step_purge_choose():
 
 
 def step_purge_exec():
+    """Without keys: the confirmation's 'Delete + What Becomes Unused', run as it runs."""
     with context_override(view3d_area(), 'UI'):
-        bpy.ops.wm.bvh_purge_orphans('EXEC_DEFAULT', types='ALL')
+        bpy.ops.wm.bvh_purge_orphans('EXEC_DEFAULT', types='ALL', recursive=True)
 
 
 def step_purge_check():

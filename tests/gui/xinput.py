@@ -6,7 +6,7 @@ whose first entry is Alt: ``xdotool key F3`` reached Blender as Alt+F3 (no menu 
 typed search text then went to the 3D viewport as hotkeys.  Here a key is its keycode, pressed with
 exactly the modifiers asked for (Shift added only for a character that needs it).
 
-``available()`` says whether the display and libXtst can be used; nothing else is needed (no tool).
+``unavailable()`` says why the display cannot be driven, if so; nothing else is needed (no tool).
 """
 import ctypes
 import ctypes.util
@@ -42,13 +42,13 @@ def _open():
     return _LIB["x11"], _LIB["xtst"], _LIB["display"]
 
 
-def available():
-    """True when the X display can be driven (libX11 and libXtst load, DISPLAY opens)."""
+def unavailable():
+    """Why the X display cannot be driven (libX11 or libXtst missing, DISPLAY not open), or ''."""
     try:
         _open()
-    except (OSError, RuntimeError):
-        return False
-    return True
+    except (OSError, RuntimeError) as error:
+        return str(error)
+    return ""
 
 
 def close():
