@@ -45,10 +45,11 @@ def parse_args():
 
 ARGS = parse_args()
 try:
-    import numpy  # noqa: F401 - the add-on needs it; official Blender builds bundle it
+    import numpy as np  # the add-on needs it; official Blender builds bundle it
 except ImportError:
     if ARGS.site and os.path.isdir(ARGS.site):
         sys.path.append(os.path.abspath(ARGS.site))
+    import numpy as np
 FAILURES = []
 STATE = {}   # what one step leaves for a later one
 
@@ -253,25 +254,23 @@ def capture(rect=None):
                           check=True).stdout
 
 
-def pixels_differing(a, b):
-    import numpy as np
-    if len(a) != len(b):
-        return max(len(a), len(b)) // 3
-    diff = np.frombuffer(a, np.uint8) != np.frombuffer(b, np.uint8)
-    return int(np.count_nonzero(diff[len(a) % 3:].reshape(-1, 3).any(axis=1)))
-
-
 def _ppm_pixels(data):
     """PPM bytes as an (height, width, 3) array."""
-    import numpy as np
     header = data.split(b"\n", 3)
     width, height = (int(v) for v in header[1].split())
     return np.frombuffer(header[3], np.uint8).reshape(height, width, 3)
 
 
+def pixels_differing(a, b):
+    """How many pixels differ between two captures (all of them if their sizes differ)."""
+    a, b = _ppm_pixels(a), _ppm_pixels(b)
+    if a.shape != b.shape:
+        return max(a.shape[0] * a.shape[1], b.shape[0] * b.shape[1])
+    return int(np.count_nonzero((a != b).any(axis=2)))
+
+
 def changed_box(a, b):
     """(x, y, width, height) around the pixels that differ between two captures of one size."""
-    import numpy as np
     diff = (_ppm_pixels(a) != _ppm_pixels(b)).any(axis=2)
     rows, cols = np.nonzero(diff.any(axis=1))[0], np.nonzero(diff.any(axis=0))[0]
     if not len(rows):
@@ -295,7 +294,7 @@ class Watch:
         now, previous = capture(rect), self.last
         self.last = now
         same = now == previous
-        if not same and previous is not None and len(now) == len(previous):
+        if not same and previous is not None and len(now) == len(previous):  # same size
             self.moving = changed_box(now, previous)
         return now, same
 
