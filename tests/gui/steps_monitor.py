@@ -45,9 +45,14 @@ bpy.data.meshes.remove(next(m for m in bpy.data.meshes if m.name.startswith("poo
 """
 
 
+def _id_collections():
+    """The collections of bpy.data that each hold one ID type (not 5.2's ``all_ids``), as the
+    add-on's table of ID types names them."""
+    return addon_module("core.idtypes").id_collection_names()
+
+
 def _sizes():
-    return {p.identifier: len(getattr(bpy.data, p.identifier))
-            for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION'}
+    return {name: len(getattr(bpy.data, name)) for name in _id_collections()}
 
 
 def _ui(fn, *args, **kwargs):
@@ -66,8 +71,8 @@ def _scroll_sidebar(top=False, pages=0):
 
 
 def _every_uid():
-    return {(p.identifier, id_.session_uid) for p in bpy.data.bl_rna.properties
-            if p.type == 'COLLECTION' for id_ in getattr(bpy.data, p.identifier)}
+    return {(name, id_.session_uid) for name in _id_collections()
+            for id_ in getattr(bpy.data, name)}
 
 
 def _orphan_meshes():
