@@ -42,7 +42,8 @@ from .rays import empty_results
 from .results import alive
 
 __all__ = ("ENV_SWITCH", "available", "unavailable_reason", "missing", "forget", "version",
-           "EmbreeScene", "scene_for", "existing_scene", "cast", "release")
+           "EmbreeScene", "scene_for", "existing_scene", "cast", "release", "modules",
+           "shared_device", "threads_for")
 
 #: environment variable: "0", "off", "false" or "no" hides the Embree backend
 ENV_SWITCH = "BVH_LEAKFREE_EMBREE"
@@ -123,6 +124,24 @@ def release():
     global _device
     with _lock:
         _device = None
+
+
+def modules():
+    """``(rtcore, rtcore_scene, mesh_construction)``; ``RuntimeError`` when not available."""
+    found, reason, _missing = _load()
+    if found is None:
+        raise RuntimeError(f"the Embree backend is not available: {reason}")
+    return found
+
+
+def shared_device(rtcore):
+    """The one Embree device every scene shares."""
+    return _shared_device(rtcore)
+
+
+def threads_for(n):
+    """How many threads cast ``n`` rays."""
+    return _threads(n)
 
 
 def _shared_device(rtcore):

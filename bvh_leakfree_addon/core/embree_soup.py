@@ -1,17 +1,18 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Embree scenes over one triangle soup given as arrays, and the distance of each ray to it (the
-visibility maps' per-object scenes and the BlenderProc compat layer's; the ``SceneBVH`` backend
-is ``embree``).  Vertices are given as they are: float32, like the world-space trees they stand
-in for."""
+"""Embree scenes over plain triangle arrays (``embree`` builds them over a build's rows): the
+drop-in's world triangles for ``blenderproc_compat`` and one row's triangles for
+``visibility``; and the two lean queries they use: the distance of each ray's nearest hit, and
+the object each ray hits first (no normals, no barycentrics: a third faster than the full hit
+record of ``embree.cast``)."""
 import math
 import threading
 import time
 
 import numpy as np
 
-from .embree import CHUNK, _load, _shared_device, _threads
+from . import embree
 
-__all__ = ("SoupScene", "soup_scene", "soup_distances")
+__all__ = ("SoupScene", "soup_scene", "soup_distances", "first_objects")
 
 
 class SoupScene:
@@ -29,12 +30,9 @@ def soup_scene(vertices, triangles):
     """An Embree scene over ``vertices`` (V, 3) and ``triangles`` (T, 3) vertex indices (world
     space, as they are: Embree stores float32).  ``RuntimeError`` when the backend is not
     available."""
-    modules, reason, _missing = _load()
-    if modules is None:
-        raise RuntimeError(f"the Embree backend is not available: {reason}")
-    rtcore, rtcore_scene, mesh_construction = modules
+    rtcore, rtcore_scene, mesh_construction = embree.modules()
     start = time.perf_counter()
-    scene = rtcore_scene.EmbreeScene(_shared_device(rtcore))
+    scene = rtcore_scene.EmbreeScene(embree.shared_device(rtcore))
     if len(triangles):
         mesh_construction.TriangleMesh(scene, np.asarray(vertices, dtype=np.float64),
                                        np.asarray(triangles, dtype=np.int32))
@@ -45,8 +43,8 @@ def soup_scene(vertices, triangles):
 
 def soup_distances(soup, origins, directions, limit=math.inf):
     """Distance to the nearest hit of each ray (float64 (N,); ``inf`` on a miss) in the
-    :class:`SoupScene` ``soup``: float32 (N, 3) ``origins`` and unit ``directions``, one
-    ``limit``.  Rays with a zero direction miss."""
+    :class:`SoupScene` ``soup``: float32 (N, 3) ``origins`` and unit ``directions`` (never
+    zero), one ``limit``."""
     n = len(origins)
     out = np.full(n, np.inf)
     if n == 0 or soup.triangles == 0:
@@ -54,19 +52,53 @@ def soup_distances(soup, origins, directions, limit=math.inf):
     limit32 = np.float32(limit) if math.isfinite(limit) and limit < 3.0e38 else np.float32(np.inf)
     o = np.ascontiguousarray(origins, dtype=np.float32)
     d = np.ascontiguousarray(directions, dtype=np.float32)
-    bounds = [(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
 
     def run(a, b):
-        tfar = np.full(b - a, limit32, dtype=np.float32)
-        res = soup.scene.run(o[a:b], d[a:b], dists=tfar, output=1)
-        hit = (res["geomID"] >= 0) & (np.abs(d[a:b]).sum(axis=1) > 0.0)
+        # the DISTANCE query returns only tfar (a third faster than the full hit record): the
+        # limit where nothing is hit, or 1e37 (Embree's "far") without a limit
+        if np.isfinite(limit32):
+            tfar = soup.scene.run(o[a:b], d[a:b], dists=np.full(b - a, limit32, np.float32),
+                                  query="DISTANCE")
+            hit = tfar < limit32
+        else:
+            tfar = soup.scene.run(o[a:b], d[a:b], query="DISTANCE")
+            hit = tfar < np.float32(1e36)
         out[a:b][hit] = tfar[hit]
 
-    threads = min(_threads(n), len(bounds))
+    _in_chunks(n, run)
+    return out
+
+
+def first_objects(emb, origins, directions):
+    """``object_index`` (int64 (N,), -1 on a miss) of the nearest hit of each ray in the
+    :class:`EmbreeScene` ``emb``: float64 (N, 3) ``origins``, unit ``directions``, no limit (only
+    the primitive is asked for: faster than :func:`cast`)."""
+    n = len(origins)
+    out = np.full(n, -1, dtype=np.int64)
+    if n == 0 or emb.triangles == 0:
+        return out
+
+    def run(a, b):
+        prim = emb.scene.run(origins[a:b].astype(np.float32), directions[a:b].astype(np.float32))
+        hit = prim >= 0
+        out[a:b][hit] = emb.tri_obj[prim[hit]]
+
+    _in_chunks(n, run)
+    return out
+
+
+def _in_chunks(n, run):
+    """``run(a, b)`` over chunks of ``n`` rays, on a few threads (``EmbreeScene.run`` releases
+    the GIL); the first error is raised once every thread has stopped."""
+    threads = embree.threads_for(n)
+    chunks = -(-n // embree.CHUNK)
+    chunks = -(-chunks // threads) * threads           # equal shares for the threads
+    size = -(-n // chunks)
+    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
     if threads <= 1:
         for a, b in bounds:
             run(a, b)
-        return out
+        return
     todo = iter(bounds)
     take = threading.Lock()
     errors = []
@@ -84,7 +116,7 @@ def soup_distances(soup, origins, directions, limit=math.inf):
                     errors.append(ex)
                 return
 
-    workers = [threading.Thread(target=work, name=f"bvh-embree-soup-{k}", daemon=True)
+    workers = [threading.Thread(target=work, name=f"bvh-embree-chunk-{k}", daemon=True)
                for k in range(threads - 1)]
     for worker in workers:
         worker.start()
@@ -95,4 +127,3 @@ def soup_distances(soup, origins, directions, limit=math.inf):
             worker.join()
     if errors:
         raise errors[0]
-    return out

@@ -24,12 +24,9 @@ import bpy
 import numpy as np
 
 from . import geometry
+from .compat import GEOMETRY_SETS
 
-__all__ = ("walk_instances", "instanced_meshes", "has_nodes_modifier", "has_instances",
-           "GEOMETRY_SETS")
-
-#: ``Object.evaluated_geometry()`` exists (Blender 4.5 and later)
-GEOMETRY_SETS = hasattr(bpy.types.Object, "evaluated_geometry")
+__all__ = ("walk_instances", "instanced_meshes", "has_nodes_modifier", "has_instances")
 
 
 def has_nodes_modifier(obj):
@@ -195,16 +192,16 @@ def _pieces_of(geometry_set, matrices, out, top=False):
 
 
 def instanced_meshes(depsgraph, instancers, take):
-    """Call ``take(mesh)`` for every evaluated mesh the instances of ``instancers``
-    (``{as_pointer(): original}``) show (for reading triangles again: ``merge``)."""
+    """Call ``take(mesh, pointer)`` for every evaluated mesh the instances of ``instancers``
+    (``{as_pointer(): original}``) show, ``pointer`` the ``as_pointer()`` of the object whose
+    geometry it is (the instancer for geometry its nodes made), for reading triangles again
+    (``merge``; meshes of geometry sets are keyed on their triangles, read when built)."""
 
-    def temporary_mesh(_instancer, temporary, _original, _matrix_row):
+    def temporary_mesh(instancer, temporary, original, _matrix_row):
         if temporary.type == 'MESH':
-            take(temporary.data)
+            take(temporary.data, (original or instancer).as_pointer())
 
-    groups, pieces = walk_instances(depsgraph, instancers, temporary_mesh)
+    groups, _pieces = walk_instances(depsgraph, instancers, temporary_mesh)
     for group in groups:
         if group.src.type == 'MESH':
-            take(group.src.data)
-    for piece in pieces:
-        take(piece.mesh)
+            take(group.src.data, group.src_orig.as_pointer())

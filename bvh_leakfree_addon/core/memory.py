@@ -8,7 +8,17 @@ __all__ = ("process_rss_bytes",)
 
 
 def process_rss_bytes():
-    """Resident set size of this process in bytes, or None where the platform gives no figure."""
+    """The resident set size (RSS) of this process: the memory it holds in RAM now.
+
+    Read from ``/proc/self/statm`` on Linux, ``GetProcessMemoryInfo`` on Windows and
+    ``task_info`` on macOS.
+
+    Returns:
+        Bytes, or None where the platform gives no figure.
+
+    Raises:
+        Nothing: a failed read is None.
+    """
     if sys.platform.startswith("linux"):
         try:
             with open("/proc/self/statm", "rb") as fh:

@@ -5,13 +5,14 @@ non-uniform scale).
 
 Trees built by ``BVHTree.FromObject`` keep no triangle arrays (that is what makes cold builds
 fast).  When they are wanted, their arrays are read again from the evaluated meshes, found by their
-cache key (so a mesh re-evaluated since the build is never mistaken for the one the tree was built
-from: the caller gets a clear error and should call ``update()``).  Objects deleted since the build
-are skipped (their triangles, if not read before, count as changed).
+cache key (address and geometry stamp: a mesh re-evaluated since the build is never mistaken for
+the one the tree was built from: the caller gets a clear error and should call ``update()``).
+Objects deleted since the build are skipped (their triangles, if not read before, count as
+changed).
 """
 import numpy as np
 
-from . import cache, instances
+from . import cache, instances, watch
 from .geometry import mesh_arrays
 
 __all__ = ("merged_arrays", "ensure_arrays", "world_triangles", "GeometryChanged",
@@ -84,10 +85,10 @@ def ensure_arrays(top, objects, depsgraph, rows=None):
     return [entry for group in missing.values() for entry in group.values()]
 
 
-def _take(data, missing):
-    """Read ``data``'s triangles into the missing entries built from it (the key and the check
-    both match)."""
-    key = cache.evaluated_key(data)
+def _take(data, pointer, missing):
+    """Read ``data``'s triangles (the geometry of the object ``pointer``) into the missing
+    entries built from it (the key and the check both match)."""
+    key = cache.evaluated_key(data, pointer)
     group = missing.get(key)
     if not group:
         return
@@ -113,6 +114,7 @@ def _alive(obj):
 
 
 def _refetch(top, objects, depsgraph, missing):
+    watch.geometry_stamps()     # a watch Blender dropped since is put back: keys then all differ
     # the objects whose geometry it is first (usually one per entry), then every input object
     sources = {id(e.source): e.source for group in missing.values() for e in group.values()
                if e.source is not None}.values()
@@ -123,9 +125,10 @@ def _refetch(top, objects, depsgraph, missing):
             continue
         obj_eval = obj.evaluated_get(depsgraph)
         if obj_eval.is_evaluated and obj_eval.type == 'MESH':
-            _take(obj_eval.data, missing)
+            _take(obj_eval.data, obj.as_pointer(), missing)
     if missing and any(inst is not None for inst in top.instancers):
         wanted = {inst.as_pointer(): inst for inst in top.instancers
                   if inst is not None and _alive(inst)}
-        instances.instanced_meshes(depsgraph, wanted,
-                                   lambda mesh: _take(mesh, missing) if missing else None)
+        instances.instanced_meshes(
+            depsgraph, wanted,
+            lambda mesh, pointer: _take(mesh, pointer, missing) if missing else None)

@@ -13,7 +13,7 @@ import pytest
 from helpers import load_tool_package
 
 from bvh_leakfree_addon import api
-from bvh_leakfree_addon.core import instances
+from bvh_leakfree_addon.core import compat
 
 BUILDS = 150
 
@@ -34,7 +34,7 @@ def _wrappers():
 
 @pytest.mark.parametrize("kind", _kinds())
 def test_builds_over_instances_leave_no_python_objects(bench, kind):
-    if kind == "nodes-generated" and not instances.GEOMETRY_SETS:
+    if kind == "nodes-generated" and not compat.GEOMETRY_SETS:
         pytest.skip("Blender 4.2 has no Object.evaluated_geometry(): geometry made by geometry "
                     "nodes is only reachable through the temporary objects Blender never frees "
                     "(docs/known-blender-issues.md)")
