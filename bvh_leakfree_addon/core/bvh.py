@@ -184,8 +184,10 @@ class SceneBVH:
             progress(1.0)
 
     def update(self, *, reuse=True, progress=None):
-        """Follow the scene: rebuild what changed (nothing, when nothing did); objects deleted
-        since are left out (``stats.objects_skipped`` says so).  Returns self."""
+        """Follow the scene: rebuild what changed (nothing, when nothing did); deleted objects
+        are left out (``stats.objects_skipped``), references stale after undo fetched again.
+        Returns self.  ``ReferenceError`` when the scene or view layer of the depsgraph given to
+        ``build()`` is gone, or it was no view layer's own (a render engine's: build again)."""
         validate.progress(progress)
         state = self._state
         start = time.perf_counter()

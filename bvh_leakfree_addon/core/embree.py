@@ -43,7 +43,7 @@ from .results import alive
 
 __all__ = ("ENV_SWITCH", "available", "unavailable_reason", "missing", "forget", "version",
            "EmbreeScene", "scene_for", "existing_scene", "cast", "release", "modules",
-           "shared_device", "threads_for")
+           "shared_device", "threads_for", "relative_rays")
 
 #: environment variable: "0", "off", "false" or "no" hides the Embree backend
 ENV_SWITCH = "BVH_LEAKFREE_EMBREE"
@@ -296,13 +296,17 @@ def _run_threads(threads, bounds, emb, origins, directions, limit32, out):
         raise errors[0]
 
 
-def _advance(emb, rel, d, limit32):
-    """Where the rays ``rel`` (origins relative to ``emb.origin``, float64), ``d`` start for
-    Embree: ``(origins (float32), how far each was moved along its ray, tfar (float32))``.
+def relative_rays(emb, origins, d, limit32=None):
+    """Where the rays from world ``origins`` (float64) along unit ``d`` start in the Embree
+    scene ``emb``: ``(origins relative to emb.origin (float32), how far each was moved along its
+    ray (None: none was), tfar (float32))``.
 
     A ray starting outside the scene's box is moved (in float64) to where it enters it, so that
     Embree's float32 origin is as precise as the geometry (a camera 1,000 km away from a 1 m
     object would otherwise be rounded by ~6 cm)."""
+    if limit32 is None:
+        limit32 = np.float32(np.inf)
+    rel = origins - emb.origin
     lo, hi = emb.box
     outside = ((rel < lo) | (rel > hi)).any(axis=1)
     if not outside.any():
@@ -327,7 +331,7 @@ def _cast_chunk(emb, origins, directions, limit32, out, a, b):
     most rays hit, so masking beats gathering the hits)."""
     o = origins[a:b]
     d = directions[a:b]
-    o32, shift, tfar = _advance(emb, o - emb.origin, d, limit32)
+    o32, shift, tfar = relative_rays(emb, o, d, limit32)
     res = emb.scene.run(o32, d.astype(np.float32), dists=tfar, output=1)
     miss = res["geomID"] < 0
     if miss.all():

@@ -71,9 +71,10 @@ def first_objects(bvh, origins, directions, backend="auto"):
     answered)`` for float64 ``origins`` and unit ``directions`` (N, 3), no limit: only the
     primitive is asked of Embree, faster than ``ray_cast_many``'s full record."""
     top = bvh._top
-    use_embree = backend == "embree" or (backend == "auto" and
-                                          backends.embree_pays(top, len(origins)))
-    scene = bvh._embree_scene(required=backend == "embree") if use_embree and len(top) else None
+    use_embree = top.float32_frame.reason is None and (backend == "embree" or (
+        backend == "auto" and backends.embree_pays(top, len(origins))))
+    scene = bvh._embree_scene(required=backend == "embree", what="visibility()") \
+        if use_embree and len(top) else None
     if scene is not None:
         return embree_soup.first_objects(scene, origins, directions), True
     return bvh._cast_many(origins, directions, math.inf, "mathutils")["object_index"], False
