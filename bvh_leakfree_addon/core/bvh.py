@@ -8,33 +8,60 @@ Level 2: world-space bounding boxes of every contributing object or instance, in
 space, nearest box first, stopping when the next box starts beyond the best hit (the way
 ``Scene.ray_cast`` works).
 
-``SceneBVH.tree`` (one world-space ``BVHTree`` over all triangles) is built on first access.
-Batches of rays (``ray_cast_many``, ``cast_camera``, ``visibility``) go to a backend
-(``backends``): the object-space trees (``rays``) or an Embree scene built on demand from the
-same geometry (``embree``), kept with the immutable top level.
+The queries are in ``queries``.  ``SceneBVH.tree`` (one world-space ``BVHTree`` over all
+triangles) is built on first access.  Batches of rays (``ray_cast_many``, ``cast_camera``,
+``visibility``) go to a backend (``backends``): the object-space trees (``rays``) or an Embree
+scene built on demand from the same geometry (``embree``), kept with the immutable top level.
 """
-import math
 import time
 
 import bpy
 
 import numpy as np
-from mathutils import Matrix, Vector
-from mathutils.bvhtree import BVHTree
 
-from . import backends, cache, embree, fastpath, gather, handles, merge, nearest, rays, validate
-from .camera import camera_rays
-from .linalg import FAR
-from .results import BuildStats, Hit, RayResults, alive
+from . import cache, fastpath, gather, handles, merge, validate
+from .queries import Queries
+from .results import BuildStats, Hit, RayResults
 from .toplevel import boxes_of, make_top_level
-from .visibility import Visibility, visibility
+from .visibility import Visibility
 
 __all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults", "Visibility")
 
 
 def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
           progress=None):
-    """Build a :class:`SceneBVH` over ``objects`` (see the module and ``api`` docs)."""
+    """Build a :class:`SceneBVH` over ``objects``: their evaluated geometry in world space.
+
+    One object-space tree per distinct piece of geometry (shared by linked duplicates and
+    instances, cached across builds) under a world-space top level; nothing is added to
+    ``bpy.data``.  Building again over unchanged objects is nearly free (``stats.unchanged``);
+    after moves only the matrices are read again (``stats.transforms_only``).
+
+    Args:
+        objects: an iterable of ``bpy.types.Object`` (meshes, curves, text, surfaces, metaballs,
+            instancers, …); objects without faces (lights, cameras, empties) are skipped and
+            named in ``stats.objects_skipped``.
+        depsgraph: the evaluated depsgraph to read (default: the context's).  It is re-checked
+            before each later use: one freed since raises ``ReferenceError``.
+        evaluated: True: geometry as Blender shows it (modifiers, shape keys, geometry nodes);
+            False: the original meshes.  (BlenderProc's drop-in defaults to False, as
+            BlenderProc does.)
+        instances: include instances (collection instances, particles, geometry-nodes and
+            vertex/face instancing) of the objects.
+        epsilon: ``BVHTree`` epsilon (≥ 0): how far a ray may pass beside a triangle and still
+            hit it.
+        reuse: use the tree cache and skip unchanged objects; False rebuilds everything.
+        progress: None or ``callable(fraction)``, called with 0…1 while building.
+
+    Returns:
+        The :class:`SceneBVH`.
+
+    Raises:
+        TypeError: ``objects`` is not an iterable of objects, or ``depsgraph``/``progress`` is of
+            the wrong type.
+        ValueError: an object is not in the depsgraph's view layer, or a bad ``epsilon``.
+        ReferenceError: an object (or the depsgraph) was deleted.
+    """
     validate.progress(progress)
     handles.check_depsgraph(depsgraph)
     bvh = SceneBVH.__new__(SceneBVH)
@@ -56,14 +83,25 @@ def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.
     return bvh
 
 
-class SceneBVH:
+class SceneBVH(Queries):
     """Ray casts and nearest-point queries over many objects' evaluated geometry, in world space.
 
     Create with :func:`build`.  Holds no reference to evaluated data: only original objects,
     object-space trees and numpy arrays, so it stays valid (for the geometry it was built from)
     after the scene changes; call :meth:`update` to follow the scene.  The depsgraph given to
-    ``build()`` is kept as facts that are checked before each use (``handles``): a query that needs
-    it after its scene or view layer went away raises a one-line ``ReferenceError`` saying so.
+    ``build()`` is kept as numbers and looked up again before each use (``handles``): a query
+    that needs it after its scene or view layer went away raises one ``ReferenceError`` line
+    naming what went away, never reads freed memory.
+
+    Two kinds of face index: a :class:`Hit` and :meth:`ray_cast_many` give polygon indices in
+    each object's evaluated mesh; :attr:`tree` (one merged ``BVHTree``) numbers triangles over
+    all objects, which :meth:`source_of` maps back.  BlenderProc's drop-in tree numbers polygons
+    over all objects in input order, as BlenderProc does.
+
+    Attributes:
+        objects: the objects ``object_index`` of :meth:`ray_cast_many` refers to (instanced
+            objects included), in build order.
+        stats: the :class:`BuildStats` of the latest build or update.
     """
 
     def __init__(self, *args, **kwargs):
@@ -184,10 +222,26 @@ class SceneBVH:
             progress(1.0)
 
     def update(self, *, reuse=True, progress=None):
-        """Follow the scene: rebuild what changed (nothing, when nothing did); deleted objects
-        are left out (``stats.objects_skipped``), references stale after undo fetched again.
-        Returns self.  ``ReferenceError`` when the scene or view layer of the depsgraph given to
-        ``build()`` is gone, or it was no view layer's own (a render engine's: build again)."""
+        """Follow the scene: rebuild what changed since the build (nothing, when nothing did).
+
+        Objects deleted since are left out (``stats.objects_skipped`` says so); references made
+        stale by undo are fetched again (by ``session_uid``); the depsgraph is the context's, or
+        the one given to :func:`build` found again (``handles``: evaluated now, Blender's new one
+        for that view layer when it freed the old).
+
+        Args:
+            reuse: as in :func:`build`.
+            progress: as in :func:`build`.
+
+        Returns:
+            This :class:`SceneBVH`, updated.
+
+        Raises:
+            TypeError: a bad ``progress``.
+            ReferenceError: the scene or view layer of the depsgraph given to :func:`build` was
+                removed (or another file loaded), or that depsgraph was no view layer's own (a
+                render engine's: build again).
+        """
         validate.progress(progress)
         state = self._state
         start = time.perf_counter()
@@ -200,201 +254,6 @@ class SceneBVH:
             return self
         self._build(depsgraph, reuse=reuse, progress=progress, drop_deleted=True)
         return self
-
-    # -- queries ------------------------------------------------------------------------------
-    def ray_cast(self, origin, direction, distance=math.inf):
-        """Nearest hit along the ray within ``distance`` (world units), or None."""
-        o = validate.vector3(origin, "origin")
-        d = validate.direction(direction)
-        limit = validate.max_distance(distance)
-        found = self._cast(o, d, limit)
-        if found is None:
-            return None
-        return self._hit(*found)
-
-    def _cast(self, o, d, limit):
-        idx, tnear = rays.boxes_along(self._top, o, d, limit)
-        best = None
-        best_t = limit
-        sizes = self._top.box_sizes
-        for i in idx:
-            if tnear[i] > best_t:
-                break
-            res = self._cast_one(int(i), o, d, best_t, float(rays.far_ahead(tnear[i], sizes[i])))
-            if res is not None and res[1] <= best_t:
-                best_t = res[1]
-                best = res
-        return best
-
-    def _cast_one(self, i, o, d, limit, ahead=0.0):
-        """Cast into row ``i``'s object space, starting ``ahead`` along the ray (see
-        ``rays.far_ahead``): (i, world distance, object-space hit) or None."""
-        if ahead:
-            o = o + d * ahead
-            limit = limit - ahead
-        inv = self._top.inv[i]
-        lo = inv[:3, :3] @ o + inv[:3, 3]
-        ld = inv[:3, :3] @ d
-        scale = float(np.linalg.norm(ld))
-        if scale == 0.0:
-            return None
-        obj_limit = min(limit * scale, FAR) if math.isfinite(limit) else FAR
-        loc, nor, index, dist = self._top.entries[i].tree.ray_cast(Vector(lo), Vector(ld / scale),
-                                                                   obj_limit)
-        if loc is None:
-            return None
-        return (i, dist / scale + ahead, loc, nor, index)
-
-    def _hit(self, i, world_dist, loc, nor, index):
-        top = self._top
-        entry = top.entries[i]
-        mat = top.mat[i]
-        polygon = int(entry.tri_poly[index]) if entry.tri_poly is not None else int(index)
-        n_obj = entry.hit_normal(index, polygon, loc, nor)
-        n_world = top.inv[i][:3, :3].T @ n_obj
-        length = float(np.linalg.norm(n_world))
-        if length > 0.0:
-            n_world /= length
-        location = mat[:3, :3] @ np.asarray(loc, dtype=np.float64) + mat[:3, 3]
-        return Hit(Vector(location), Vector(n_world), self._object(i), top.instancers[i],
-                   polygon, float(world_dist), Matrix(mat.tolist()))
-
-    def _object(self, i):
-        j = self._top.obj_index[i]
-        return alive(self._top.objects[j], self._top.uids[j])
-
-    def ray_cast_many(self, origins, directions, distance=math.inf, *, backend="auto"):
-        """Cast many rays: ``origins`` (N, 3), ``directions`` (N, 3) or one (3,) vector.
-
-        Returns a :class:`RayResults` (a dict of numpy arrays, also readable as attributes):
-        ``hit`` (bool), ``location``, ``normal`` (N, 3),
-        ``distance``, ``object_index`` (index into :attr:`objects`, -1 on a miss) and
-        ``polygon_index`` (-1 on a miss).
-
-        ``backend``: ``"mathutils"`` (the object-space trees: the answers of :meth:`ray_cast`),
-        ``"embree"`` (Intel Embree, when ``embreex`` is installed: float32, many times faster), or
-        ``"auto"``: Embree when it is available and the batch pays for building its scene (or
-        one exists already), else mathutils.  ``api.ray_backends()`` lists what is available.
-        A scene Embree's float32 cannot hold well enough is cast by mathutils whatever the
-        backend (``stats.embree_fallback`` says why).  The results' ``backend`` attribute names
-        the backend that cast them.
-        """
-        name = backends.check(backend)
-        o, d = validate.ray_arrays(origins, directions)
-        limit = validate.max_distance(distance)
-        return self._cast_many(o, d, limit, name)
-
-    def _cast_many(self, o, d, limit, backend, what="ray_cast_many"):
-        """:class:`RayResults` of validated rays, ``backend`` a checked name; its ``backend``
-        attribute: the backend that cast them."""
-        top = self._top
-        if len(o) and len(top) and top.float32_frame.reason is None and (
-                backend == "embree" or (
-                    backend == "auto" and backends.embree_pays(top, len(o)))):
-            scene = self._embree_scene(required=backend == "embree",
-                                       what=f"{what}(backend={backend!r})")
-            if scene is not None:
-                return RayResults(embree.cast(scene, top, o, d, limit), backend="embree")
-        return RayResults(rays.cast_many(top, o, d, limit), backend="mathutils")
-
-    def _embree_scene(self, required, what):
-        """The Embree scene of this build (built now when needed), or None when the geometry it
-        needs can no longer be read (``required``: the error instead, naming ``what``)."""
-        try:
-            return embree.scene_for(self._top, lambda: self._merged_arrays(what))
-        except (merge.GeometryChanged, ReferenceError):
-            if required:
-                raise
-            return None
-
-    def _merged_arrays(self, what):
-        """``merge.merged_arrays`` of this build.  The depsgraph is needed (and proven alive)
-        only when some triangles must be read again."""
-        top = self._top
-        depsgraph = None
-        if any(entry.arrays is None for entry in top.entries):
-            depsgraph = self._depsgraph(what)
-        return merge.merged_arrays(top, self._input, depsgraph, what)
-
-    def cast_camera(self, camera, resolution=None, *, distance=math.inf, backend="auto"):
-        """One ray per pixel of ``camera`` (see ``api.camera_rays``): the :meth:`ray_cast_many`
-        arrays shaped (height, width[, 3]), row 0 at the top of the image, plus ``depth``: the
-        distance along the camera's view axis (what a depth pass holds; ``inf`` on a miss).
-
-        The camera is evaluated in the depsgraph the build was made with (``ReferenceError`` when
-        its scene or view layer no longer exists)."""
-        name = backends.check(backend)
-        limit = validate.max_distance(distance)
-        cam = camera_rays(camera, resolution, self._depsgraph("cast_camera()"))
-        h, w = cam.shape
-        d = validate.unit_rows(cam.directions.reshape(h * w, 3))   # as ray_cast_many does
-        res = self._cast_many(cam.origins.reshape(h * w, 3), d, limit, name, "cast_camera")
-        depth = np.full(h * w, np.inf)
-        hit = res["hit"]
-        depth[hit] = res["distance"][hit] * (d[hit] @ cam.axis)
-        out = RayResults({key: value.reshape((h, w) + value.shape[1:])
-                          for key, value in res.items()}, backend=res.backend)
-        out["depth"] = depth.reshape(h, w)
-        return out
-
-    def visibility(self, camera, resolution=None, *, backend="auto"):
-        """How each object of the build shows in ``camera``'s image (``core.visibility``).
-        Args:
-            camera: a camera object; its pixel rays are ``api.camera_rays``'.
-            resolution: ``(width, height)``, or None for the render's.
-            backend: as :meth:`ray_cast_many`'s.
-        Returns:
-            dict: ``{object: Visibility(visible, projected, fraction)}``.
-        Raises:
-            TypeError, ValueError, ReferenceError, RuntimeError: bad camera, resolution, backend.
-        """
-        return visibility(self, camera_rays(camera, resolution, self._depsgraph("visibility()")),
-                          backend)
-
-    def find_nearest(self, point, distance=math.inf):
-        """Nearest surface point within ``distance`` of ``point``, or None.
-
-        Answers for the geometry the build was made from, as :meth:`ray_cast` does (see
-        ``nearest``)."""
-        p = validate.vector3(point, "point")
-        limit = validate.max_distance(distance)
-        return nearest.find_nearest(self, p, limit)
-
-    def _read_arrays(self, rows, what):
-        """Read the triangles of ``rows`` again (the build could not); ``GeometryChanged``
-        naming ``what`` when they changed since."""
-        missing = merge.ensure_arrays(self._top, self._input, self._depsgraph(what), rows)
-        if missing:
-            raise merge.GeometryChanged(merge.changed_message(what, missing))
-
-    # -- the merged world-space tree ------------------------------------------------------------
-    @property
-    def tree(self):
-        """A ``mathutils.bvhtree.BVHTree`` in world space over every triangle (built on first use).
-
-        Its indices are triangle indices; :meth:`source_of` maps them to (object, polygon index).
-        """
-        if self._tree is None:
-            self._tree = self._build_merged()
-        return self._tree
-
-    def source_of(self, index):
-        """``(object, polygon_index)`` for a face index reported by :attr:`tree`."""
-        if self._tree is None:
-            self.tree  # noqa: B018 - builds it
-        i, polygon = self._tree_source_item(index)
-        return self._object(i), polygon
-
-    def _tree_source_item(self, index):
-        starts, polys = self._tree_source
-        index = validate.face_index(index, len(polys))
-        return int(np.searchsorted(starts, index, side="right") - 1), int(polys[index])
-
-    def _build_merged(self):
-        co, tris, polys, starts = self._merged_arrays("SceneBVH.tree")
-        self._tree_source = (starts, polys)
-        return BVHTree.FromPolygons(co.tolist(), tris.tolist(), all_triangles=True,
-                                    epsilon=self._flags[2])
 
     def __repr__(self):
         return f"<SceneBVH {self.stats!r}>"
