@@ -21,7 +21,10 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
   (``session_uid``) and raises ``LeakError`` when ``bpy.data`` grew inside the block; the
   ``LeakReport`` (``error.report``, or the yielded one) names what was added and removed per type
   (``limit`` names each, with a count of the rest), which added ones are orphans, who uses the
-  others, IDs replaced one for one (``churn``) and the process's RSS before and after.
+  others, IDs replaced one for one (``churn``), Blender's own memory (``memory_before``/
+  ``memory_after``, what the status bar shows) and the process's RSS before and after.
+* ``memory_figure(scene=None, view_layer=None) -> MemoryFigure``: Blender's allocated memory as
+  ``Scene.statistics()`` reports it (bytes and resolution), or the RSS with a note saying why.
 * ``datablock_counts``, ``orphans``, ``purge_orphans`` and ``purge_preview`` (what a purge would
   delete, the recursive cascade included, without deleting).
 * ``clear_cache()`` frees every cached object-space tree (the next build starts cold).
@@ -39,13 +42,14 @@ from .core import embree as _embree
 from .core.blenderproc import create_bvh_tree_multi_objects
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
 from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
-from .core.leaks import LeakError, LeakReport, leak_guard, process_rss_bytes
+from .core.leaks import LeakError, LeakReport, leak_guard
+from .core.memory import MemoryFigure, memory_figure, process_rss_bytes
 
 __all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
            "camera_rays", "ray_backends", "clear_cache", "cache_info", "CacheInfo",
            "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError", "LeakReport",
-           "leak_guard", "process_rss_bytes", "datablock_counts", "orphans", "purge_orphans",
-           "purge_preview"]
+           "leak_guard", "process_rss_bytes", "memory_figure", "MemoryFigure", "datablock_counts",
+           "orphans", "purge_orphans", "purge_preview"]
 
 
 def camera_rays(camera, resolution=None, *, depsgraph=None):

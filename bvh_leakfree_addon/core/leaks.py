@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Leak accounting by identity: snapshots of ``bpy.data`` (``ID.session_uid`` per collection),
-what was added and removed between two of them (by name, with users and orphans), ``leak_guard``
-and the process's resident memory.
+what was added and removed between two of them (by name, with users and orphans), and
+``leak_guard`` with its report (memory figures before and after come from ``memory``).
 
-It is over 400 lines because the guard, its report (which formats itself) and the per-platform RSS
-readers belong together: the report's text is what users of ``leak_guard`` read first.
+It is over 400 lines because the guard and its report (which formats itself) belong with the
+snapshots they compare: the report's text is what users of ``leak_guard`` read first.
 
 Identity, not counts: a loop that creates one image and removes another looks clean when only
 sizes are compared; with ``session_uid`` (unique within a session, never reused, kept by undo) the
@@ -16,7 +16,6 @@ most ``limit`` IDs per type.  Nothing here keeps an ID reference beyond the call
 import contextlib
 import itertools
 import os
-import sys
 from typing import NamedTuple
 
 import bpy
@@ -25,6 +24,7 @@ import numpy as np
 
 from .datablocks import NEVER_ORPHANED, collection_label, is_orphan
 from .idtypes import id_collection_names
+from .memory import BLENDER, memory_change, memory_figure, mib_text, process_rss_bytes
 
 __all__ = ("LeakError", "leak_guard", "LeakReport", "TypeChange", "IdInfo", "Snapshot",
            "snapshot", "session_uids", "new_since", "NewSince", "ids_at", "find_by_uid", "id_info",
@@ -304,13 +304,18 @@ class LeakReport:
     * ``growth``: ``{collection: net growth}`` of the collections that grew (a leak), as before;
     * ``churn``: ``{collection: IDs replaced}`` where as many were added as removed (net 0);
     * ``before``/``after``: sizes; ``rss_before``/``rss_after``: process memory in bytes (None
-      where the platform gives no figure).
+      where the platform gives no figure);
+    * ``memory_before``/``memory_after``: Blender's own memory (``core.memory.MemoryFigure``: what
+      the status bar shows, which follows datablocks where the RSS wobbles), or the RSS with a
+      note when Blender's figure cannot be read.
     """
 
     def __init__(self, names, limit=DEFAULT_LIMIT):
         self.names = tuple(names)
         self.limit = limit
         self.rss_before = process_rss_bytes()
+        self.memory_before = memory_figure()
+        self.memory_after = None
         self._snapshots = {name: snapshot(name) for name in self.names}
         self.before = {name: len(snap) for name, snap in self._snapshots.items()}
         self.after = None
@@ -335,6 +340,7 @@ class LeakReport:
         self.growth = {name: c.net for name, c in self.changes.items() if c.net > 0}
         self.churn = {name: c.added for name, c in self.changes.items() if c.churn}
         self.rss_after = process_rss_bytes()
+        self.memory_after = memory_figure()
 
     @property
     def leaked(self):
@@ -346,6 +352,20 @@ class LeakReport:
         if self.rss_before is None or self.rss_after is None:
             return None
         return self.rss_after - self.rss_before
+
+    @property
+    def memory_growth(self):
+        """Bytes Blender's own memory grew by inside the block (None when unknown, or when one of
+        the two readings fell back to the RSS): see ``memory_before``."""
+        change = memory_change(self.memory_before, self.memory_after)
+        return None if change is None or self.memory_before.source != BLENDER else change[0]
+
+    def memory_text(self):
+        """``"Blender memory +8.4 MiB"`` (within its resolution: ``+0.0``), or '' when unknown."""
+        change = memory_change(self.memory_before, self.memory_after)
+        if change is None or self.memory_before.source != BLENDER:
+            return ""
+        return f"{self.memory_before.label} {mib_text(*change, signed=True)}"
 
     def ordered(self):
         """The changes, growth first (largest first), then churn, then removals."""
@@ -359,8 +379,11 @@ class LeakReport:
         return [change.text(max_names) for change in self.ordered()]
 
     def summary(self, max_names=MESSAGE_NAMES):
-        """Everything in one line: ``+3 images (…); −1 mesh removed (…); RSS +1.2 MB``."""
+        """Everything in one line: ``+3 images (…); −1 mesh removed (…); Blender memory +0.4 MiB;
+        RSS +1.2 MB``."""
         parts = self.lines(max_names) or ["no datablock added or removed"]
+        if self.memory_text():
+            parts.append(self.memory_text())
         if self.rss_growth is not None:
             parts.append(f"RSS {round(self.rss_growth / 2 ** 20, 1) + 0.0:+.1f} MB")
         return "; ".join(parts)
@@ -413,69 +436,3 @@ def leak_guard(collections=None, *, raise_on_leak=True, limit=DEFAULT_LIMIT):
         report.close()
         if report.leaked and raise_on_leak and not failed:
             raise LeakError(report)
-
-
-# --- Process memory ------------------------------------------------------------------------------
-def process_rss_bytes():
-    """Resident set size of this process in bytes, or None where the platform gives no figure."""
-    if sys.platform.startswith("linux"):
-        try:
-            with open("/proc/self/statm", "rb") as fh:
-                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, IndexError):
-            return None
-    if sys.platform == "win32":
-        return _windows_rss()
-    if sys.platform == "darwin":
-        return _mac_rss()
-    return None
-
-
-def _windows_rss():
-    import ctypes
-    from ctypes import wintypes
-
-    class Counters(ctypes.Structure):
-        _fields_ = [("cb", wintypes.DWORD), ("PageFaultCount", wintypes.DWORD),
-                    ("PeakWorkingSetSize", ctypes.c_size_t), ("WorkingSetSize", ctypes.c_size_t),
-                    ("QuotaPeakPagedPoolUsage", ctypes.c_size_t),
-                    ("QuotaPagedPoolUsage", ctypes.c_size_t),
-                    ("QuotaPeakNonPagedPoolUsage", ctypes.c_size_t),
-                    ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
-                    ("PagefileUsage", ctypes.c_size_t), ("PeakPagefileUsage", ctypes.c_size_t)]
-
-    try:
-        counters = Counters()
-        counters.cb = ctypes.sizeof(Counters)
-        handle = ctypes.windll.kernel32.GetCurrentProcess()
-        if ctypes.windll.psapi.GetProcessMemoryInfo(handle, ctypes.byref(counters), counters.cb):
-            return int(counters.WorkingSetSize)
-    except (AttributeError, OSError):
-        pass
-    return None
-
-
-def _mac_rss():
-    import ctypes
-    import ctypes.util
-
-    class TimeValue(ctypes.Structure):
-        _fields_ = [("seconds", ctypes.c_int), ("microseconds", ctypes.c_int)]
-
-    class BasicInfo(ctypes.Structure):
-        _fields_ = [("virtual_size", ctypes.c_uint64), ("resident_size", ctypes.c_uint64),
-                    ("resident_size_max", ctypes.c_uint64), ("user_time", TimeValue),
-                    ("system_time", TimeValue), ("policy", ctypes.c_int),
-                    ("suspend_count", ctypes.c_int)]
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        info = BasicInfo()
-        count = ctypes.c_uint(ctypes.sizeof(BasicInfo) // 4)
-        task = libc.mach_task_self()
-        MACH_TASK_BASIC_INFO = 20
-        if libc.task_info(task, MACH_TASK_BASIC_INFO, ctypes.byref(info), ctypes.byref(count)) == 0:
-            return int(info.resident_size)
-    except (AttributeError, OSError):
-        pass
-    return None
