@@ -18,6 +18,7 @@ from helpers import (
 CYCLES = 100
 EXPECTED_HOOKS = {
     "cast.overlay: SpaceView3D draw handler (cast overlay)",
+    "cast.overlay: SpaceView3D draw handler (cast overlay's hit label)",
     "cast.state: load_post handler (clears the last cast)",
     "monitor.service: app timer monitor._timer",
     "monitor.service: load_post handler monitor._on_load_post",
