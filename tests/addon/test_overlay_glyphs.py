@@ -181,7 +181,7 @@ def test_the_hit_marker_is_a_double_diamond_not_a_ring(addon):
     assert len(_segments(marker)) == 8
     corners = _corners(marker, end)
     assert len(corners) == 8
-    radii = sorted({round(Vector(c).length / PIXEL, 4) for c in corners})
+    radii = sorted({round(Vector(c).length / PIXEL, 2) for c in corners})
     assert radii == [overlay.MARKER_INNER_PX, overlay.MARKER_RADIUS_PX]
     glyph = overlay.overlay_geometry(cast, lambda _point: PIXEL)["glyph"]
     ring = glyph[:2 * overlay.GLYPH_SEGMENTS]
