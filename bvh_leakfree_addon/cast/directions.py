@@ -8,7 +8,7 @@ from mathutils import Vector
 from ..core import validate
 
 __all__ = ("ZERO_DIRECTION_MESSAGE", "VIEW_FALLBACK_NOTE", "view_direction", "ray_direction",
-           "view_line", "direction_words")
+           "view_line", "view_depth", "direction_words")
 
 ZERO_DIRECTION_MESSAGE = "Custom direction is zero: give it a length"
 NOT_FINITE_DIRECTION_MESSAGE = "Custom direction is not a finite vector (NaN or infinity)"
@@ -59,6 +59,26 @@ def view_line(context, origin):
     if forward.length == 0.0 or not all(map(math.isfinite, forward)):
         return None
     return forward, rv3d.is_perspective
+
+
+def view_depth(context, origin):
+    """``{eye_distance, clip_start, clip_end, perspective}`` of the 3D viewport a cast from
+    ``context`` is made in (``start.tolerance``'s keywords: how precisely Shift+right-click could
+    have put the cursor at ``origin``), or {} outside a 3D viewport."""
+    rv3d = _view_region_3d(context)
+    space = getattr(context, "space_data", None)
+    if rv3d is None or space is None:
+        return {}
+    clip_start, clip_end = space.clip_start, space.clip_end
+    camera = getattr(context.scene, "camera", None)
+    if rv3d.view_perspective == 'CAMERA' and camera is not None and camera.type == 'CAMERA':
+        clip_start, clip_end = camera.data.clip_start, camera.data.clip_end
+    try:
+        eye = rv3d.view_matrix.inverted().translation
+    except ValueError:   # a singular view matrix
+        return {}
+    return {"eye_distance": (Vector(origin) - eye).length, "clip_start": clip_start,
+            "clip_end": clip_end, "perspective": rv3d.is_perspective}
 
 
 def _view_region_3d(context):

@@ -13,7 +13,8 @@ from mathutils import Vector
 from .. import api
 from ..core.geometry import GEOMETRY_TYPES
 from ..utils import view_layer_members
-from .directions import VIEW_FALLBACK_NOTE, direction_words, ray_direction, view_line
+from . import start as ray_start
+from .directions import VIEW_FALLBACK_NOTE, direction_words, ray_direction, view_depth, view_line
 
 __all__ = ("CastError", "CastResult", "NO_GEOMETRY_MESSAGE", "cast_objects", "cast_from_cursor",
            "snap_cursor_to_hit", "select_hit_object", "BuildProgress")
@@ -177,7 +178,9 @@ def cast_from_cursor(context, *, direction, custom_direction, distance, evaluate
         built = time.perf_counter()
         if bvh.stats.triangles == 0:
             raise CastError(_no_geometry_message(bvh.stats))
-        hit = bvh.ray_cast(origin, ray, distance)
+        within = ray_start.tolerance(origin, **view_depth(context, origin))
+        start_at = ray_start.classify(bvh, origin, ray, within)
+        hit = ray_start.cast_past_start(bvh, origin, ray, distance, start_at)
         done = time.perf_counter()
     except (ValueError, TypeError, ReferenceError) as ex:
         raise CastError(_sentence(str(ex))) from ex
@@ -189,7 +192,7 @@ def cast_from_cursor(context, *, direction, custom_direction, distance, evaluate
                         evaluated=bool(evaluated), instances=bool(instances), words=tuple(words),
                         stats=bvh.stats,
                         build_seconds=built - start, cast_seconds=done - built,
-                        notes=[note] if note else [])
+                        notes=([note] if note else []) + ray_start.notes(start_at, hit, ray))
     if hit is not None:
         result.hit = True
         result.location = Vector(hit.location)
