@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Add-on preferences (Edit › Preferences › Add-ons › BVH Leak-Free Ray Cast): the sidebar tab, and
+"""Add-on preferences (Edit › Preferences › Add-ons › Leak-Free Ray Cast): the sidebar tab, and
 each feature's settings group, drawn by the group's own ``draw()``."""
 import bpy
 from bpy.props import IntProperty, PointerProperty, StringProperty

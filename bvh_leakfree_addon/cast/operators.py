@@ -3,6 +3,7 @@
 service — settings in, a report and the stored result out."""
 import bpy
 
+from ..names import CAST, label
 from ..utils import reports_errors, tag_redraw
 from .service import (
     BuildProgress,
@@ -23,10 +24,10 @@ class OBJECT_OT_bvh_cast_from_cursor(bpy.types.Operator):
     """Ray Cast from 3D Cursor; settings not given come from the add-on preferences."""
 
     bl_idname = "object.bvh_cast_from_cursor"
-    bl_label = "Ray Cast from 3D Cursor"
-    bl_description = ("Cast one ray from the 3D cursor into the selected objects and report the "
-                      "first hit (object, face, location, normal, distance); the BVH is cached, "
-                      "so casting again on an unchanged scene is fast")
+    bl_label = label(CAST)
+    bl_description = ("Cast one ray from the 3D cursor into the selected objects (in Edit Mode: "
+                      "also the objects being edited; unselected objects are not hit) and report "
+                      "the first hit: object, distance, face, location, normal")
     bl_options = {'REGISTER', 'UNDO'}
 
     __annotations__ = operator_properties()   # the ray options of CastSettings
@@ -37,7 +38,7 @@ class OBJECT_OT_bvh_cast_from_cursor(bpy.types.Operator):
             cls.poll_message_set("Needs a scene")
             return False
         if context.mode not in CAST_MODES:
-            cls.poll_message_set("Ray Cast from 3D Cursor works in Object Mode and Edit Mode")
+            cls.poll_message_set(f"{CAST} works in Object Mode and Edit Mode")
             return False
         return True
 

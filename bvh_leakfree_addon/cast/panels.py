@@ -9,6 +9,7 @@ import bpy
 
 import numpy as np
 
+from ..names import CAST, CAST_AGAIN
 from ..sidebar import BVHSidebarPanel
 from ..utils import runtime_state
 from .operators import OBJECT_OT_bvh_cast_from_cursor
@@ -19,14 +20,14 @@ __all__ = ("VIEW3D_PT_bvh_cast", "result_lines", "stale_lines", "CAST_MENUS",
            "draw_cast_menu_entry")
 
 CAST_OPERATOR = OBJECT_OT_bvh_cast_from_cursor.bl_idname
-CAST_LABEL = OBJECT_OT_bvh_cast_from_cursor.bl_label
+CAST_LABEL = CAST
 CAST_MENUS = ("VIEW3D_MT_object", "VIEW3D_MT_snap")
 #: longest line of words the sidebar shows whole at its default width (longer phrases wrap)
 LINE_CHARS = 34
 SETTINGS_HEADING = "Defaults for every cast:"
 RESULT_HEADING = "Last cast:"
 STALE_HEADING = "Made with other settings:"
-CAST_AGAIN_LABEL = "Cast Again"
+CAST_AGAIN_LABEL = CAST_AGAIN
 
 
 class VIEW3D_PT_bvh_cast(BVHSidebarPanel, bpy.types.Panel):

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The Leak Check: runs something many times under ``leak_guard`` and reports what grew, by name.
+"""The Leak Check: runs something many times under ``leak_guard`` and reports what grew, by name,
+and how Blender's own memory and the process's RSS moved.
 
-* ``object.bvh_leak_check`` runs the cast's cold build + cast on the selection (the one place the
-  monitor uses the cast: the declared direction monitor → cast);
+* ``object.bvh_leak_check`` ("Leak Check: Add-on's Cast") runs the add-on's own cold build + cast on
+  the selection: it checks the add-on, not the artist's scene (the one place the monitor uses the
+  cast: the declared direction monitor → cast);
 * ``wm.bvh_leak_check_script`` runs a Text datablock (a script in the Text Editor).  The script
   runs only when the user asks (a click, or an explicit operator call), never on load or from a
   timer; each run in a fresh namespace, as Text › Run Script does.  An error raised by the script
@@ -22,7 +24,9 @@ from bpy.props import IntProperty, StringProperty
 
 from ..cast.service import CastError, cast_from_cursor
 from ..cast.settings import cast_inputs, cast_settings
-from ..core.leaks import leak_guard, process_rss_bytes
+from ..core.leaks import leak_guard
+from ..core.memory import BLENDER, memory_change, memory_figure, mib_text, process_rss_bytes
+from ..names import LEAK_CHECK, LEAK_CHECK_SCRIPT, label
 from ..utils import reports_errors
 from . import service
 from .operators import undo_step
@@ -63,26 +67,55 @@ def _growth_text(report):
     return ", ".join(f"{name.replace('_', ' ')} +{n}" for name, n in sorted(report.growth.items()))
 
 
-def _finish(context, report, *, runs, started, rss_before, error="", **values):
+class Baseline:
+    """The memory figures a check compares with, taken after its first run (one-time allocations,
+    e.g. the BVH's first tree, are not a leak)."""
+
+    def __init__(self):
+        self.rss = None
+        self.memory = None
+
+    def take(self):
+        self.rss = process_rss_bytes()
+        self.memory = memory_figure()
+
+
+def memory_text(before, after, rss_before, rss_after):
+    """``"Blender memory +0.0 MiB, RSS +0.4 MiB"``: Blender's own figure (what follows
+    datablocks) first, the RSS beside it; a part that is unknown is left out."""
+    parts = []
+    change = memory_change(before, after)
+    if change is not None and before.source == BLENDER:
+        parts.append(f"{before.label} {mib_text(*change, signed=True)}")
+    elif after is not None and after.note:
+        parts.append(after.note)
+    if rss_before is not None and rss_after is not None:
+        parts.append(f"RSS {mib_text(rss_after - rss_before, signed=True)}")
+    return ", ".join(parts)
+
+
+def _finish(context, report, *, runs, started, baseline, error="", **values):
     """Store the result for the panel, refresh the monitor, report in one line."""
     seconds = time.perf_counter() - started
     rss_after = process_rss_bytes()
-    rss_mb = ((rss_after - rss_before) / 2 ** 20
-              if rss_before is not None and rss_after is not None else 0.0)
+    rss_mb = ((rss_after - baseline.rss) / 2 ** 20
+              if baseline.rss is not None and rss_after is not None else 0.0)
+    memory = memory_text(baseline.memory, memory_figure(), baseline.rss, rss_after)
     growth = _growth_text(report)
     lines = report_lines(report, runs)
     store_leak_check(context, iterations=runs, growth=growth, lines="\n".join(lines),
-                     rss_mb=rss_mb, seconds=seconds, error=error, **values)
+                     rss_mb=rss_mb, memory=memory, seconds=seconds, error=error, **values)
     service.tick(force=True)
-    return seconds, rss_mb, growth, lines
+    return seconds, memory, growth, lines
 
 
 class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
     bl_idname = "object.bvh_leak_check"
-    bl_label = "BVH Leak Check"
-    bl_description = ("Build a fresh BVH and cast from the 3D cursor many times on the selection "
-                      "(with the Ray Cast from 3D Cursor settings), then report which datablocks "
-                      "were added or removed, by name, and how much the process's memory grew")
+    bl_label = LEAK_CHECK
+    bl_description = ("Check this add-on, not your scene: build a fresh BVH and cast from the 3D "
+                      "cursor many times on the selection, then report which datablocks that "
+                      "added or removed, by name, and how memory moved.  To check a script of "
+                      f"yours, use {LEAK_CHECK_SCRIPT}")
     bl_options = {'REGISTER'}
 
     iterations: IntProperty(
@@ -104,31 +137,31 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
         cast = cast_inputs(cast_settings(context))   # never snaps or selects: the scene stays
         wm = context.window_manager
         started = time.perf_counter()
-        rss_before = None
+        baseline = Baseline()
         wm.progress_begin(0, self.iterations)
         try:
             with leak_guard(raise_on_leak=False) as report:
                 for i in range(self.iterations):
                     result = cast_from_cursor(context, reuse=False, **cast)
                     if i == 0:  # after the first run: one-time allocations are not a leak
-                        rss_before = process_rss_bytes()
+                        baseline.take()
                     wm.progress_update(i + 1)
         except CastError as ex:
-            self.report({'ERROR'}, f"Leak check: {ex}")
+            self.report({'ERROR'}, f"{LEAK_CHECK}: {ex}")
             return {'CANCELLED'}
         finally:
             wm.progress_end()
-        seconds, rss_mb, growth, lines = _finish(
-            context, report, runs=self.iterations, started=started, rss_before=rss_before,
+        seconds, memory, growth, lines = _finish(
+            context, report, runs=self.iterations, started=started, baseline=baseline,
             source='CAST', objects=result.objects_used, script="")
         plural = "s" if result.objects_used != 1 else ""
-        text = (f"Leak check: {self.iterations} builds + casts on {result.objects_used} "
+        text = (f"{LEAK_CHECK}: {self.iterations} builds + casts on {result.objects_used} "
                 f"object{plural} in {duration_text(seconds)}: ")
         if growth:
             self.report({'WARNING'}, text + f"datablocks grew ({growth}): {'; '.join(lines)}; "
-                                            f"RSS {signed(rss_mb)} MB")
+                                            f"{memory}")
         else:
-            self.report({'INFO'}, text + f"no datablock growth, RSS {signed(rss_mb)} MB")
+            self.report({'INFO'}, text + f"the add-on added no datablock; {memory}")
         return {'FINISHED'}
 
 
@@ -163,10 +196,10 @@ def _run(code, text_name, run, runs):
 
 class WM_OT_bvh_leak_check_script(bpy.types.Operator):
     bl_idname = "wm.bvh_leak_check_script"
-    bl_label = "Leak Check Script"
+    bl_label = label(LEAK_CHECK_SCRIPT)
     bl_description = ("Run a script from the Text Editor several times and report which "
-                      "datablocks it added or removed, by name, who uses them, and how much the "
-                      "process's memory grew (Ctrl+Z takes back what the script changed)")
+                      "datablocks it added or removed, by name, who uses them, and how memory "
+                      "moved.  What the script added stays in the file: Ctrl+Z takes it back")
     bl_options = {'REGISTER'}   # undo steps pushed by hand: no redo panel re-running the script
 
     text: StringProperty(
@@ -202,19 +235,20 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
     def execute(self, context):
         text = bpy.data.texts.get(self.text)
         if text is None:
-            self.report({'ERROR'}, f"Leak check: no script named '{self.text}' in this file")
+            self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)}: no script named '{self.text}' "
+                                   "in this file")
             return {'CANCELLED'}
         name = text.name
         try:
             code = _compile(text)
         except ScriptError as ex:
-            self.report({'ERROR'}, f"Leak check: {ex}")
+            self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)}: {ex}")
             return {'CANCELLED'}
         del text     # the script may remove or rename it
         wm = context.window_manager
         started = time.perf_counter()
-        rss_before, error, done = None, "", 0
-        undo_step(context, "Before Leak Check")
+        baseline, error, done = Baseline(), "", 0
+        undo_step(context, f"Before {label(LEAK_CHECK_SCRIPT)}")
         wm.progress_begin(0, self.iterations)
         try:
             with leak_guard(raise_on_leak=False) as report:
@@ -226,38 +260,37 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
                         break
                     done = run
                     if run == 1:
-                        rss_before = process_rss_bytes()
+                        baseline.take()
                     wm.progress_update(run)
         finally:
             wm.progress_end()
-            undo_step(context, f"Leak Check '{name}'")
-        seconds, rss_mb, growth, lines = _finish(
-            context, report, runs=max(done, 1), started=started, rss_before=rss_before,
+            undo_step(context, f"{label(LEAK_CHECK_SCRIPT)} '{name}'")
+        seconds, memory, growth, lines = _finish(
+            context, report, runs=max(done, 1), started=started, baseline=baseline,
             error=error, source='TEXT', objects=0, script=name)
         if error:
-            self.report({'ERROR'}, f"Leak check stopped: {error}" +
+            self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)} stopped: {error}" +
                         (f" (so far: {'; '.join(lines)})" if lines else ""))
             return {'CANCELLED'}
-        text = (f"Leak check: {done} run{'s' if done != 1 else ''} of '{name}' in "
-                f"{duration_text(seconds)}: ")
+        text = (f"{label(LEAK_CHECK_SCRIPT)}: {done} run{'s' if done != 1 else ''} of '{name}' "
+                f"in {duration_text(seconds)}: ")
         if lines:
             kind = 'WARNING' if growth else 'INFO'
-            self.report({kind}, text + "; ".join(lines) + f"; RSS {signed(rss_mb)} MB")
+            kept = "; still in the file (Ctrl+Z removes it)" if growth else ""
+            self.report({kind}, text + "; ".join(lines) + f"{kept}; {memory}")
         else:
-            self.report({'INFO'}, text + f"no datablock added or removed, RSS {signed(rss_mb)} MB")
+            self.report({'INFO'}, text + f"no datablock added or removed; {memory}")
         return {'FINISHED'}
 
 
 # --- Menu entries (F3 search finds what is in a menu) --------------------------------------------
 def draw_cleanup_entries(self, _context):
-    """File › Clean Up: the Leak Check of the cast and of a script (the purge's entry is drawn by
-    the panels module just before)."""
+    """File › Clean Up: the Leak Check of the add-on's cast and of a script (the purge's entry is
+    drawn by the panels module just before)."""
     layout = self.layout
     layout.operator_context = 'INVOKE_DEFAULT'
-    layout.operator(OBJECT_OT_bvh_leak_check.bl_idname, text="Leak Check: BVH Build + Cast",
-                    icon='VIEWZOOM')
-    layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text="Leak Check: Script…",
-                    icon='TEXT')
+    layout.operator(OBJECT_OT_bvh_leak_check.bl_idname, text=LEAK_CHECK, icon='VIEWZOOM')
+    layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text=LEAK_CHECK_SCRIPT, icon='TEXT')
 
 
 def draw_text_menu_entry(self, context):
@@ -265,8 +298,8 @@ def draw_text_menu_entry(self, context):
     layout = self.layout
     layout.separator()
     layout.operator_context = 'INVOKE_DEFAULT'
-    op = layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text="Leak Check This Script…",
-                         icon='VIEWZOOM')
+    op = layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text=LEAK_CHECK_SCRIPT,
+                         icon='TEXT')
     text = getattr(context, "edit_text", None)
     op.text = text.name if text is not None else ""
 

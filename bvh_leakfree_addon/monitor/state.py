@@ -62,7 +62,10 @@ class MonitorState(bpy.types.PropertyGroup):
         name="Error", description="The error that stopped the last leak check (empty: none)")
     leak_check_rss_mb: FloatProperty(
         name="RSS Growth", description="Growth of the process's resident memory during the last "
-        "leak check, in MB (negative: it shrank)")
+        "leak check, in MiB (negative: it shrank)")
+    leak_check_memory: StringProperty(
+        name="Memory", description="How Blender's own memory and the process's RSS moved during "
+        "the last leak check, in words (e.g. 'Blender memory +0.0 MiB, RSS +0.4 MiB')")
     leak_check_seconds: FloatProperty(
         name="Duration", description="Wall time of the last leak check, in seconds")
 

@@ -11,11 +11,11 @@ def _menu_entries(menu):
             if "bvh_leakfree_addon" in name]
 
 
-def test_panel_registered_first_in_the_bvh_tab(addon):
+def test_panel_registered_first_in_the_ray_cast_tab(addon):
     panel = addon.cast.panels.VIEW3D_PT_bvh_cast
     assert panel.is_registered
     assert panel.bl_space_type == 'VIEW_3D' and panel.bl_region_type == 'UI'
-    assert panel.bl_category == "BVH" and panel.bl_order == 0
+    assert panel.bl_category == "Ray Cast" and panel.bl_order == 0
     assert issubclass(panel, addon.sidebar.BVHSidebarPanel)
 
 
@@ -28,7 +28,7 @@ def test_sidebar_tab_rename_moves_every_panel(addon):
         assert cls.is_registered and cls.bl_category == "Ray Tools"
         assert getattr(bpy.types, cls.__name__).bl_category == "Ray Tools"
     prefs.sidebar_category = "  "  # blank → back to the default tab
-    assert all(cls.bl_category == "BVH" for cls in panels)
+    assert all(cls.bl_category == "Ray Cast" for cls in panels)
 
 
 @pytest.mark.parametrize("menu", ["VIEW3D_MT_object", "VIEW3D_MT_snap"])
