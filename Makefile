@@ -11,6 +11,10 @@
 #   make test-blender-b BLENDER="blender"   the guide's examples under `blender -b --python`
 #   make bench       benchmarks (BENCH_VERSIONS="5.3" to pick versions)
 #   make test-gui BLENDER="blender"   GUI acceptance in a real windowed Blender
+#   make test-zip-install BLENDER="blender"   this platform's zip installs, enables and casts with
+#                    Embree in that Blender (any build, any Python it has a wheel for)
+#   make docs        build/docs/api/: the API reference (pdoc) of bvh_leakfree_addon.api and
+#                    .blenderproc_compat, generated from the docstrings, offline
 #   make lint        ruff (pinned in requirements/dev.txt); make test runs it first
 
 # Build tools (wheel, docs figures) run on any Python >= 3.11; each Blender's venv uses the CPython
@@ -42,8 +46,8 @@ define pip_install
 	$(call venv_python,$(1)) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $(2)
 endef
 
-.PHONY: all dist wheel demo lint test test-fast test-no-embree test-examples test-blender-b bench \
-	test-gui docs-screenshots venvs clean
+.PHONY: all dist wheel demo docs lint test test-fast test-no-embree test-examples test-blender-b bench \
+	test-gui test-zip-install docs-screenshots venvs clean
 all: test
 
 # One virtual environment per Blender version, from requirements/bpy-<version>.txt.
@@ -67,16 +71,20 @@ $(VENV_DIR)/dev/.installed: requirements/dev.txt
 lint: $(VENV_DIR)/dev/.installed
 	$(VENV_DIR)/dev/bin/ruff check bvh_leakfree_addon tests tools examples
 
-# The wheels the extension bundles (requirements/addon-wheels.txt, one per platform), fetched into
-# the wheelhouse when an index is reachable; tools/build_dist.py checks their hashes.
-ADDON_WHEEL_PLATFORMS := manylinux_2_28_x86_64 win_amd64 macosx_13_0_x86_64 macosx_13_0_arm64
+# The wheels the extension bundles (blender_manifest.toml `wheels`: one per platform and CPython),
+# each fetched into the wheelhouse when missing, for the CPython, ABI and platform its name gives;
+# pip checks the hashes of requirements/addon-wheels.txt, and so does tools/build_dist.py.
+ADDON_WHEELS := $(notdir $(shell sed -n 's|^ *"\(\./wheels/[^"]*\.whl\)".*|\1|p' blender_manifest.toml))
 ADDON_WHEELS_STAMP := build/.addon-wheels
-$(ADDON_WHEELS_STAMP): requirements/addon-wheels.txt $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
+$(ADDON_WHEELS_STAMP): requirements/addon-wheels.txt blender_manifest.toml $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
 	@mkdir -p $(WHEELHOUSE) build
-	@for p in $(ADDON_WHEEL_PLATFORMS); do \
+	@for w in $(ADDON_WHEELS); do \
+	  [ -f "$(WHEELHOUSE)/$$w" ] && continue; \
+	  py=$$(echo "$$w" | cut -d- -f3); plat=$$(echo "$${w%.whl}" | cut -d- -f5 | tr . '\n' | tail -n 1); \
 	  $(call venv_python,$(FAST_VERSION)) -m pip download -q --only-binary=:all: --no-deps \
-	    --python-version 3.11 --implementation cp --platform $$p -d $(WHEELHOUSE) -r $< \
-	  || echo "(no package index reachable: the $$p wheel must already be in $(WHEELHOUSE))"; \
+	    --python-version "$${py#cp}" --implementation cp --abi "$$py" --platform "$$plat" \
+	    -d $(WHEELHOUSE) -r $< \
+	  || echo "(no package index reachable: $$w must already be in $(WHEELHOUSE))"; \
 	done
 	@touch $@
 
@@ -141,7 +149,8 @@ test-no-embree: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bp
 	BVH_LEAKFREE_EMBREE=0 BVH_ADDON_ZIP=$(abspath $(ZIP)) \
 	  $(call venv_python,$(FAST_VERSION)) -m pytest $(TESTS) $(PYTEST_ARGS)
 
-# Benchmarks (tools/bench.py): one table + bench-results/bpy-<v>.json per version, then the chart
+# Benchmarks (the package tools/bench/, run as `python tools/bench`): one table +
+# bench-results/bpy-<v>.json per version, then the chart
 # docs/bench.png.  BENCH_ARGS="--only cold,rays" or "--tiny" to narrow a run.
 BENCH_ARGS ?=
 BENCH_STAMP := $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
@@ -154,7 +163,7 @@ bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(B
 	@mkdir -p bench-results docs
 	@set -e; for v in $(BENCH_VERSIONS); do \
 	  echo "== benchmarks on Blender $$v"; \
-	  $(call venv_python,$$v) tools/bench.py --zip $(abspath $(ZIP)) \
+	  $(call venv_python,$$v) tools/bench --zip $(abspath $(ZIP)) \
 	    --out bench-results/bpy-$$v.json $(BENCH_ARGS); \
 	done
 	$(call venv_python,$(FAST_VERSION)) tools/bench_chart.py \
@@ -162,11 +171,40 @@ bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(B
 	@if [ -z "$(BENCH_ARGS)" ] && [ "$(BENCH_VERSIONS)" = "$(VERSIONS)" ]; then \
 	  $(PYTHON) tools/docs_figures.py --update README.md docs/benchmarks.md docs/embree.md docs/leak-hunting.md; fi
 
+# The API reference: pdoc (requirements/docs.txt, installed into the 5.3 venv: the modules import
+# bpy) renders the public modules' docstrings; tools/api_docs.py holds the rules a test enforces.
+DOCS_STAMP := $(VENV_DIR)/bpy-$(FAST_VERSION)/.docs-installed
+$(DOCS_STAMP): requirements/docs.txt $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
+	$(call pip_install,$(FAST_VERSION),$<)
+	@touch $@
+
+docs: $(DOCS_STAMP)
+	@rm -rf build/docs/api
+	$(call venv_python,$(FAST_VERSION)) -m pdoc --docformat google --no-show-source \
+	  --output-directory build/docs/api bvh_leakfree_addon.api bvh_leakfree_addon.blenderproc_compat
+	@echo "API reference: build/docs/api/index.html"
+
 BLENDER ?= blender
 test-gui: $(ZIP)
 	$(PYTHON) tools/gui_site.py --blender "$(BLENDER)" --out build/gui-site
 	$(BLENDER) --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- \
 	  --zip $(ZIP) --shots gui-shots --site build/gui-site
+
+# This platform's zip installed by Blender's own installer, enabled, and casting with Embree (the
+# wheel for that Blender's Python), and the wheel-less zip with mathutils, in any Blender: official
+# or a distribution's (e.g. BLENDER="bash ../shared/tools/blender-gui").  Each check runs in a
+# throwaway Blender user folder (tools/check_zip_in_blender.py); paths stay relative to this folder.
+HOST := $(shell uname -s)-$(shell uname -m)
+ZIP_PLATFORM := $(or $(if $(filter Linux-x86_64,$(HOST)),linux_x64), \
+  $(if $(filter Darwin-x86_64,$(HOST)),macos_x64),$(if $(filter Darwin-arm64,$(HOST)),macos_arm64), \
+  $(if $(filter MINGW%-x86_64 MSYS%-x86_64 CYGWIN%-x86_64,$(HOST)),windows_x64))
+test-zip-install: $(ZIP)
+	@set -e; for check in $(if $(ZIP_PLATFORM),"$(ZIP:.zip=-$(ZIP_PLATFORM).zip) embree") \
+	    "$(ZIP) mathutils"; do \
+	  set -- $$check; echo "== $$1 in $(BLENDER)"; \
+	  $(BLENDER) -b --factory-startup --python-exit-code 3 --python tools/check_zip_in_blender.py \
+	    -- --zip $$1 --expect $$2; \
+	done
 
 # Run the GUI acceptance test and refresh the pictures the README and docs/ show (only those).
 docs-screenshots: test-gui

@@ -41,15 +41,17 @@ from .core import camera as _camera
 from .core import embree as _embree
 from .core.blenderproc import create_bvh_tree_multi_objects
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
-from .core.datablocks import datablock_counts, orphans, purge_orphans, purge_preview
+from .core.datablocks import DatablockCount, datablock_counts, orphans, purge_orphans, purge_preview
+from .core.identity import IdInfo, TypeChange
 from .core.leaks import LeakError, LeakReport, leak_guard
 from .core.memory import MemoryFigure, memory_figure, process_rss_bytes
 
 __all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
            "camera_rays", "ray_backends", "clear_cache", "cache_info", "CacheInfo",
            "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError", "LeakReport",
-           "leak_guard", "process_rss_bytes", "memory_figure", "MemoryFigure", "datablock_counts",
-           "orphans", "purge_orphans", "purge_preview"]
+           "leak_guard", "TypeChange", "IdInfo", "process_rss_bytes", "memory_figure",
+           "MemoryFigure", "datablock_counts", "DatablockCount", "orphans", "purge_orphans",
+           "purge_preview"]
 
 
 def camera_rays(camera, resolution=None, *, depsgraph=None):
@@ -88,10 +90,10 @@ class CacheInfo(tuple):
     """What the cache holds: ``(trees, triangles)`` as in 1.0.0, plus ``.bytes`` (estimated: the
     trees' measured bytes per triangle and the arrays kept) and ``.limit_bytes``."""
 
-    def __new__(cls, trees, triangles, nbytes, limit_bytes):
+    def __new__(cls, trees, triangles, bytes, limit_bytes):
         info = super().__new__(cls, (trees, triangles))
         info.trees, info.triangles = trees, triangles
-        info.bytes, info.limit_bytes = nbytes, limit_bytes
+        info.bytes, info.limit_bytes = bytes, limit_bytes
         return info
 
     def __repr__(self):

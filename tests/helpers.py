@@ -21,6 +21,24 @@ def load_script(relative_path):
     return module
 
 
+def load_tool_package(name):
+    """A package of the repository's tools (``tools/<name>/``) with its submodules, as the module
+    ``name``, without touching sys.path; loaded once per session."""
+    if name in sys.modules:
+        return sys.modules[name]
+    path = ROOT / "tools" / name
+    spec = importlib.util.spec_from_file_location(name, path / "__init__.py",
+                                                  submodule_search_locations=[str(path)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
 def enable_addon():
     module = addon_utils.enable(ADDON_MODULE, default_set=True, handle_error=_raise)
     assert module is not None, f"could not enable {ADDON_MODULE}"

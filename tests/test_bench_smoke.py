@@ -1,11 +1,11 @@
-"""Smoke test of the benchmark suite (tools/bench.py, tools/bench_chart.py) at tiny sizes, in this
+"""Smoke test of the benchmark suite (tools/bench/, tools/bench_chart.py) at tiny sizes, in this
 process, so that ``make bench`` never rots.  It checks that every measurement runs and reports, and
 that the references behave as described (copy_leaky leaks one mesh per object per cycle, copy_fixed
 and ours leak none); it judges no performance target (tiny scenes say nothing about speed)."""
 import json
 
 import pytest
-from helpers import load_script
+from helpers import load_script, load_tool_package
 
 
 def _tool(name):
@@ -14,7 +14,7 @@ def _tool(name):
 
 @pytest.fixture(scope="module")
 def bench():
-    return _tool("bench")
+    return load_tool_package("bench")
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +92,8 @@ def test_leak_measurements_name_what_grew_and_the_graph_creates_nothing(tiny_res
 
 
 def test_batched_ray_rows_report(tiny_results):
-    """tools/bench_rays.py (issue 13): the Embree rows and the crossover of each scene, and the
-    two backends agree on the benchmark's rays."""
+    """The embree measurement (issue 13): the Embree rows and the crossover of each scene, and
+    the two backends agree on the benchmark's rays."""
     keys = {row["key"] for row in tiny_results["rows"]}
     job = tiny_results["jobs"]["embree-S1"]
     if job.get("skipped"):

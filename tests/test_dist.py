@@ -1,5 +1,6 @@
 """`make dist` builds with Blender's own extension builder and refuses a broken manifest: one zip
-per platform with its own Embree wheel, and one zip without wheels."""
+per platform with its own Embree wheels (one per CPython of Blender builds), and one zip without
+wheels."""
 import re
 import shutil
 import subprocess
@@ -12,9 +13,12 @@ from helpers import ROOT, load_script
 
 BUILD = ROOT / "tools" / "build_dist.py"
 MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text(encoding="utf-8"))
-# Blender's platform names → the wheel tag of the platform's embreex wheel
+# Blender's platform names → the wheel tag of the platform's embreex wheels
 WHEEL_TAG = {"linux-x64": "manylinux_2_28_x86_64", "windows-x64": "win_amd64",
              "macos-x64": "macosx_13_0_x86_64", "macos-arm64": "macosx_13_0_arm64"}
+# The CPythons of Blender builds: official 4.2-5.0 (3.11), official 5.1 and later and Debian
+# trixie's 4.3 (3.13), Debian sid's 5.2 (3.14)
+CPYTHONS = ("cp311", "cp313", "cp314")
 
 
 def _copy_project(tmp_path, manifest_text=None):
@@ -50,12 +54,14 @@ def test_build_produces_a_validated_zip_with_only_the_addon(tmp_path):
     assert sorted(p.name for p in out.parent.iterdir()) == ["addon.zip"]
 
 
-def test_dist_has_a_zip_per_platform_with_its_wheel_and_one_without(installed_zip):
-    """The zips `make dist` built: each platform zip holds exactly its platform's embreex wheel
-    and says so in its manifest; the wheel-less zip has no wheel and no platform list; Blender's
-    validator of this Blender version accepts every one."""
+def test_dist_has_a_zip_per_platform_with_its_wheels_and_one_without(installed_zip):
+    """The zips `make dist` built: each platform zip holds exactly its platform's embreex wheels,
+    one for each CPython of Blender builds (3.11, 3.13, 3.14), and says so in its manifest; the
+    wheel-less zip has no wheel and no platform list; Blender's validator of this Blender version
+    accepts every one."""
     platforms = MANIFEST["platforms"]
-    assert set(platforms) == set(WHEEL_TAG) and len(MANIFEST["wheels"]) == len(platforms)
+    assert set(platforms) == set(WHEEL_TAG)
+    assert len(MANIFEST["wheels"]) == len(platforms) * len(CPYTHONS)
     tool = _tool().find_blender_ext()
     stem = installed_zip.stem
     zips = {installed_zip: None}
@@ -66,20 +72,36 @@ def test_dist_has_a_zip_per_platform_with_its_wheel_and_one_without(installed_zi
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
             manifest = tomllib.loads(zf.read("blender_manifest.toml").decode())
-        wheels = [n for n in names if n.endswith(".whl")]
+        wheels = sorted(n for n in names if n.endswith(".whl"))
         if plat is None:
             assert wheels == [] and "platforms" not in manifest and "wheels" not in manifest
             assert path.stat().st_size < 1 << 20
         else:
-            assert len(wheels) == 1 and WHEEL_TAG[plat] in wheels[0], (plat, wheels)
-            assert wheels[0].startswith("wheels/embreex-4.4.0.post1-cp311-"), wheels
+            assert [w.split("-")[2] for w in wheels] == list(CPYTHONS), (plat, wheels)
+            for wheel, cp in zip(wheels, CPYTHONS, strict=True):
+                assert wheel.startswith(f"wheels/embreex-4.4.0.post1-{cp}-{cp}-"), wheel
+                assert WHEEL_TAG[plat] in wheel, (plat, wheel)
             generated = manifest["build"]["generated"]
-            assert generated["platforms"] == [plat] and generated["wheels"] == [f"./{wheels[0]}"]
+            assert generated["platforms"] == [plat]
+            assert sorted(generated["wheels"]) == [f"./{w}" for w in wheels]
             assert not [n for n in names if "numpy" in n]     # Blender's numpy is used
         assert "permissions" not in manifest
         proc = subprocess.run([sys.executable, str(tool), "validate", str(path)],
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_platform_without_the_wheel_of_one_python_is_refused(tmp_path):
+    """A manifest whose wheels give one platform fewer CPythons than the others fails the build
+    with a message naming the platform and the Python (that zip would not install there)."""
+    dropped = next(w for w in MANIFEST["wheels"] if "-cp314-" in w and "win_amd64" in w)
+    root = _copy_project(tmp_path / "project",
+                         lambda t: t.replace(f'  "{dropped}",\n', ""))
+    out = tmp_path / "out" / "addon.zip"
+    proc = _build(root, out)
+    assert proc.returncode != 0
+    assert "no windows-x64 wheel for CPython 3.14" in proc.stderr, proc.stderr
+    assert not out.parent.exists() or not list(out.parent.glob("*.zip"))
 
 
 def test_a_wheel_that_is_not_the_pinned_one_is_refused(tmp_path):

@@ -4,7 +4,7 @@ released (``tools/docs_figures.py`` fills the markers; ``make bench`` measures).
 import re
 
 import pytest
-from helpers import ROOT, load_script
+from helpers import ROOT, load_script, load_tool_package
 
 DOCS = [ROOT / "README.md", ROOT / "docs" / "benchmarks.md"]
 # Deep pages that quote results through markers too (and also state model constants by hand)
@@ -42,8 +42,7 @@ def test_no_figure_is_typed_by_hand(figures, path):
 
 
 def test_results_are_of_the_released_sources():
-    bench = _tool("bench")
-    digest = bench._addon_digest()
+    digest = load_tool_package("bench").addon_digest()
     for path in sorted((ROOT / "bench-results").glob("bpy-*.json")):
         meta = __import__("json").loads(path.read_text(encoding="utf-8"))["meta"]
         assert meta["size"] == "full", f"{path.name}: measured at {meta['size']} sizes"

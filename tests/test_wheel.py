@@ -146,6 +146,63 @@ def test_installed_wheel_api_imports_without_registering_anything(wheel, tmp_pat
     assert f"imported {site}" in proc.stdout, proc.stdout
 
 
+RUN_CHECK = textwrap.dedent("""
+    import sys
+    import bpy
+    from bvh_leakfree_addon import api
+    bpy.ops.mesh.primitive_cube_add()
+    hit = api.build([bpy.context.object]).ray_cast((0, 0, 10), (0, 0, -1))
+    print("FROM", api.__file__)
+    print("PYTHON {}.{}".format(*sys.version_info[:2]), "HIT", hit is not None and hit.distance)
+""")
+
+
+def test_declared_pythons_include_the_one_running_the_suite(wheel):
+    """The wheel says which Pythons it supports (Requires-Python, one classifier each): those of
+    the Blender builds it is tested on, the one running this suite among them."""
+    meta = _metadata(wheel)
+    assert meta["Requires-Python"] == ">=3.11"
+    declared = [c.rsplit(" :: ", 1)[1] for c in meta.get_all("Classifier")
+                if c.startswith("Programming Language :: Python :: 3.")]
+    assert declared == ["3.11", "3.13", "3.14"], declared
+    assert "{}.{}".format(*sys.version_info[:2]) in declared
+
+
+def test_pip_installs_the_wheel_into_a_fresh_venv_and_it_casts(wheel, tmp_path):
+    """``pip install`` of the wheel into a new venv of the interpreter running this suite (3.11
+    with bpy 4.x, 3.13 with 5.x), which sees bpy and numpy of the test environment only through a
+    ``.pth`` file (pip takes numpy as already there, checks Requires-Python); the installed
+    package then builds and casts there."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path("
+                           "'purelib'))"], capture_output=True, text=True, check=True).stdout
+    import numpy
+    test_site = os.path.dirname(os.path.dirname(numpy.__file__))
+    with open(os.path.join(site.strip(), "test_environment.pth"), "w", encoding="utf-8") as fh:
+        fh.write(test_site + "\n")
+    proc = subprocess.run([str(python), "-m", "pip", "install", "--no-index", str(wheel)],
+                          capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Requirement already satisfied: numpy" in proc.stdout, proc.stdout
+    proc = subprocess.run([str(python), "-c", RUN_CHECK], capture_output=True, text=True,
+                          timeout=300, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert f"FROM {site.strip()}" in proc.stdout, proc.stdout
+    python_version = "{}.{}".format(*sys.version_info[:2])
+    assert f"PYTHON {python_version} HIT 9.0" in proc.stdout, proc.stdout
+
+
+def test_no_marker_compares_the_kernel_release(wheel):
+    """``platform_release`` / ``platform_version`` compared as versions make pip 24.1+ stop with
+    InvalidVersion on Linux kernels such as Debian's 6.1.0-17-amd64 (pypa/packaging#774): the
+    wheel's requirements use neither, so installing never depends on the kernel's name."""
+    requires = _metadata(wheel).get_all("Requires-Dist") or []
+    assert requires and not [r for r in requires if "platform_release" in r
+                             or "platform_version" in r], requires
+
+
 def test_optional_dependencies_become_extras(tmp_path):
     """An extra declared in pyproject.toml is written as Provides-Extra with its requirements
     conditioned on it, its own environment marker kept: the real one (embree), and a second one

@@ -1,11 +1,11 @@
-"""Draw docs/bench.png from the benchmark results (tools/bench.py --out bench-results/bpy-X.json).
+"""Draw docs/bench.png from the benchmark results (tools/bench --out bench-results/bpy-X.json).
 
     .venv/bpy-5.0/bin/python tools/bench_chart.py bench-results docs/bench.png
 
 Top (the headline): the 1,000-cycle sampler loop with copy_leaky, copy_fixed and ours — bpy.data
 mesh count and process RSS per cycle.  Middle: cold-build speedup over copy_fixed per scene (ours
 and the C floor), one bar group per Blender version, with the targets.  Bottom (when the results
-hold the ``soak`` measurement, tools/bench_pipeline.py): the synthetic-data loop (objects made,
+hold the ``soak`` measurement): the synthetic-data loop (objects made,
 built, cast against and deleted every iteration) with ours, the BlenderProc drop-in and
 copy_fixed — RSS held after each tenth iteration, and time per iteration.
 

@@ -1,8 +1,8 @@
 """Build the extension zips with Blender's own extension tool, and validate each one.
 
 * ``dist/bvh_leakfree_addon-<version>-<platform>.zip`` for every platform the manifest lists
-  (``platforms``), each with only its own ``embreex`` wheel (Blender's ``--split-platforms``):
-  the Embree ray backend;
+  (``platforms``), each with only its own ``embreex`` wheels (Blender's ``--split-platforms``),
+  one per CPython (Blender installs the one matching its Python): the Embree ray backend;
 * ``dist/bvh_leakfree_addon-<version>.zip``, the same add-on without wheels or platform list: it
   installs anywhere and casts batches with the mathutils backend.
 
@@ -10,7 +10,8 @@ Blender's builder wants ``__init__.py`` beside ``blender_manifest.toml``.  The r
 manifest at the top level (single source of truth) and the code in ``bvh_leakfree_addon/``, so this
 script stages both into ``build/stage/`` (the wheels named by the manifest are copied in from the
 wheelhouse, their SHA-256 checked against ``requirements/addon-wheels.txt``; the wheel-less stage
-gets a copy of the manifest without ``platforms`` and ``wheels``), runs ``blender_ext.py build``
+gets a copy of the manifest without ``platforms`` and ``wheels``; every platform must have a wheel
+for each CPython any wheel is for, so that no platform zip lacks one), runs ``blender_ext.py build``
 there and then ``blender_ext.py validate`` on each zip.  The builder is the one shipped inside the
 ``bpy`` wheel of the interpreter running this script.  Any failure stops the build with Blender's
 own message and leaves no zip behind.
@@ -43,6 +44,43 @@ def find_blender_ext():
     if not candidates:
         sys.exit(f"build_dist: blender_ext.py not found under {bpy_dir}")
     return candidates[-1]
+
+
+def load_blender_ext(path):
+    """Blender's extension tool as a module (its wheel-name rules), without running it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_blender_ext", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def wheel_matrix(ext, platforms, wheels):
+    """``{platform: [CPython "3.11", ...]}`` of the manifest's wheels, read with Blender's own rules
+    (``ext``: :func:`load_blender_ext`).  Exits with a message naming what is missing when a
+    platform lacks the wheel of a CPython that another wheel is for, or a wheel fits no platform."""
+    matrix = {platform: set() for platform in platforms}
+    for wheel in wheels:
+        name = Path(wheel).name
+        versions = ext.python_versions_from_wheel(name)
+        if isinstance(versions, str):
+            sys.exit(f"build_dist: {name}: {versions}")
+        fits = [p for p in platforms
+                if ext.blender_platform_compatible_with_wheel_platform_from_filepath(p, name)]
+        if not fits:
+            sys.exit(f"build_dist: {name} is for none of the manifest's platforms "
+                     f"({', '.join(platforms)})")
+        for platform in fits:
+            matrix[platform] |= {".".join(map(str, v)) for v in versions}
+    every = set().union(*matrix.values()) if matrix else set()
+    key = lambda v: tuple(map(int, v.split(".")))  # noqa: E731
+    for platform, versions in matrix.items():
+        if versions != every:
+            missing = ", ".join(sorted(every - versions, key=key))
+            sys.exit(f"build_dist: the manifest has no {platform} wheel for CPython {missing} "
+                     f"(the other platforms have one): its zip would not install there")
+    return {platform: sorted(versions, key=key) for platform, versions in matrix.items()}
 
 
 def wheel_hashes(root):
@@ -163,6 +201,9 @@ def main():
     with_platforms = not args.no_platform_zips and stage(root, platform_stage,
                                                          Path(args.wheelhouse), with_wheels=True)
     if with_platforms:
+        manifest = tomllib.loads((platform_stage / "blender_manifest.toml").read_text("utf-8"))
+        matrix = wheel_matrix(load_blender_ext(tool), manifest["platforms"],
+                              manifest.get("wheels", []))
         code, out = run(tool, "validate", str(platform_stage))
         if code != 0:
             fail(out, f"the manifest or package failed Blender's validator (exit {code})")
@@ -176,6 +217,9 @@ def main():
         shown = path.relative_to(root) if path.is_relative_to(root) else path
         print(f"build_dist: {shown} ({path.stat().st_size / 2**20:.1f} MB) built and validated "
               f"with {name}")
+    if with_platforms:
+        for platform, versions in matrix.items():
+            print(f"build_dist: {platform}: embreex for CPython {', '.join(versions)}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The cast: "Ray Cast from 3D Cursor" into the selected objects.
 
-settings (preferences, sidebar, redo panel) → service (the cast) → state (the last result) →
+settings (preferences, sidebar, redo panel) → words (where a ray went) → result (declared once,
+rendered once) → service (the cast: ``cursor_ray``'s ray as a result) → state (the last result) →
 operators → panels (sidebar, menus) → overlay (the last ray in the viewport).
 """
 from . import operators, overlay, panels, settings, state

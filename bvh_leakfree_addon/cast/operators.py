@@ -3,8 +3,10 @@
 service — settings in, a report and the stored result out."""
 import bpy
 
+from ..cursor_ray import inputs_of
 from ..names import CAST, label
 from ..utils import reports_errors, tag_redraw
+from .result import report_text
 from .service import (
     BuildProgress,
     CastError,
@@ -12,7 +14,7 @@ from .service import (
     select_hit_object,
     snap_cursor_to_hit,
 )
-from .settings import RAY_OPTIONS, CastSettings, cast_inputs, cast_settings, operator_properties
+from .settings import RAY_OPTIONS, CastSettings, cast_settings, operator_properties
 from .state import store_result
 
 __all__ = ("OBJECT_OT_bvh_cast_from_cursor",)
@@ -47,7 +49,7 @@ class OBJECT_OT_bvh_cast_from_cursor(bpy.types.Operator):
         self._fill_from_preferences(context)
         progress = BuildProgress(context)
         try:
-            result = cast_from_cursor(context, progress=progress, **cast_inputs(self))
+            result = cast_from_cursor(context, progress=progress, **inputs_of(self))
         except CastError as ex:
             self.report({'ERROR'}, str(ex))
             return {'CANCELLED'}
@@ -57,11 +59,10 @@ class OBJECT_OT_bvh_cast_from_cursor(bpy.types.Operator):
             if self.snap_cursor:
                 snap_cursor_to_hit(context.scene, result)
             if self.select_hit:
-                note = select_hit_object(context, result)
-                if note:
-                    result.notes.append(note)
-        store_result(context, result)
-        self.report({'INFO'} if result.hit else {'WARNING'}, result.report_text())
+                result.add_note(select_hit_object(context, result))
+        stored = store_result(context, result)
+        # the report reads what the panel shows: the stored result when there is one
+        self.report({'INFO'} if result.hit else {'WARNING'}, report_text(stored or result))
         tag_redraw(context)
         return {'FINISHED'}
 

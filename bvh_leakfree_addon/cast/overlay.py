@@ -23,8 +23,8 @@ from bpy_extras.view3d_utils import location_3d_to_region_2d
 from gpu_extras.batch import batch_for_shader
 from mathutils import Vector
 
+from ..cursor_ray import view_direction
 from ..utils import get_preferences, runtime_state
-from .directions import view_direction
 
 __all__ = ("overlay_geometry", "view_geometry", "drawn_result", "label_text", "ui_scale",
            "register", "unregister", "runtime_hooks_active")
@@ -80,7 +80,7 @@ def overlay_geometry(cast, pixel_size=None, view_forward=None, scale=1.0):
     and markers keep their size in pixels at any zoom; without it the sizes follow the ray
     length.  ``scale`` multiplies every size (the interface's scale: :func:`ui_scale`).
     ``view_forward`` is the viewer's direction through the cursor
-    (``directions.view_direction``): it picks the cross or the dot (None: the cross).
+    (``cursor_ray.view_direction``): it picks the cross or the dot (None: the cross).
     """
     geometry = {key: [] for key in GEOMETRY_KEYS}
     if cast is None or not cast.has_result:
@@ -93,7 +93,7 @@ def overlay_geometry(cast, pixel_size=None, view_forward=None, scale=1.0):
     if cast.hit:
         end = Vector(cast.location)
     else:
-        length = cast.max_distance if math.isfinite(cast.max_distance) else MAX_DRAWN_LENGTH
+        length = cast.distance if math.isfinite(cast.distance) else MAX_DRAWN_LENGTH
         end = origin + direction * min(length, MAX_DRAWN_LENGTH)
     length = (end - origin).length
     per_pixel = pixel_size if pixel_size else (lambda _point: max(length, 1.0) / 400.0)
@@ -197,7 +197,7 @@ def label_text(cast):
     if cast is None or not cast.has_result or not cast.hit:
         return ""
     name = cast.object_name or "hit"
-    return f"{name}, {cast.distance:.2f} m"
+    return f"{name}, {cast.hit_distance:.2f} m"
 
 
 # --- Drawing -------------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ options (:func:`operator_properties`); :meth:`CastSettings.draw` draws them in a
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty
 
+from ..cursor_ray import INPUTS
 from ..utils import feature_settings, tag_redraw
 
 __all__ = ("DIRECTION_ITEMS", "CAST_INPUTS", "RAY_OPTIONS", "CastSettings", "cast_settings",
-           "cast_inputs", "operator_properties", "direction_label")
+           "copied_properties", "operator_properties", "direction_label")
 
 # Direction modes of the cast.  Scripts depend on these identifiers: never rename one.
 DIRECTION_ITEMS = (
@@ -29,8 +30,8 @@ DIRECTION_ITEMS = (
     ('CUSTOM', "Custom", "Along the Custom Direction vector (world space)"),
 )
 
-#: what ``service.cast_from_cursor`` takes
-CAST_INPUTS = ("direction", "custom_direction", "distance", "evaluated", "instances")
+#: what a ray from the cursor takes (``cursor_ray.cast_from_cursor``), and what a result keeps
+CAST_INPUTS = INPUTS
 #: the operator's properties: the cast's inputs and what to do with a hit (the rest: the overlay)
 RAY_OPTIONS = CAST_INPUTS + ("snap_cursor", "select_hit")
 
@@ -118,17 +119,26 @@ class CastSettings(bpy.types.PropertyGroup):
                 sub.prop(self, name)
 
 
+def copied_properties(names, change):
+    """New property declarations for ``names``, made from those of :class:`CastSettings`:
+    ``change(name, keywords)`` adjusts each one's keyword arguments (a copy) in place."""
+    props = {}
+    for name in names:
+        declared = CastSettings.__annotations__[name]
+        keywords = dict(declared.keywords)
+        change(name, keywords)
+        props[name] = declared.function(**keywords)
+    return props
+
+
 def operator_properties():
     """The ray options as operator properties: the same declarations, plus ``SKIP_SAVE`` so a
     fresh invocation takes the preferences' values rather than the last run's (F9 redo still keeps
     the values of the run being redone)."""
-    props = {}
-    for name in RAY_OPTIONS:
-        declared = CastSettings.__annotations__[name]
-        keywords = dict(declared.keywords)
+    def skip_save(_name, keywords):
         keywords["options"] = set(keywords.get("options", ())) | {'SKIP_SAVE'}
-        props[name] = declared.function(**keywords)
-    return props
+
+    return copied_properties(RAY_OPTIONS, skip_save)
 
 
 def cast_settings(context=None):
@@ -136,10 +146,3 @@ def cast_settings(context=None):
     not enabled."""
     return feature_settings(context, "cast", CastSettings)
 
-
-def cast_inputs(settings):
-    """``service.cast_from_cursor``'s keyword arguments from ``settings`` (the preferences' group,
-    its declared defaults, or the operator)."""
-    values = {name: getattr(settings, name) for name in CAST_INPUTS}
-    values["custom_direction"] = tuple(values["custom_direction"])
-    return values

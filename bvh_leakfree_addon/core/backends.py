@@ -6,7 +6,8 @@ there), ``"embree"`` (``embree``; when ``embreex`` imports) or ``"auto"``.
 build (it then wins from the first ray: ~40 µs per call against 0.2–0.8 ms) or the batch is large
 enough to pay for building one: ``rays >= crossover(top)``, where the crossover is the predicted
 Embree build time over the predicted time saved per ray.  The model, measured on S1–S4 (2 cores,
-bpy 5.0.1; ``tools/bench_rays.py`` measures the real crossover next to the model's prediction):
+bpy 5.0.1; ``tools/bench``'s ``embree`` measurement finds the real crossover next to the model's
+prediction):
 
 * Embree build: embreex copies the geometry element by element (~0.23 µs a vertex, ~0.33 µs a
   triangle), Embree builds its BVH (~0.22 µs a triangle), reading and transforming the rows'
@@ -24,7 +25,7 @@ import math
 
 from . import embree
 
-__all__ = ("BACKENDS", "available", "check", "crossover", "embree_pays")
+__all__ = ("BACKENDS", "available", "summary", "check", "crossover", "embree_pays")
 
 BACKENDS = ("embree", "mathutils")
 
@@ -39,6 +40,16 @@ MATHUTILS_US_PER_RAY_PER_BOX = 0.016
 def available():
     """Names of the backends that can be used here, fastest first."""
     return tuple(name for name in BACKENDS if name != "embree" or embree.available())
+
+
+def summary():
+    """``(fast, sentence)``: whether batched rays (``ray_cast_many``, camera maps) can use Embree
+    here, and one sentence for people saying which backend they use and, without Embree, why
+    (e.g. *"Batched rays use mathutils, the slower backend: the embreex package is not installed
+    for this Python 3.14"*)."""
+    if embree.available():
+        return True, f"Batched rays use Embree (embreex {embree.version() or 'of unknown version'})"
+    return False, f"Batched rays use mathutils, the slower backend: {embree.unavailable_reason()}"
 
 
 def check(backend):

@@ -31,6 +31,7 @@ from .toplevel import boxes_of, make_top_level
 
 __all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults")
 
+
 def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
           progress=None):
     """Build a :class:`SceneBVH` over ``objects`` (see the module and ``api`` docs)."""
@@ -82,7 +83,7 @@ class SceneBVH:
         self._input = state.objects
         self._flags = state.flags()
         self._depsgraph_arg = depsgraph
-        self.stats = state.stats.unchanged_copy(seconds)
+        self.stats = state.stats._unchanged_copy(seconds)
 
     def _set_state(self, state):
         self._state = state
@@ -174,7 +175,7 @@ class SceneBVH:
         if reuse and state.stamp is not None:
             start = time.perf_counter()
             if state.stamp == fastpath.stamp_now(self._depsgraph_arg):
-                self.stats = state.stats.unchanged_copy(time.perf_counter() - start)
+                self.stats = state.stats._unchanged_copy(time.perf_counter() - start)
                 if progress is not None:
                     progress(1.0)
                 return self

@@ -19,16 +19,11 @@ import bpy
 
 import numpy as np
 
-from .idtypes import collection_of_code, id_collection_names, singular
+from .identity import session_uids
+from .idtypes import NEVER_ORPHANED, id_collection_names, in_words, is_orphan, resolve_types
 
 __all__ = ("DatablockCount", "datablock_counts", "count_type", "orphans", "purge_orphans",
-           "purge_preview", "resolve_types", "collection_label", "format_counts", "is_orphan",
-           "NEVER_ORPHANED")
-
-# ID types that are never unused: Blender's purge skips them too (removing them breaks the session).
-NEVER_ORPHANED = frozenset({"window_managers", "workspaces", "screens", "scenes", "libraries"})
-# Images that hold render/compositor output have no users by design.
-_VIEWER_IMAGE_TYPES = frozenset({"RENDER_RESULT", "COMPOSITING"})
+           "purge_preview", "resolve_types", "format_counts")
 
 
 class DatablockCount(namedtuple("DatablockCount", "total orphans local linked linked_orphans")):
@@ -43,38 +38,10 @@ class DatablockCount(namedtuple("DatablockCount", "total orphans local linked li
         return self.orphans - self.linked_orphans
 
 
-def resolve_types(types):
-    """Collection names for ``types``: None or ``'ALL'`` → every collection; otherwise a name or
-    code,
-    or an iterable of them (``{'MESH', 'materials'}``).  Unknown names raise ``ValueError``."""
-    names = id_collection_names()
-    if types is None or types == "ALL":
-        return names
-    if isinstance(types, str):
-        types = (types,)
-    known = set(names)
-    out = []
-    for item in types:
-        if item == "ALL":
-            return names
-        name = item if item in known else collection_of_code(item)
-        if name not in known:
-            raise ValueError(f"unknown ID type {item!r}: use a bpy.data collection name "
-                             f"(e.g. 'meshes') or an ID type code (e.g. 'MESH')")
-        if name not in out:
-            out.append(name)
-    return tuple(out)
-
-
-def collection_label(name, count=2):
-    """Human label of a collection for ``count`` items: ``meshes``/``mesh``, ``node groups``…"""
-    return singular(name) if count == 1 else name.replace("_", " ")
-
-
 def format_counts(counts):
     """``{'meshes': 37, 'materials': 4}`` → ``'37 meshes, 4 materials'`` (largest first)."""
     items = sorted(((n, c) for n, c in counts.items() if c), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{count} {collection_label(name, count)}" for name, count in items)
+    return ", ".join(f"{count} {in_words(name, count)}" for name, count in items)
 
 
 def _user_counts(collection):
@@ -111,13 +78,6 @@ def _count_by_loop(name, collection, has_libraries):
             orphan_total += 1
             linked_orphans += is_linked
     return DatablockCount(total, orphan_total, total - linked, linked, linked_orphans)
-
-
-def is_orphan(name, id_):
-    """``id_`` (of ``bpy.data.<name>``) has no users and is not a root ID or a viewer image."""
-    if name in NEVER_ORPHANED or id_.users != 0:
-        return False
-    return not (name == "images" and id_.type in _VIEWER_IMAGE_TYPES)
 
 
 def count_type(name, has_libraries=None):
@@ -183,7 +143,7 @@ def purge_orphans(types=frozenset({"MESH"}), *, recursive=False, include_linked=
         target_set = set(targets)
         kept_orphans = {(name, id_.session_uid) for name in every if name not in target_set
                         for id_ in _orphans_of(name, include_linked)}
-    before = {name: _uids(name) for name in every}
+    before = {name: session_uids(name) for name in every}
     batch = {name: _orphans_of(name, include_linked) for name in targets}
     while any(batch.values()):
         ids = [id_ for group in batch.values() for id_ in group]
@@ -196,18 +156,10 @@ def purge_orphans(types=frozenset({"MESH"}), *, recursive=False, include_linked=
                         if (name, id_.session_uid) not in kept_orphans] for name in every}
     removed = {}
     for name, uids in before.items():
-        gone = int(np.count_nonzero(~np.isin(uids, _uids(name), assume_unique=True)))
+        gone = int(np.count_nonzero(~np.isin(uids, session_uids(name), assume_unique=True)))
         if gone:
             removed[name] = gone
     return removed
-
-
-def _uids(name):
-    collection = getattr(bpy.data, name)
-    uids = np.empty(len(collection), dtype=np.int32)
-    if len(uids):
-        collection.foreach_get("session_uid", uids)
-    return uids
 
 
 def purge_preview(types=frozenset({"MESH"}), *, recursive=False, include_linked=False):

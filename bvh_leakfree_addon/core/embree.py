@@ -20,6 +20,7 @@ Casting (:func:`cast`): float32 rays in chunks (bounded temporaries) run by a fe
 """
 import math
 import os
+import sys
 import threading
 import time
 import weakref
@@ -32,8 +33,8 @@ from . import merge
 from .rays import empty_results
 from .results import alive
 
-__all__ = ("ENV_SWITCH", "available", "unavailable_reason", "forget", "version", "EmbreeScene",
-           "scene_for", "existing_scene", "cast", "release")
+__all__ = ("ENV_SWITCH", "available", "unavailable_reason", "missing", "forget", "version",
+           "EmbreeScene", "scene_for", "existing_scene", "cast", "release")
 
 #: environment variable: "0", "off", "false" or "no" hides the Embree backend
 ENV_SWITCH = "BVH_LEAKFREE_EMBREE"
@@ -43,7 +44,7 @@ CHUNK = 1 << 15
 MAX_THREADS = 8
 
 _lock = threading.Lock()
-_probe = None        # (modules or None, reason or None) once probed
+_probe = None        # (modules or None, reason or None, not installed?) once probed
 _device = None       # the one shared embreex.rtcore.EmbreeDevice
 _scenes = weakref.WeakKeyDictionary()   # TopLevel -> EmbreeScene
 
@@ -53,22 +54,25 @@ def _hidden():
 
 
 def _load():
-    """``(modules, None)`` or ``(None, reason)``: the embreex modules this backend uses."""
+    """``(modules, None, False)`` or ``(None, reason, missing)``: the embreex modules this backend
+    uses, or why not (``missing``: the package is not installed at all)."""
     global _probe
     if _hidden():
-        return None, f"hidden by the environment ({ENV_SWITCH}={os.environ[ENV_SWITCH]})"
+        return None, f"hidden by the environment ({ENV_SWITCH}={os.environ[ENV_SWITCH]})", False
     if _probe is None:
         try:
             from embreex import mesh_construction, rtcore, rtcore_scene
         except ModuleNotFoundError as ex:
             if ex.name != "embreex":
-                _probe = (None, f"embreex failed to load: {type(ex).__name__}: {ex}")
+                _probe = (None, f"embreex failed to load: {type(ex).__name__}: {ex}", False)
             else:
-                _probe = (None, f"the embreex package is not installed ({ex})")
+                python = "{}.{}".format(*sys.version_info[:2])
+                _probe = (None, f"the embreex package is not installed for this Python {python}",
+                          True)
         except Exception as ex:  # noqa: BLE001 - a library that fails to load: no backend
-            _probe = (None, f"embreex failed to load: {type(ex).__name__}: {ex}")
+            _probe = (None, f"embreex failed to load: {type(ex).__name__}: {ex}", False)
         else:
-            _probe = ((rtcore, rtcore_scene, mesh_construction), None)
+            _probe = ((rtcore, rtcore_scene, mesh_construction), None, False)
     return _probe
 
 
@@ -80,6 +84,11 @@ def available():
 def unavailable_reason():
     """Why the Embree backend cannot be used, or None when it can."""
     return _load()[1]
+
+
+def missing():
+    """True when the embreex package is not installed (rather than hidden or failing to load)."""
+    return _load()[2]
 
 
 def version():
@@ -156,7 +165,7 @@ def scene_for(top, objects, depsgraph):
 
 
 def _build(top, objects, depsgraph):
-    modules, reason = _load()
+    modules, reason, _missing = _load()
     if modules is None:
         raise RuntimeError(f"the Embree backend is not available: {reason}")
     rtcore, rtcore_scene, mesh_construction = modules

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 import bpy
 
-__all__ = ("IdType", "ID_TYPES", "BY_COLLECTION", "id_collection_names", "collection_of_code",
-           "singular", "label", "icon")
+__all__ = ("IdType", "ID_TYPES", "BY_COLLECTION", "NEVER_ORPHANED", "id_collection_names",
+           "collection_of_code", "resolve_types", "in_words", "label", "icon", "is_orphan")
 
 
 class IdType(NamedTuple):
@@ -61,6 +61,10 @@ ID_TYPES = (
     IdType("worlds", "WORLD", "world", 'WORLD'),
 )
 BY_COLLECTION = {t.collection: t for t in ID_TYPES}
+#: ID types that are never unused: Blender's purge skips them too (removing them breaks the session)
+NEVER_ORPHANED = frozenset({"window_managers", "workspaces", "screens", "scenes", "libraries"})
+#: images that hold render/compositor output have no users by design
+_VIEWER_IMAGE_TYPES = frozenset({"RENDER_RESULT", "COMPOSITING"})
 _BY_CODE = {t.code: t.collection for t in ID_TYPES}
 
 
@@ -84,19 +88,52 @@ def collection_of_code(code):
     return _BY_CODE.get(code)
 
 
-def singular(name):
-    """``'node_groups'`` → ``'node group'``."""
-    known = BY_COLLECTION.get(name)
-    if known is not None:
-        return known.singular
-    return (name[:-1] if name.endswith("s") else name).replace("_", " ")
+def resolve_types(types):
+    """Collection names for ``types``, in either spelling: None or ``'ALL'`` → every collection;
+    otherwise a ``bpy.data`` collection name or an ID type code, or an iterable of them
+    (``{'MESH', 'materials'}``).  Unknown names raise ``ValueError``."""
+    names = id_collection_names()
+    if types is None or types == "ALL":
+        return names
+    if isinstance(types, str):
+        types = (types,)
+    known = set(names)
+    out = []
+    for item in types:
+        if item == "ALL":
+            return names
+        name = item if item in known else collection_of_code(item)
+        if name not in known:
+            raise ValueError(f"unknown ID type {item!r}: use a bpy.data collection name "
+                             f"(e.g. 'meshes') or an ID type code (e.g. 'MESH')")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def in_words(name, count=2):
+    """A collection's name in words for ``count`` of its IDs: ``'node_groups'`` → ``'node
+    groups'``, and for one of them ``'node group'`` (``'particles'`` → ``'particle system'``)."""
+    if count == 1:
+        known = BY_COLLECTION.get(name)
+        if known is not None:
+            return known.singular
+        name = name[:-1] if name.endswith("s") else name
+    return name.replace("_", " ")
 
 
 def label(name):
     """``'node_groups'`` → ``'Node Groups'`` (how Blender titles the collection)."""
-    return name.replace("_", " ").title()
+    return in_words(name).title()
 
 
 def icon(name):
     known = BY_COLLECTION.get(name)
     return known.icon if known is not None else 'DOT'
+
+
+def is_orphan(name, id_):
+    """``id_`` (of ``bpy.data.<name>``) has no users and is not a root ID or a viewer image."""
+    if name in NEVER_ORPHANED or id_.users != 0:
+        return False
+    return not (name == "images" and id_.type in _VIEWER_IMAGE_TYPES)

@@ -17,19 +17,50 @@ def alive(obj):
 
 
 class Hit:
-    """One ray or nearest-point result, in world space."""
+    """One ray or nearest-point result, in world space.
+
+    Unpacks like ``mathutils.bvhtree.BVHTree.ray_cast``'s tuple: ``location, normal, index,
+    distance = hit`` (``hit[0]`` … ``hit[3]`` too), where ``index`` is :attr:`polygon_index`, the
+    polygon in the evaluated mesh of :attr:`object` — not an index into one merged mesh as
+    BlenderProc's tree gives (``SceneBVH.tree`` and ``SceneBVH.source_of`` map those).
+
+    Attributes:
+        location: ``Vector``, the hit point in world space.
+        normal: unit ``Vector`` in world space, the polygon's normal as ``Scene.ray_cast``
+            reports it.
+        object: the original ``bpy.types.Object`` whose geometry was hit (for an instance, the
+            instanced object).
+        instancer: the selected object that instanced :attr:`object` (a collection instance,
+            particle system, geometry nodes, …), else None.
+        polygon_index: polygon index in :attr:`object`'s evaluated mesh.
+        distance: world units from the ray's origin (or from the query point).
+        matrix_world: ``Matrix``, the world matrix of the object or instance hit.
+    """
 
     __slots__ = ("location", "normal", "object", "instancer", "polygon_index", "distance",
                  "matrix_world")
 
-    def __init__(self, location, normal, obj, instancer, polygon_index, distance, matrix_world):
-        self.location = location            #: Vector, world space
-        self.normal = normal                #: unit Vector, world space, as Scene.ray_cast reports
-        self.object = obj                   #: original bpy.types.Object whose geometry was hit
-        self.instancer = instancer          #: selected instancer of that instance, else None
-        self.polygon_index = polygon_index  #: polygon index in that object's evaluated mesh
-        self.distance = distance            #: world units from the origin
-        self.matrix_world = matrix_world    #: world matrix of the object or instance hit
+    def __init__(self, location, normal, object, instancer, polygon_index, distance,
+                 matrix_world):
+        self.location = location
+        self.normal = normal
+        self.object = object
+        self.instancer = instancer
+        self.polygon_index = polygon_index
+        self.distance = distance
+        self.matrix_world = matrix_world
+
+    def _as_tuple(self):
+        return (self.location, self.normal, self.polygon_index, self.distance)
+
+    def __iter__(self):
+        return iter(self._as_tuple())
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return self._as_tuple()[index]
 
     def __repr__(self):
         inst = f" via {self.instancer.name!r}" if self.instancer is not None else ""
@@ -72,7 +103,7 @@ class BuildStats:
         self.unchanged = False
         self.transforms_only = False
 
-    def unchanged_copy(self, seconds):
+    def _unchanged_copy(self, seconds):
         """The stats of a build skipped because nothing changed since the one these describe."""
         out = BuildStats()
         for name in ("objects_used", "instances", "triangles", "trees"):

@@ -212,12 +212,19 @@ def progress(value):
 
 
 def ray_arrays(origins, directions):
-    """``(origins (N, 3), unit directions (N, 3))`` as float64 arrays; ``directions`` may be one
-    (3,) vector shared by every ray."""
+    """``(origins (N, 3), unit directions (N, 3))`` as float64 arrays.  Either side may be one
+    (3,) vector shared by every ray of the other (one origin, many directions: a fan of rays; many
+    origins, one direction: parallel rays); one of each is a batch of one."""
     o = np.asarray(origins, dtype=np.float64)
-    if o.ndim != 2 or o.shape[1] != 3:
-        raise ValueError(f"origins must have shape (N, 3), got {o.shape}")
     d = np.asarray(directions, dtype=np.float64)
+    if o.shape == (3,):
+        o = o[None, :] if d.shape == (3,) else o
+    elif o.ndim != 2 or o.shape[1] != 3:
+        raise ValueError(f"origins must have shape (N, 3) or (3,), got {o.shape}")
+    if d.ndim == 2 and o.shape == (3,):
+        if d.shape[1] != 3:
+            raise ValueError(f"directions must have shape (N, 3) or (3,), got {d.shape}")
+        o = np.broadcast_to(o, d.shape)
     if d.shape == (3,):
         d = np.broadcast_to(d, o.shape)
     if d.shape != o.shape:

@@ -3,9 +3,10 @@
 what is new since the baseline by name, a history graph, the orphan purge and the Leak Check.
 
 settings (preferences) → state (open lists, the last leak check) → history (samples, the graph's
-picture) → service (the timer, the baseline, the lists) → operators (purge, baseline, undo
-steps), inspect (the lists' rows), leak_check (uses the cast; any script) → rows (the table and
-the lists, as wide as the sidebar allows) → panels (sidebar, File › Clean Up).
+picture) → pages (what is new since the baseline, a page at a time) → service (the timer, the
+baseline, the lists) → operators (purge, baseline, undo steps), inspect (the lists' rows),
+leak_check (the cursor ray, any script) → rows (the table and the lists, as wide as the sidebar
+allows) → panels (sidebar, File › Clean Up).
 """
 from . import inspect, leak_check, operators, panels, service, settings, state
 

@@ -14,7 +14,6 @@ five minutes; the panel says which).
 import collections
 import math
 
-import bpy
 import bpy.utils.previews
 
 import numpy as np

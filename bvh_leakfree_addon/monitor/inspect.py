@@ -11,12 +11,14 @@ import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
 from ..core import idtypes
-from ..core.datablocks import is_orphan
-from ..core.leaks import describe, find_by_uid
+from ..core.identity import describe, find_by_uid
+from ..core.idtypes import is_orphan
+from ..core.numbers import count
 from ..names import DELETE_ORPHAN, LIST_NEW, SELECT_USERS, WHO_USES
 from ..utils import reports_errors, runtime_state, view_layer_members
 from . import service
 from .operators import undo_step
+from .pages import page_count
 from .settings import LISTABLE
 
 __all__ = ("WM_OT_bvh_datablock_list", "WM_OT_bvh_datablock_users", "WM_OT_bvh_select_users",
@@ -50,7 +52,7 @@ def _lookup(collection, uid):
         raise ValueError(f"'{collection}' is not a datablock type")
     found = find_by_uid(collection, uid)
     if found is None:
-        raise ValueError(f"that {idtypes.singular(collection)} no longer exists (undo, a file "
+        raise ValueError(f"that {idtypes.in_words(collection, 1)} no longer exists (undo, a file "
                          "load or a script removed it)")
     return found
 
@@ -83,7 +85,7 @@ class WM_OT_bvh_datablock_list(bpy.types.Operator):
             mon.pages[index] = 0
         else:
             view = service.new_list(name)
-            pages = max(1, -(-view.new // service.PAGE_SIZE)) if view is not None else 1
+            pages = page_count(view.new) if view is not None else 1
             step = 1 if self.action == 'NEXT' else -1
             mon.pages[index] = max(0, min(pages - 1, mon.pages[index] + step))
         service.refresh_list(name)
@@ -198,8 +200,7 @@ class WM_OT_bvh_select_users(bpy.types.Operator):
         layer_objects.active = objects[0]
         undo_step(context, SELECT_USERS)
         names = ", ".join(obj.name for obj in objects[:3]) + (", …" if len(objects) > 3 else "")
-        self.report({'INFO'}, f"Selected {len(objects)} object{'s' if len(objects) > 1 else ''}"
-                              f" using {label}: {names}")
+        self.report({'INFO'}, f"Selected {count(len(objects), 'object')} using {label}: {names}")
         return {'FINISHED'}
 
 

@@ -2,9 +2,9 @@
 """The Leak Check: runs something many times under ``leak_guard`` and reports what grew, by name,
 and how Blender's own memory and the process's RSS moved.
 
-* ``object.bvh_leak_check`` ("Leak Check: Add-on's Cast") runs the add-on's own cold build + cast on
-  the selection: it checks the add-on, not the artist's scene (the one place the monitor uses the
-  cast: the declared direction monitor → cast);
+* ``object.bvh_leak_check`` ("Leak Check: Add-on's Cast") runs the add-on's own cold build + cast
+  on the selection: it checks the add-on, not the artist's scene (``cursor_ray``, the ray from the
+  cursor both features use, with the cast's settings from the preferences);
 * ``wm.bvh_leak_check_script`` runs a Text datablock (a script in the Text Editor).  The script
   runs only when the user asks (a click, or an explicit operator call), never on load or from a
   timer; each run in a fresh namespace, as Text › Run Script does.  An error raised by the script
@@ -22,33 +22,21 @@ import traceback
 import bpy
 from bpy.props import IntProperty, StringProperty
 
-from ..cast.service import CastError, cast_from_cursor
-from ..cast.settings import cast_inputs, cast_settings
-from ..core.leaks import leak_guard
+from ..core.idtypes import in_words
+from ..core.leaks import change_text, leak_guard
 from ..core.memory import BLENDER, memory_change, memory_figure, mib_text, process_rss_bytes
+from ..core.numbers import MB, count, duration
+from ..cursor_ray import CastError, cast_from_cursor, inputs_of
 from ..names import LEAK_CHECK, LEAK_CHECK_SCRIPT, label
-from ..utils import reports_errors
+from ..utils import get_preferences, reports_errors, runtime_state
 from . import service
 from .operators import undo_step
 from .state import store_leak_check
 
 __all__ = ("OBJECT_OT_bvh_leak_check", "WM_OT_bvh_leak_check_script", "report_lines",
-           "duration_text", "signed", "draw_cleanup_entries", "draw_text_menu_entry", "register",
-           "unregister")
+           "draw_cleanup_entries", "draw_text_menu_entry", "register", "unregister")
 
 NAMES_IN_LINES = 3
-
-
-def signed(value, digits=1):
-    """``+0.0``, never ``-0.0`` (a shrink smaller than the last digit reads as no change)."""
-    return f"{round(value, digits) + 0.0:+.{digits}f}"
-
-
-def duration_text(seconds):
-    """``340 ms`` under a second, ``1.2 s`` above (a fast check must not read "0.0 s")."""
-    if seconds < 1.0:
-        return f"{max(seconds * 1e3, 0.0):.0f} ms" if seconds >= 0.001 else "< 1 ms"
-    return f"{seconds:.1f} s"
 
 
 def report_lines(report, runs):
@@ -56,7 +44,7 @@ def report_lines(report, runs):
     the runs added the same number each time."""
     out = []
     for change in report.ordered():
-        line = change.text(NAMES_IN_LINES)
+        line = change_text(change, NAMES_IN_LINES)
         if change.net > 0 and runs > 1 and change.added % runs == 0:
             line += f" = {change.added // runs} per run"
         out.append(line)
@@ -64,7 +52,7 @@ def report_lines(report, runs):
 
 
 def _growth_text(report):
-    return ", ".join(f"{name.replace('_', ' ')} +{n}" for name, n in sorted(report.growth.items()))
+    return ", ".join(f"{in_words(name)} +{n}" for name, n in sorted(report.growth.items()))
 
 
 class Baseline:
@@ -98,7 +86,7 @@ def _finish(context, report, *, runs, started, baseline, error="", **values):
     """Store the result for the panel, refresh the monitor, report in one line."""
     seconds = time.perf_counter() - started
     rss_after = process_rss_bytes()
-    rss_mb = ((rss_after - baseline.rss) / 2 ** 20
+    rss_mb = ((rss_after - baseline.rss) / MB
               if baseline.rss is not None and rss_after is not None else 0.0)
     memory = memory_text(baseline.memory, memory_figure(), baseline.rss, rss_after)
     growth = _growth_text(report)
@@ -134,7 +122,10 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context):
-        cast = cast_inputs(cast_settings(context))   # never snaps or selects: the scene stays
+        prefs = get_preferences(context)
+        if prefs is None:
+            raise ValueError("the add-on is not enabled (its cast settings are missing)")
+        cast = inputs_of(prefs.cast)   # never snaps or selects: the scene stays
         wm = context.window_manager
         started = time.perf_counter()
         baseline = Baseline()
@@ -142,7 +133,7 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
         try:
             with leak_guard(raise_on_leak=False) as report:
                 for i in range(self.iterations):
-                    result = cast_from_cursor(context, reuse=False, **cast)
+                    ray = cast_from_cursor(context, reuse=False, **cast)
                     if i == 0:  # after the first run: one-time allocations are not a leak
                         baseline.take()
                     wm.progress_update(i + 1)
@@ -151,12 +142,12 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
             return {'CANCELLED'}
         finally:
             wm.progress_end()
+        objects = ray.stats.objects_used
         seconds, memory, growth, lines = _finish(
             context, report, runs=self.iterations, started=started, baseline=baseline,
-            source='CAST', objects=result.objects_used, script="")
-        plural = "s" if result.objects_used != 1 else ""
-        text = (f"{LEAK_CHECK}: {self.iterations} builds + casts on {result.objects_used} "
-                f"object{plural} in {duration_text(seconds)}: ")
+            source='CAST', objects=objects, script="")
+        text = (f"{LEAK_CHECK}: {self.iterations} builds + casts on {count(objects, 'object')} "
+                f"in {duration(seconds)}: ")
         if growth:
             self.report({'WARNING'}, text + f"datablocks grew ({growth}): {'; '.join(lines)}; "
                                             f"{memory}")
@@ -219,7 +210,7 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
     def invoke(self, context, _event):
         if not self.text:
             edited = getattr(context, "edit_text", None)
-            state = getattr(context.window_manager, "bvh_leakfree", None)
+            state = runtime_state(context)
             last = state.monitor.leak_check_script if state is not None else ""
             self.text = (edited.name if edited is not None
                          else last if last in bpy.data.texts else bpy.data.texts[0].name)
@@ -272,8 +263,8 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
             self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)} stopped: {error}" +
                         (f" (so far: {'; '.join(lines)})" if lines else ""))
             return {'CANCELLED'}
-        text = (f"{label(LEAK_CHECK_SCRIPT)}: {done} run{'s' if done != 1 else ''} of '{name}' "
-                f"in {duration_text(seconds)}: ")
+        text = (f"{label(LEAK_CHECK_SCRIPT)}: {count(done, 'run')} of '{name}' in "
+                f"{duration(seconds)}: ")
         if lines:
             kind = 'WARNING' if growth else 'INFO'
             kept = "; still in the file (Ctrl+Z removes it)" if growth else ""

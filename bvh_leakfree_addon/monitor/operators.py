@@ -7,7 +7,8 @@ from typing import NamedTuple
 import bpy
 from bpy.props import BoolProperty, EnumProperty
 
-from ..core.datablocks import collection_label, format_counts, purge_orphans, purge_preview
+from ..core.datablocks import format_counts, purge_orphans, purge_preview
+from ..core.idtypes import in_words
 from ..names import PURGE, PURGE_ALL, PURGE_MESHES, RESET_BASELINE, label
 from ..utils import reports_errors
 from . import service
@@ -58,7 +59,7 @@ def type_lines(preview, shown=NAMES_SHOWN):
     lines = []
     for name, items in sorted(preview.items(), key=lambda item: (-len(item[1]), item[0])):
         names = [id_name for _uid, id_name in items]
-        text = f"{len(names):,} {collection_label(name, len(names))}: " + ", ".join(names[:shown])
+        text = f"{len(names):,} {in_words(name, len(names))}: " + ", ".join(names[:shown])
         if len(names) > shown:
             text += f" and {len(names) - shown:,} more"
         lines.append(text)

@@ -7,10 +7,11 @@ import time
 import bpy
 
 from .. import names
+from ..core.numbers import count, duration
 from ..sidebar import BVHSidebarPanel
 from ..utils import runtime_state
 from . import history, service
-from .leak_check import OBJECT_OT_bvh_leak_check, WM_OT_bvh_leak_check_script, duration_text
+from .leak_check import OBJECT_OT_bvh_leak_check, WM_OT_bvh_leak_check_script
 from .operators import WM_OT_bvh_purge_orphans, WM_OT_bvh_reset_baseline
 from .rows import (
     BOX_PX,
@@ -105,11 +106,11 @@ def leak_check_lines(mon, table_grew=False):
     runs = mon.leak_check_iterations
     if mon.leak_check_source == 'TEXT':
         lines = [(names.label(names.LEAK_CHECK_SCRIPT), 'TEXT'),
-                 (f"{runs} run{'s' if runs != 1 else ''} of '{mon.leak_check_script}'", 'BLANK1')]
+                 (f"{count(runs, 'run')} of '{mon.leak_check_script}'", 'BLANK1')]
     else:
-        plural = "s" if mon.leak_check_objects != 1 else ""
         lines = [(names.LEAK_CHECK, 'VIEWZOOM'),
-                 (f"{runs} builds + casts on {mon.leak_check_objects} object{plural}", 'BLANK1')]
+                 (f"{runs} builds + casts on {count(mon.leak_check_objects, 'object')}",
+                  'BLANK1')]
     if mon.leak_check_error:
         lines.append((f"Stopped: {mon.leak_check_error}", 'ERROR'))
     details = [line for line in mon.leak_check_lines.split("\n") if line]
@@ -126,7 +127,7 @@ def leak_check_lines(mon, table_grew=False):
                       'LOOP_BACK'))
     if mon.leak_check_memory:
         lines.append((mon.leak_check_memory, 'MEMORY'))
-    lines.append((f"Took {duration_text(mon.leak_check_seconds)}", 'TIME'))
+    lines.append((f"Took {duration(mon.leak_check_seconds)}", 'TIME'))
     return lines
 
 

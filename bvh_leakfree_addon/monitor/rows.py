@@ -17,6 +17,7 @@ from .inspect import (
     WM_OT_bvh_delete_orphan,
     WM_OT_bvh_select_users,
 )
+from .pages import PAGE_SIZE, page_count
 from .settings import monitor_settings
 
 __all__ = ("HEADERS", "PRIORITY", "Table", "table", "is_alert", "text_width", "wrap",
@@ -186,10 +187,10 @@ def draw_list(layout, context, name):
         right.label(text="Users")
     for info in view.rows:
         _draw_row(col, name, info, wide)
-    if view.new > service.PAGE_SIZE:
-        pages = -(-view.new // service.PAGE_SIZE)
+    if view.new > PAGE_SIZE:
+        pages = page_count(view.new)
         row = box.row(align=True)
-        first = view.start // service.PAGE_SIZE
+        first = view.start // PAGE_SIZE
         for action, icon in (('PREVIOUS', 'TRIA_LEFT'), ('NEXT', 'TRIA_RIGHT')):
             sub = row.row(align=True)
             sub.enabled = (first > 0) if action == 'PREVIOUS' else (first < pages - 1)

@@ -32,10 +32,12 @@ from bpy.app.handlers import persistent
 import numpy as np
 
 from ..core.datablocks import count_type
+from ..core.identity import session_uids, snapshot
 from ..core.idtypes import id_collection_names
-from ..core.leaks import new_since, process_rss_bytes, session_uids, snapshot
+from ..core.memory import process_rss_bytes
 from ..utils import tag_redraw
 from . import history
+from .pages import PAGE_SIZE, new_since
 from .settings import MESHES, monitor_settings
 from .state import clear_leak_check, open_lists
 
@@ -44,7 +46,6 @@ LINKED_COST_FACTOR = 4       # files with libraries pay a Python loop for the lo
 MAX_PERIOD_SECONDS = 10.0    # every type is refreshed at least this often
 SLOW_NOTE_SECONDS = 2.0      # the panel mentions refresh periods longer than this
 LIST_COST_FACTOR = 3         # an open list costs ~1.5 counts more (session_uids, its rows)
-PAGE_SIZE = 8                # rows per page of a list
 
 
 class _Job:
@@ -60,8 +61,8 @@ class _Monitor:
     def __init__(self):
         self.figures = {}          # name -> DatablockCount (namedtuple of ints)
         self.baseline = {}         # name -> total at the baseline
-        self.baseline_ids = {}     # name -> core.leaks.Snapshot (session_uids and names)
-        self.lists = {}            # name -> core.leaks.NewSince of the page shown
+        self.baseline_ids = {}     # name -> core.identity.Snapshot (session_uids and names)
+        self.lists = {}            # name -> pages.NewSince of the page shown
         self.list_keys = {}        # name -> (page, figures, session_uids, time) of that refresh
         self.baseline_time = None  # time.time() of the baseline, for the panel
         self.jobs = {}             # name -> _Job
@@ -128,7 +129,7 @@ def redraw_requests():
 
 
 def new_list(name):
-    """``core.leaks.NewSince`` of the open list of ``name`` (the page shown), or None."""
+    """``pages.NewSince`` of the open list of ``name`` (the page shown), or None."""
     return _monitor.lists.get(name)
 
 

@@ -16,7 +16,7 @@ from ..core import idtypes
 from ..utils import reset_properties, runtime_state
 from .settings import LISTABLE
 
-__all__ = ("MonitorState", "store_leak_check", "clear_leak_check", "open_lists", "list_page",
+__all__ = ("MonitorState", "store_leak_check", "clear_leak_check", "open_lists",
            "LEAK_CHECK_SOURCES")
 
 LEAK_CHECK_SOURCES = (
@@ -81,11 +81,6 @@ def open_lists(context=None):
     if not expanded:
         return {}
     return {name: mon.pages[LISTABLE.index(name)] for name in LISTABLE if name in expanded}
-
-
-def list_page(context, name):
-    state = runtime_state(context)
-    return state.monitor.pages[LISTABLE.index(name)] if state is not None else 0
 
 
 def store_leak_check(context, **values):

@@ -6,7 +6,14 @@ import bpy
 
 import pytest
 from mathutils import Euler, Matrix, Quaternion, Vector
-from test_cast_support import cast_state, scene_ray_cast, select_only, set_cursor, sphere
+from test_cast_support import (
+    cast_report,
+    cast_state,
+    scene_ray_cast,
+    select_only,
+    set_cursor,
+    sphere,
+)
 
 CURSOR_LOCATION = (0.3, -0.2, 0.4)
 INSIDE = "started inside Shell: hit its inside (a back face)"   # the result says where it began
@@ -47,7 +54,8 @@ def _assert_same_as_scene_ray_cast(direction):
     assert state.polygon_index == index
     assert (Vector(state.location) - location).length < 1e-4
     assert (Vector(state.normal) - normal).length < 1e-3
-    assert state.distance == pytest.approx((location - Vector(CURSOR_LOCATION)).length, abs=1e-4)
+    assert state.hit_distance == pytest.approx((location - Vector(CURSOR_LOCATION)).length,
+                                               abs=1e-4)
 
 
 def test_direction_identifiers_are_exactly_the_documented_ones(addon):
@@ -66,7 +74,7 @@ def test_axis_modes_cast_along_the_expected_ray(inside_sphere, mode):
     expected = _expected_axis(mode)
     assert (Vector(state.ray_direction) - expected).length < 1e-6
     assert (Vector(state.ray_origin) - Vector(CURSOR_LOCATION)).length < 1e-6
-    assert state.direction_mode == mode
+    assert state.direction == mode
     assert state.note == INSIDE
     _assert_same_as_scene_ray_cast(expected)
 
@@ -76,7 +84,7 @@ def test_cursor_inside_a_mesh_reports_the_back_face(inside_sphere):
     state = cast_state()
     # A back face: the normal points the same way as the ray (Scene.ray_cast agrees, above).
     assert Vector(state.normal).dot(Vector(state.ray_direction)) > 0.0
-    assert 4.0 < state.distance < 5.5
+    assert 4.0 < state.hit_distance < 5.5
 
 
 def test_custom_direction_is_normalised_and_in_world_space(inside_sphere):
@@ -92,7 +100,7 @@ def test_zero_custom_direction_is_a_clear_error(inside_sphere, addon):
         bpy.ops.object.bvh_cast_from_cursor(direction='CUSTOM', custom_direction=(0, 0, 0))
     assert not cast_state().has_result
     with pytest.raises(ValueError, match="Custom direction is zero"):
-        addon.cast.directions.ray_direction(bpy.context, 'CUSTOM', (0.0, 0.0, 0.0))
+        addon.cursor_ray.ray_direction(bpy.context, 'CUSTOM', (0.0, 0.0, 0.0))
 
 
 def test_view_outside_a_viewport_falls_back_to_cursor_neg_z_and_says_so(inside_sphere, capfd):
@@ -102,16 +110,16 @@ def test_view_outside_a_viewport_falls_back_to_cursor_neg_z_and_says_so(inside_s
     state = cast_state()
     assert (Vector(state.ray_direction) - _expected_axis('CURSOR_NEG_Z')).length < 1e-6
     assert "View direction needs a 3D Viewport: used Cursor -Z" in state.note
-    assert state.note in state.report
+    assert state.note in cast_report()
     assert "used Cursor -Z" in capfd.readouterr().out
     _assert_same_as_scene_ray_cast(_expected_axis('CURSOR_NEG_Z'))
 
 
 def test_ray_direction_function_view_fallback(addon):
     set_cursor(CURSOR_LOCATION, CURSOR_ROTATION)
-    direction, note = addon.cast.directions.ray_direction(bpy.context, 'VIEW', (0, 0, 0))
+    direction, note = addon.cursor_ray.ray_direction(bpy.context, 'VIEW', (0, 0, 0))
     assert (direction - _expected_axis('CURSOR_NEG_Z')).length < 1e-6
-    assert note == addon.cast.directions.VIEW_FALLBACK_NOTE
+    assert note == addon.cursor_ray.VIEW_FALLBACK_NOTE
 
 
 # --- View mode inside the real 3D viewport of the bpy module's window ---------------------------
@@ -158,7 +166,7 @@ def test_view_mode_in_a_real_viewport(inside_sphere, perspective, region_kind):
 
 
 def test_view_direction_math(addon):
-    view_direction = addon.cast.directions.view_direction
+    view_direction = addon.cursor_ray.view_direction
     rotation = Quaternion((0.3, 0.5, -0.2, 0.7)).normalized()
     eye = Vector((1.0, 2.0, 3.0))
     view = _view_matrix(eye, rotation)

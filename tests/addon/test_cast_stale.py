@@ -22,7 +22,7 @@ def cast_once(addon):
 
 
 def _stale(addon, settings):
-    return [line[0] for line in addon.cast.panels.stale_lines(cast_state(), settings)]
+    return [line[0] for line in addon.cast.result.stale_lines(cast_state(), settings)]
 
 
 def test_no_mark_when_the_result_has_the_sidebars_settings(addon, cast_once):
@@ -69,15 +69,17 @@ def test_custom_direction_counts_by_direction_not_length(addon, cast_once):
 
 
 def test_differences_and_clearing(addon, cast_once):
-    state = addon.cast.state
+    result = addon.cast.result
     cast_once.direction = 'VIEW'
-    assert state.settings_differences(cast_state(), cast_once) == [
+    assert result.settings_differences(cast_state(), cast_once) == [
         ("Direction", "Global -Z", "View")]
-    state.clear_result(bpy.context)        # loops over the RNA properties: the new ones too
     cast = cast_state()
+    assert {name for name in result.FIELDS if cast.is_property_set(name)} >= {"hit", "object_uid"}
+    addon.cast.state.clear_result(bpy.context)   # loops over the RNA properties: the new ones too
     assert not cast.has_result and cast.direction_words == ""
-    assert tuple(cast.custom_direction) == (0.0, 0.0, 0.0) and not cast.evaluated
-    assert state.settings_differences(cast, cast_once) == []
+    assert [prop.identifier for prop in cast.bl_rna.properties
+            if prop.identifier != "rna_type" and cast.is_property_set(prop.identifier)] == []
+    assert result.settings_differences(cast, cast_once) == []
     assert _stale(addon, cast_once) == []
 
 

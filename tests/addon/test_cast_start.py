@@ -19,6 +19,13 @@ def box(addon):
     return obj
 
 
+def addon_report(cast):
+    import sys
+
+    from helpers import ADDON_MODULE
+    return sys.modules[ADDON_MODULE + ".cast.result"].report_text(cast)
+
+
 def _cast(**kwargs):
     assert bpy.ops.object.bvh_cast_from_cursor(**kwargs) == {'FINISHED'}
     return cast_state()
@@ -32,10 +39,10 @@ def test_a_cursor_on_the_top_face_does_not_hit_it(box, offset):
     cast = _cast(direction=DOWN)
     assert cast.hit and cast.object_name == "Box"
     assert Vector(cast.location).z == pytest.approx(-1.0, abs=1e-5)
-    assert cast.distance == pytest.approx(2.0 + offset, abs=1e-5)
+    assert cast.hit_distance == pytest.approx(2.0 + offset, abs=1e-5)
     assert "started on Box's surface" in cast.note
     assert "hit the inside of Box (a back face)" in cast.note
-    assert "started on Box's surface" in cast.report          # the status bar says it too
+    assert "started on Box's surface" in addon_report(cast)   # the status bar says it too
 
 
 def test_a_cursor_leaving_the_surface_misses_and_says_where_it_started(box):
@@ -47,7 +54,7 @@ def test_a_cursor_leaving_the_surface_misses_and_says_where_it_started(box):
 def test_a_cursor_in_the_open_hits_the_front_face_and_says_nothing(box):
     set_cursor((0.2, 0.3, 4.0))
     cast = _cast(direction=DOWN)
-    assert cast.hit and cast.distance == pytest.approx(3.0, abs=1e-5)
+    assert cast.hit and cast.hit_distance == pytest.approx(3.0, abs=1e-5)
     assert Vector(cast.normal).z == pytest.approx(1.0)
     assert cast.note == ""
 
@@ -57,7 +64,7 @@ def test_a_cursor_just_off_the_surface_is_in_the_open(box):
     it."""
     set_cursor((0.2, 0.3, 1.001))
     cast = _cast(direction=DOWN)
-    assert cast.distance == pytest.approx(0.001, abs=1e-5) and cast.note == ""
+    assert cast.hit_distance == pytest.approx(0.001, abs=1e-5) and cast.note == ""
 
 
 def test_a_cursor_inside_a_closed_mesh_says_so(box):
@@ -69,7 +76,7 @@ def test_a_cursor_inside_a_closed_mesh_says_so(box):
 
 
 def test_tolerance_follows_the_depth_buffer_and_float_precision(addon):
-    start = addon.cast.start
+    start = addon.cursor_ray
     # 9 m from the eye with Blender's default clip start: the depth buffer's step there, twice.
     assert start.tolerance((0, 0, 0), 9.0, 0.01, 1000.0) == pytest.approx(
         2 * 81 / (0.01 * 2 ** 24), rel=1e-9)
@@ -97,7 +104,7 @@ def test_a_view_cast_uses_the_views_tolerance(box):
     assert "started on Box's surface" in cast.note, cast.note
     assert Vector(cast.location).z == pytest.approx(-1.0, abs=1e-5)
     cast = _cast(direction=DOWN)                                  # no view: a script's tolerance
-    assert cast.note == "" and cast.distance == pytest.approx(0.0003, abs=1e-5)
+    assert cast.note == "" and cast.hit_distance == pytest.approx(0.0003, abs=1e-5)
 
 
 def test_a_grazing_ray_ignores_a_bounded_stretch_only(addon):
@@ -108,6 +115,6 @@ def test_a_grazing_ray_ignores_a_bounded_stretch_only(addon):
     select_only(floor, wall)
     set_cursor((0.0, 0.0, 0.0))
     cast = _cast(direction='CUSTOM', custom_direction=(1.0, 0.0, 1e-4))
-    assert cast.hit and cast.object_name == "Wall", cast.report
-    assert cast.distance == pytest.approx(0.01, abs=1e-5)
+    assert cast.hit and cast.object_name == "Wall", addon_report(cast)
+    assert cast.hit_distance == pytest.approx(0.01, abs=1e-5)
     assert cast.note == "started on Floor's surface"

@@ -2,9 +2,12 @@
 
 Real bpy only: objects are made with bpy.data and bmesh, as a user's script would.
 """
+import sys
+
 import bpy
 
 import bmesh
+from helpers import ADDON_MODULE
 from mathutils import Euler, Matrix, Vector
 
 
@@ -55,6 +58,11 @@ def cast_state():
     return bpy.context.window_manager.bvh_leakfree.cast
 
 
+def cast_report():
+    """The last cast's report, as the operator reported it (rendered from the stored state)."""
+    return sys.modules[ADDON_MODULE + ".cast.result"].report_text(cast_state())
+
+
 def scene_ray_cast(origin, direction, distance=1e9):
     """Blender's own answer: (hit, location, normal, index, object)."""
     depsgraph = bpy.context.evaluated_depsgraph_get()
@@ -94,4 +102,5 @@ def rotation_matrix(euler):
 
 
 __all__ = ["mesh_object", "cube", "sphere", "select_only", "set_cursor", "cast_state",
-           "scene_ray_cast", "user_data_snapshot", "rotation_matrix", "Matrix", "Vector"]
+           "cast_report", "scene_ray_cast", "user_data_snapshot", "rotation_matrix", "Matrix",
+           "Vector"]

@@ -6,13 +6,13 @@ import bpy
 
 import pytest
 from mathutils import Euler, Vector
-from test_cast_support import cast_state, cube, select_only, set_cursor
+from test_cast_support import cast_report, cast_state, cube, select_only, set_cursor
 
 DOWN = Vector((0.0, 0.0, -1.0))
 
 
 def _words(addon, mode, direction, view=None, fell_back=False):
-    return addon.cast.directions.direction_words(mode, Vector(direction), view, fell_back)
+    return addon.cast.words.direction_words(mode, Vector(direction), view, fell_back)
 
 
 def test_words_of_each_kind_of_direction(addon):
@@ -39,8 +39,8 @@ def test_words_relate_the_ray_to_the_viewer(addon):
     # Across the view: nothing about the viewer (the overlay shows it plainly).
     assert _words(addon, 'GLOBAL_X', (1, 0, 0), looking_down) == ["along world +X"]
     # Within HEAD_ON_DEGREES of the line of sight counts as head-on; beyond, not.
-    inside = math.radians(addon.cast.directions.HEAD_ON_DEGREES - 1.0)
-    outside = math.radians(addon.cast.directions.HEAD_ON_DEGREES + 1.0)
+    inside = math.radians(addon.cast.words.HEAD_ON_DEGREES - 1.0)
+    outside = math.radians(addon.cast.words.HEAD_ON_DEGREES + 1.0)
     tilted = Vector((math.sin(inside), 0.0, -math.cos(inside)))
     assert _words(addon, 'CUSTOM', tilted, looking_down)[-1] == "away from you"
     tilted = Vector((math.sin(outside), 0.0, -math.cos(outside)))
@@ -57,11 +57,11 @@ def test_the_state_and_the_result_box_keep_the_words(addon):
     set_cursor((0.0, 0.0, 4.0))
     assert bpy.ops.object.bvh_cast_from_cursor(direction='CURSOR_NEG_Z') == {'FINISHED'}
     assert cast_state().direction_words == "along the cursor's -Z, straight down"
-    lines = addon.cast.panels.result_lines(cast_state())
+    lines = addon.cast.result.result_lines(cast_state())
     texts = [line[0] for line in lines]
     assert texts[:3] == ["Ray: Cursor -Z (0.00, 0.00, -1.00)", "along the cursor's -Z,",
                          "straight down"]   # wrapped: the sidebar is narrow
-    assert all(len(text) <= addon.cast.panels.LINE_CHARS for text in texts[1:3])
+    assert all(len(text) <= addon.cast.result.LINE_CHARS for text in texts[1:3])
 
 
 def test_a_view_miss_says_where_the_ray_went(addon, capfd):
@@ -76,11 +76,11 @@ def test_a_view_miss_says_where_the_ray_went(addon, capfd):
     with bpy.context.temp_override(window=window, area=area, region=region):
         assert bpy.ops.object.bvh_cast_from_cursor() == {'FINISHED'}   # the defaults: View
     state = cast_state()
-    assert not state.hit and state.direction_mode == 'VIEW'
+    assert not state.hit and state.direction == 'VIEW'
     assert state.direction_words == "along your view, away from you"
-    assert state.report.startswith("No hit within 100 m, ray along your view, away from you (")
+    assert cast_report().startswith("No hit within 100 m, ray along your view, away from you (")
     assert "ray along your view, away from you" in capfd.readouterr().out
-    texts = [line[0] for line in addon.cast.panels.result_lines(state)]
+    texts = [line[0] for line in addon.cast.result.result_lines(state)]
     assert texts[1] == "along your view, away from you"
 
 
@@ -92,4 +92,4 @@ def test_a_view_miss_says_where_the_ray_went(addon, capfd):
      ["along the cursor's -Z,", "straight down, toward you"]),
 ])
 def test_words_wrap_at_the_sidebar_width(addon, phrases, lines):
-    assert addon.cast.panels._wrap(phrases) == lines
+    assert addon.cast.result._wrap(phrases) == lines

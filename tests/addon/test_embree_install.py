@@ -1,5 +1,6 @@
-"""The platform zip installed with Blender's installer brings its own Embree; the wheel-less zip
-works without it.
+"""The platform zip installed with Blender's installer brings its own Embree (the wheel of the
+running Python among those it bundles: 3.11 on bpy 4.x, 3.13 on 5.x); the wheel-less zip works
+without it.
 
 Each case runs in a fresh Python with the ``bpy`` module (a throwaway user folder) where the
 test venv's own ``embreex`` is hidden from the import system, as in a venv that never had it:
@@ -51,6 +52,8 @@ SCRIPT = textwrap.dedent("""
     import importlib
     api = importlib.import_module("{module}.api")
     print("BACKENDS", api.ray_backends())
+    prefs = importlib.import_module("{module}.preferences")
+    print("PREFERENCES", prefs.batched_rays_lines())
     if "embreex" in sys.modules:
         print("EMBREEX_FROM_USER", sys.modules["embreex"].__file__.startswith(user))
     bpy.ops.mesh.primitive_ico_sphere_add(subdivisions=3)
@@ -94,7 +97,10 @@ def test_linux_zip_installs_its_embreex_and_casts_with_embree(installed_zip):
     out = _run(zip_path)
     assert "BEFORE embreex missing" in out, out
     assert "INSTALL {'FINISHED'}" in out and "DISABLED" in out, out
+    assert "ENABLED" in out and "ENABLED False" not in out and "ENABLED 0" not in out, out
+    # the zip brings a wheel for each Python of Blender builds: the installer took this one's
     assert "BACKENDS ('embree', 'mathutils')" in out, out
+    assert "PREFERENCES [('Batched rays use Embree (embreex 4.4.0.post1)', 'CHECKMARK')]" in out
     assert "EMBREEX_FROM_USER True" in out, out           # the wheel the installer extracted
     assert "AGREE" in out and out.split("AGREE ")[1].split()[1] == "True", out
     assert int(out.split("EMBREE_HITS ")[1].split()[0]) > 10_000, out
@@ -106,5 +112,10 @@ def test_wheel_less_zip_registers_and_casts_with_mathutils(installed_zip):
     assert "INSTALL {'FINISHED'}" in out, out
     assert "ENABLED" in out and "ENABLED False" not in out and "ENABLED 0" not in out, out
     assert "BACKENDS ('mathutils',)" in out, out
+    # the preferences say why: no embreex for this Python, and which zip brings it
+    python = "{}.{}".format(*sys.version_info[:2])
+    assert (f"PREFERENCES [('Batched rays use mathutils, the slower backend: the embreex package "
+            f"is not installed for this Python {python}', 'INFO'), (\"The add-on's zip for your "
+            f"platform") in out, out
     assert "AGREE" in out and out.split("AGREE ")[1].split()[1] == "True", out
     assert "DISABLED" in out, out

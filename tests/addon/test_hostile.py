@@ -13,7 +13,14 @@ import bmesh
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_cast_support import cast_state, cube, select_only, set_cursor, user_data_snapshot
+from test_cast_support import (
+    cast_report,
+    cast_state,
+    cube,
+    select_only,
+    set_cursor,
+    user_data_snapshot,
+)
 
 NAN = float("nan")
 INF = float("inf")
@@ -126,7 +133,7 @@ def test_deleted_mark_is_by_identity_too(addon, scene):
     name = scene.name
     bpy.data.objects.remove(scene)
     cube(name, location=(40.0, 0.0, 0.0))       # a new object takes the name
-    texts = [text for text, *_ in addon.cast.panels.result_lines(cast_state())]
+    texts = [text for text, *_ in addon.cast.result.result_lines(cast_state())]
     assert f"Hit: {name} (deleted)" in texts
 
 
@@ -309,6 +316,8 @@ def test_an_unexpected_error_is_one_line_and_logged(addon, scene, monkeypatch, c
 
 finite_or_not = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
                           st.sampled_from([0.0, 1e-30, -1e30, 3.0]))
+
+
 @settings(max_examples=60, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(direction=st.sampled_from(['VIEW', 'CURSOR_NEG_Z', 'CURSOR_X', 'GLOBAL_Y', 'CUSTOM']),
@@ -332,6 +341,7 @@ def test_random_settings_and_cursor_finish_or_cancel_with_a_report(
     if result == {'CANCELLED'}:
         assert text.strip()
     else:
-        assert cast_state().report       # a finished cast always says what it did
+        # a finished cast always stored what it did, and says it
+        assert cast_state().has_result and cast_report().startswith(("Hit ", "No hit "))
     cursor.location = (0.1, 0.2, 4.0)
     cursor.rotation_euler = (0.0, 0.0, 0.0)

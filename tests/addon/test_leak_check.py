@@ -44,9 +44,24 @@ def test_leak_check_on_selection_reports_no_growth(addon, capfd):
     assert lines[-2][0].endswith(" MiB") and lines[-1][0].startswith("Took ")
 
 
-def test_leak_check_default_is_100_iterations(addon):
-    rna = bpy.ops.object.bvh_leak_check.get_rna_type()
-    assert rna.properties["iterations"].default == 100
+def test_leak_check_without_arguments_runs_its_declared_default(addon, monkeypatch, capfd):
+    """Called as the menu and the panel call it (no arguments), the check builds and casts as
+    many times as its Iterations property declares (100), and says so."""
+    _ico("ico", (0.0, 0.0, -5.0))
+    default = bpy.ops.object.bvh_leak_check.get_rna_type().properties["iterations"].default
+    leak_check = addon.monitor.leak_check
+    real, runs = leak_check.cast_from_cursor, []
+
+    def counted(*args, **kwargs):
+        runs.append(kwargs.get("reuse"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(leak_check, "cast_from_cursor", counted)
+    assert bpy.ops.object.bvh_leak_check() == {'FINISHED'}
+    assert default == 100 and runs == [False] * default    # every build cold
+    assert bpy.context.window_manager.bvh_leakfree.monitor.leak_check_iterations == default
+    assert f"Leak Check: Add-on's Cast: {default} builds + casts on 1 object" in \
+        capfd.readouterr().out
 
 
 def test_leak_check_needs_a_selection(addon):
@@ -85,7 +100,7 @@ def test_leak_check_lines_show_growth_short_and_in_ms(addon):
 @pytest.mark.parametrize("seconds,text", [(0.0004, "< 1 ms"), (0.034, "34 ms"),
                                           (0.9994, "999 ms"), (1.0, "1.0 s"), (12.34, "12.3 s")])
 def test_durations_under_a_second_read_in_ms(addon, seconds, text):
-    assert addon.monitor.leak_check.duration_text(seconds) == text
+    assert addon.core.numbers.duration(seconds) == text
 
 
 def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):

@@ -161,7 +161,7 @@ def test_throttled_types_refresh_later_and_panel_says_so(mon, monkeypatch):
 def test_ticks_with_10000_meshes_count_a_bounded_share_of_the_ids(mon, monkeypatch):
     """What keeps a tick cheap in a big file: each type is recounted only every ceil(n / budget)
     ticks, so on average a tick walks at most ITEMS_PER_TICK IDs per tracked type.  (Its cost in
-    time is a benchmark, not a test: tools/bench.py measurement 7, tools/bench_monitor.py.)"""
+    time is a benchmark, not a test: tools/bench measurement monitor, tools/bench_monitor.py.)"""
     src = bpy.data.meshes.new("src")
     for i in range(10_000):
         obj = bpy.data.objects.new(f"o{i}", src.copy())

@@ -18,6 +18,40 @@ def _state():
     return bpy.context.window_manager.bvh_leakfree.monitor
 
 
+def test_new_since_pages_newest_first_and_counts_removed(addon):
+    snapshot, new_since = addon.core.identity.snapshot, addon.monitor.pages.new_since
+    for i in range(3):
+        bpy.data.meshes.new(f"base{i}").use_fake_user = True
+    baseline = snapshot("meshes")
+    made = [bpy.data.meshes.new(f"new{i:02d}") for i in range(11)]
+    bpy.data.meshes.remove(bpy.data.meshes["base1"])
+    first = new_since(baseline, 0, 4)
+    assert first.new == 11 and first.removed == 1 and first.removed_names == ("base1",)
+    assert [r.name for r in first.rows] == ["new10", "new09", "new08", "new07"]
+    assert all(r.orphan for r in first.rows)
+    last = new_since(baseline, 8, 4)
+    assert last.start == 8 and [r.name for r in last.rows] == ["new02", "new01", "new00"]
+    beyond = new_since(baseline, 40, 4)    # a page past the end shows the last page
+    assert beyond.start == 8 and beyond.rows == last.rows
+    assert made[0].session_uid == last.rows[-1].session_uid
+    empty = new_since(snapshot("meshes"), 0, 4)
+    assert empty.new == 0 and empty.rows == () and empty.removed == 0
+
+
+def test_new_since_on_large_collections_takes_the_numpy_path(addon):
+    """Above 2,048 IDs the comparison runs in numpy (sorting), below it on Python sets: both."""
+    src = bpy.data.meshes.new("base")
+    src.use_fake_user = True
+    for _ in range(2100):
+        src.copy().use_fake_user = True
+    baseline = addon.core.identity.snapshot("meshes")
+    bpy.data.meshes.remove(bpy.data.meshes["base.005"])
+    made = [bpy.data.meshes.new(f"zz{i}") for i in range(3)]
+    view = addon.monitor.pages.new_since(baseline, 0, 2)
+    assert (view.new, view.removed) == (3, 1) and view.removed_names == ("base.005",)
+    assert [r.session_uid for r in view.rows] == [made[2].session_uid, made[1].session_uid]
+
+
 def test_open_list_names_what_is_new_newest_first_and_pages(mon):
     baseline_mesh = bpy.data.meshes.new("old")
     baseline_mesh.use_fake_user = True

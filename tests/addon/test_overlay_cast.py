@@ -91,7 +91,7 @@ def test_deleted_hit_object_does_not_break_drawing(addon, hit_cube):
     addon.cast.overlay._draw()
     geometry = addon.cast.overlay.overlay_geometry(cast_state())
     assert len(geometry["ray"]) == 2
-    lines = addon.cast.panels.result_lines(cast_state())
+    lines = addon.cast.result.result_lines(cast_state())
     assert "Hit: Target (deleted)" in [line[0] for line in lines]
 
 
@@ -103,7 +103,7 @@ def test_file_load_clears_the_stale_result_and_keeps_the_setting(addon, hit_cube
     bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
     bpy.ops.wm.open_mainfile(filepath=str(path))
     assert not cast_state().has_result
-    assert cast_state().report == ""
+    assert addon.cast.result.result_lines(cast_state()) == []
     assert not addon.utils.get_preferences().cast.show_overlay   # a setting: survives the load
     assert len(_draw_handlers(addon)) == 2
 

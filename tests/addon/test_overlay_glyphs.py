@@ -21,7 +21,7 @@ def _cast(direction, hit=False, distance=100.0, location=None, normal=(0.0, 0.0,
     """A last result as the overlay reads it (the state's plain properties)."""
     direction = Vector(direction).normalized()
     return SimpleNamespace(has_result=True, hit=hit, ray_origin=ORIGIN.copy(),
-                           ray_direction=direction, max_distance=distance,
+                           ray_direction=direction, distance=distance,
                            location=location or (ORIGIN + direction * distance),
                            normal=Vector(normal))
 

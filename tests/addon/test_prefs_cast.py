@@ -71,9 +71,9 @@ def test_preference_defaults_flow_into_a_fresh_invocation(addon, shell):
     prefs.cast.snap_cursor = True
     assert bpy.ops.object.bvh_cast_from_cursor() == {'FINISHED'}
     state = cast_state()
-    assert state.direction_mode == 'CUSTOM'
+    assert state.direction == 'CUSTOM'
     assert (Vector(state.ray_direction) - Vector((0, 1, 0))).length < 1e-6
-    assert state.max_distance == pytest.approx(2.0) and not state.hit
+    assert state.distance == pytest.approx(2.0) and not state.hit
     prefs.cast.distance = 50.0
     bpy.ops.object.bvh_cast_from_cursor()
     assert cast_state().hit
@@ -84,11 +84,11 @@ def test_explicit_arguments_win_and_are_not_remembered(addon, shell):
     prefs = _prefs(addon)
     prefs.cast.direction = 'GLOBAL_X'
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_NEG_Y', distance=7.0)
-    assert cast_state().direction_mode == 'GLOBAL_NEG_Y'
-    assert cast_state().max_distance == pytest.approx(7.0)
+    assert cast_state().direction == 'GLOBAL_NEG_Y'
+    assert cast_state().distance == pytest.approx(7.0)
     bpy.ops.object.bvh_cast_from_cursor()  # fresh: back to the preferences
-    assert cast_state().direction_mode == 'GLOBAL_X'
-    assert cast_state().max_distance == pytest.approx(prefs.cast.distance)
+    assert cast_state().direction == 'GLOBAL_X'
+    assert cast_state().distance == pytest.approx(prefs.cast.distance)
 
 
 def test_evaluated_and_select_defaults(addon):
@@ -117,7 +117,7 @@ def test_cast_from_cursor_helper_for_other_operators(addon, shell):
         bpy.context, direction='GLOBAL_Z', custom_direction=(0, 0, 1), distance=20.0,
         evaluated=True, instances=True)
     assert result.hit and result.object_name == "Shell"
-    assert result.distance == pytest.approx(5.0, abs=0.05)
+    assert result.hit_distance == pytest.approx(5.0, abs=0.05)
     assert result.triangles > 0 and result.objects_used == 1
-    assert result.report_text().startswith('Hit "Shell" face ')
+    assert addon.cast.result.report_text(result).startswith('Hit "Shell" face ')
     assert not cast_state().has_result  # the helper itself stores nothing

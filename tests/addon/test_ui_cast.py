@@ -48,7 +48,7 @@ def test_result_lines_for_a_hit_and_a_miss(addon):
     set_cursor((0.0, 0.0, 4.0))
     assert not cast_state().has_result
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_NEG_Z')
-    texts = [line[0] for line in addon.cast.panels.result_lines(cast_state())]
+    texts = [line[0] for line in addon.cast.result.result_lines(cast_state())]
     assert texts.pop(0) == "Ray: Global -Z (0.00, 0.00, -1.00)"
     assert texts.pop(0) == "straight down"   # where it went, in words
     assert texts[0] == "Hit: Target"
@@ -59,7 +59,7 @@ def test_result_lines_for_a_hit_and_a_miss(addon):
     assert texts[5] == "12 tris, 1 object"
     assert texts[6].startswith("BVH ")
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_Z', distance=10.0)
-    texts = [line[0] for line in addon.cast.panels.result_lines(cast_state())]
+    texts = [line[0] for line in addon.cast.result.result_lines(cast_state())]
     assert texts[:3] == ["Ray: Global +Z (0.00, 0.00, 1.00)", "straight up", "No hit within 10 m"]
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scene_builders as sb
 from mathutils import Vector
+from mathutils.bvhtree import BVHTree
 
 from bvh_leakfree_addon import api
 
@@ -241,3 +242,39 @@ def test_bad_nearest_and_epsilon(two):
 def test_scene_bvh_cannot_be_constructed_directly():
     with pytest.raises(TypeError, match="build"):
         api.SceneBVH()
+
+
+def test_hit_unpacks_like_bvhtree_ray_cast(two):
+    """``location, normal, index, distance = hit``, as ``BVHTree.ray_cast`` returns, and indexable;
+    the named fields stay."""
+    bvh = api.build(two)
+    hit = bvh.ray_cast((0, 0, 10), (0, 0, -1))
+    location, normal, index, distance = hit
+    assert (location, normal, index, distance) == (hit.location, hit.normal, hit.polygon_index,
+                                                   hit.distance)
+    assert len(hit) == 4 and hit[2] == hit.polygon_index and hit[-1] == hit.distance
+    reference = BVHTree.FromPolygons([v.co for v in two[0].data.vertices],
+                                     [p.vertices for p in two[0].data.polygons])
+    ref_loc, ref_nor, ref_index, ref_dist = reference.ray_cast(Vector((0, 0, 10)),
+                                                               Vector((0, 0, -1)))
+    assert index == ref_index and distance == pytest.approx(ref_dist)
+    assert tuple(location) == pytest.approx(tuple(ref_loc), abs=1e-6)
+
+
+def test_documented_types_are_exported_and_internals_are_private():
+    for name in ("TypeChange", "IdInfo", "DatablockCount", "CacheInfo", "LeakReport", "Hit",
+                 "BuildStats", "RayResults"):
+        assert name in api.__all__ and getattr(api, name).__doc__, name
+    assert isinstance(api.datablock_counts("MESH")["meshes"], api.DatablockCount)
+    assert not hasattr(api.BuildStats(), "unchanged_copy")
+    info = api.cache_info()
+    assert info.bytes >= 0 and "bytes=" in repr(info)
+    with pytest.raises(TypeError, match="leak_guard"):
+        api.LeakReport(("meshes",), 10)
+    with api.leak_guard("meshes", raise_on_leak=False) as report:
+        bpy.data.meshes.new("x")
+    assert not hasattr(report, "close")
+    change = report.changes["meshes"]
+    assert isinstance(change, api.TypeChange) and isinstance(change.added_ids[0], api.IdInfo)
+    report._close()                     # closing again changes nothing, raises nothing
+    assert report.growth == {"meshes": 1}

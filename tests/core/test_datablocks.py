@@ -11,7 +11,7 @@ import bpy
 import pytest
 
 from bvh_leakfree_addon import api
-from bvh_leakfree_addon.core import datablocks
+from bvh_leakfree_addon.core import datablocks, idtypes
 
 GRAPH_TYPES = ("objects", "meshes", "materials")
 
@@ -35,7 +35,7 @@ def random_graph(seed, meshes=40, objects=50, materials=15):
 
 def brute_orphans(name, include_linked=True):
     """Names of the orphans of one collection, by the definition (one ID at a time)."""
-    if name in datablocks.NEVER_ORPHANED:
+    if name in idtypes.NEVER_ORPHANED:
         return set()
     out = set()
     for id_ in getattr(bpy.data, name):
@@ -180,11 +180,11 @@ def test_nothing_to_purge_returns_empty():
 def test_root_ids_are_never_orphans():
     # Scenes, screens, workspaces, window managers, libraries: never counted or purged.
     bpy.data.scenes.new("extra")
-    for name in datablocks.NEVER_ORPHANED:
+    for name in idtypes.NEVER_ORPHANED:
         assert api.datablock_counts(name)[name].orphans == 0
-    before = {name: len(getattr(bpy.data, name)) for name in datablocks.NEVER_ORPHANED}
+    before = {name: len(getattr(bpy.data, name)) for name in idtypes.NEVER_ORPHANED}
     api.purge_orphans('ALL', recursive=True, include_linked=True)
-    assert {name: len(getattr(bpy.data, name)) for name in datablocks.NEVER_ORPHANED} == before
+    assert {name: len(getattr(bpy.data, name)) for name in idtypes.NEVER_ORPHANED} == before
 
 
 class _CountingData:

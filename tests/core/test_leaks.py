@@ -163,9 +163,22 @@ def test_leak_guard_named_subset():
     assert not report.leaked and report.names == ("materials",)
     with pytest.raises(api.LeakError), api.leak_guard("meshes"):
         bpy.data.meshes.new("watched")
-    with pytest.raises(ValueError, match="not bpy.data ID collections"), \
+    with pytest.raises(ValueError, match="unknown ID type 'nonsense'"), \
             api.leak_guard(["meshes", "nonsense"]):
         pass
+
+
+@pytest.mark.parametrize("spelling", ["MESH", "meshes", ["MESH"], {"meshes", "MESH"}])
+def test_every_type_argument_takes_both_spellings(spelling):
+    """``leak_guard`` takes Blender's ID type codes as ``orphans``/``purge_*``/``datablock_counts``
+    do, and collection names as they all do."""
+    with api.leak_guard(spelling, raise_on_leak=False) as report:
+        bpy.data.meshes.new("watched")
+    assert report.names == ("meshes",) and report.growth == {"meshes": 1}
+    assert list(api.datablock_counts(spelling)) == ["meshes"]
+    assert api.purge_preview(spelling) == api.purge_preview("meshes")
+    one = spelling if isinstance(spelling, str) else "MESH"     # orphans() takes one type
+    assert [m.name for m in api.orphans(one)] == ["watched"]
 
 
 def test_leak_guard_lets_exceptions_through_and_still_reports():

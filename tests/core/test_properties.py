@@ -26,6 +26,8 @@ def bounded(examples):
     return settings(max_examples=examples, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.function_scoped_fixture])
+
+
 EXPECTED_ERRORS = (TypeError, ValueError, ReferenceError)
 
 

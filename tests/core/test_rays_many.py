@@ -101,6 +101,29 @@ def test_one_direction_for_all_rays():
     assert not problems, _report(problems, hits)
 
 
+def test_one_origin_for_many_directions():
+    """A fan of rays from one point, as trimesh and Open3D take it: the origin is broadcast."""
+    objs, size = _mixed_and_nonuniform()
+    bvh = api.build(objs)
+    rng = np.random.default_rng(14)
+    origin = (0.0, 0.0, 20.0)
+    directions = np.column_stack([rng.uniform(-0.4, 0.4, (2000, 2)), np.full(2000, -1.0)])
+    for backend in api.ray_backends():
+        got = bvh.ray_cast_many(origin, directions, backend=backend)
+        assert got.hit.shape == (2000,)
+        if backend == "mathutils":
+            problems, hits = _compare_one_by_one(
+                bvh, np.broadcast_to(origin, directions.shape), directions, got, size)
+            assert hits > 300, hits
+            assert not problems, _report(problems, hits)
+    one = bvh.ray_cast_many((4.0, 4.0, 10.0), (0.0, 0.0, -1.0), backend="mathutils")
+    assert one.hit.shape == (1,) and one.hit[0]
+    with pytest.raises(ValueError, match=r"directions must have shape \(N, 3\) or \(3,\)"):
+        bvh.ray_cast_many(origin, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"origins must have shape \(N, 3\) or \(3,\)"):
+        bvh.ray_cast_many(np.zeros((4, 2)), (0, 0, -1))
+
+
 def test_no_rays_and_one_ray():
     objs, size = _mixed_and_nonuniform()
     bvh = api.build(objs)

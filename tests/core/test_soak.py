@@ -1,4 +1,4 @@
-"""Long loops stay flat: the benchmark's synthetic-data loop (tools/bench_pipeline.py: objects made,
+"""Long loops stay flat: the benchmark's synthetic-data loop (tools/bench, soak: objects made,
 built, cast against and deleted every iteration), a few dozen iterations, with ``api.build`` and
 with the BlenderProc drop-in: no ``bpy.data`` growth, and the cache never holds more than the
 latest iteration's trees (trees of deleted objects go at the next build)."""
@@ -7,7 +7,7 @@ import bpy
 
 import numpy as np
 import pytest
-from helpers import id_collection_sizes, load_script
+from helpers import id_collection_sizes, load_tool_package
 
 from bvh_leakfree_addon import api
 
@@ -16,7 +16,7 @@ ITERATIONS = 36
 
 @pytest.fixture(scope="module")
 def pipeline():
-    return load_script("tools/bench_pipeline.py")
+    return load_tool_package("bench").measurements.soak
 
 
 @pytest.mark.parametrize("pattern", ["ours", "dropin"])

@@ -119,8 +119,6 @@ def addon_classes(base):
     return [cls for cls in addon_module().classes() if issubclass(cls, base)]
 
 
-
-
 def run(plan):
     """Run ``[(delay seconds, step)]`` one after another from an app timer."""
     PLAN[:] = plan

@@ -39,8 +39,12 @@ def _settings():
     return bpy.context.preferences.addons[ADDON].preferences.cast
 
 
+def _report(cast):
+    return _module("cast.result").report_text(cast)
+
+
 def _stale_texts():
-    return [line[0] for line in _module("cast.panels").stale_lines(_cast_state(), _settings())]
+    return [line[0] for line in _module("cast.result").stale_lines(_cast_state(), _settings())]
 
 
 def step_first_cast_click():
@@ -65,11 +69,11 @@ def step_first_cast_check():
         check(last == "OBJECT_OT_bvh_cast_from_cursor",
               f"a click on the sidebar button ran the cast (last operator: {last})")
     cast = _cast_state()
-    check(cast.has_result and not cast.hit and cast.direction_mode == 'VIEW',
-          f"the first cast went along the view and missed ({cast.report})")
+    check(cast.has_result and not cast.hit and cast.direction == 'VIEW',
+          f"the first cast went along the view and missed ({_report(cast)})")
     check(cast.direction_words == "along your view, away from you",
           f"the result says where the ray went: '{cast.direction_words}'")
-    texts = [line[0] for line in _module("cast.panels").result_lines(cast)]
+    texts = [line[0] for line in _module("cast.result").result_lines(cast)]
     check("along your view, away from you" in texts, f"the result box has the words ({texts})")
 
 
@@ -129,8 +133,8 @@ def step_hero_click():
 def step_hero_check():
     cast = _cast_state()
     check(cast.has_result and cast.hit and cast.object_name == "Sphere"
-          and cast.direction_mode == 'VIEW',
-          f"the button's cast with the defaults hit the sphere along the view ({cast.report})")
+          and cast.direction == 'VIEW',
+          f"the button's cast with the defaults hit the sphere along the view ({_report(cast)})")
     check(_stale_texts() == [], "the result matches the sidebar (no stale mark)")
 
 
@@ -231,8 +235,8 @@ def step_redo_change_check():
     if not have("xdotool"):
         return
     cast = _cast_state()
-    check(cast.direction_mode == 'VIEW' and _settings().direction == 'GLOBAL_NEG_Z',
-          f"F9 changed the cast ({cast.direction_mode}), not the sidebar "
+    check(cast.direction == 'VIEW' and _settings().direction == 'GLOBAL_NEG_Z',
+          f"F9 changed the cast ({cast.direction}), not the sidebar "
           f"({_settings().direction})")
     texts = _stale_texts()
     check(texts == ["Made with other settings:", "Direction: View, now Global -Z"],

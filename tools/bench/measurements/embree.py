@@ -1,9 +1,5 @@
-"""Batched-ray benchmarks (issue 13): the Embree backend against the mathutils backend and a
-``Scene.ray_cast`` loop.  Registered in tools/bench.py as the measurement ``embree``:
-
-    .venv/bpy-5.0/bin/python tools/bench.py --only embree [--tiny]
-
-Jobs (each in a fresh process, like every bench.py job):
+"""9 batched rays (issue 13): the Embree backend against the mathutils backend and a
+``Scene.ray_cast`` loop.
 
 * ``embree-S1``: 100,000 rays into S1 (20 × 5,120 triangles): a ``Scene.ray_cast`` loop, the
   mathutils ``ray_cast_many`` and the Embree backend (its scene built once, as ``SceneBVH`` keeps
@@ -19,7 +15,11 @@ import gc
 import statistics
 import time
 
-FULL = {
+from .. import common
+from ..figures import faster, mb, ms, row
+from ..measurement import Measurement
+
+EMBREE_FULL = {
     "scene": "S1",
     "rays": 100_000,
     "reps": {"loop": 2, "embree": 5},
@@ -30,7 +30,7 @@ FULL = {
     "crossover_factors": (0.25, 0.5, 1.0, 2.0, 4.0),
     "crossover_reps": 3,
 }
-TINY = dict(FULL, **{
+EMBREE_TINY = dict(EMBREE_FULL, **{
     "rays": 300,
     "reps": {"loop": 1, "embree": 1},
     "million": 5_000,
@@ -45,24 +45,17 @@ TARGET_VS_LOOP = 20.0
 TARGET_VS_MATHUTILS = 10.0
 
 
-def _b():
-    """tools/bench.py (its scenes, timing and memory helpers, row builders)."""
-    import bench
-    return bench
-
-
-def plan(cfg):
+def plan(cfg_all):
     """Jobs of the ``embree`` measurement: (job id, kind, args)."""
+    cfg = cfg_all["embree"]
     jobs = [(f"embree-{cfg['scene']}", "embree", [cfg["scene"]])]
     jobs += [(f"crossover-{name}", "crossover", [name]) for name in cfg["crossover_scenes"]]
     return jobs
 
 
 def _setup(cfg_all, name):
-    b = _b()
-    count, sub = cfg_all["scenes"][name]
-    objects, half = b.ico_scene(count, sub)
-    return b, b.api(), objects, half
+    objects, half = common.scene_of(cfg_all, name)
+    return common.api(), objects, half
 
 
 def _camera_for(objects, half):
@@ -99,20 +92,22 @@ def _agreement(ref, got, size):
             "max_normal_diff": float(dnor.max(initial=0.0))}
 
 
-def job_embree(cfg_all, name):
+def job_embree(ctx, name):
     """100k rays (three ways), 1M rays (throughput, peak RSS), a 1920×1080 camera map."""
     import bpy
 
     from mathutils import Vector
+    cfg_all = ctx.cfg
     cfg = cfg_all["embree"]
-    b, core, objects, half = _setup(cfg_all, name)
+    core, objects, half = _setup(cfg_all, name)
     if "embree" not in core.ray_backends():
         return {"skipped": "no Embree backend here (embreex not importable)"}
     from bvh_leakfree_addon.core import embree as core_embree
     out = {"scene": name, "objects": len(objects),
-           "triangles": b.triangles(*cfg_all["scenes"][name]), "embreex": core_embree.version()}
-    center = b.scene_center(objects)
-    origins, directions = b.random_rays(cfg["rays"], center, half, objects, 3)
+           "triangles": common.triangles(*cfg_all["scenes"][name]),
+           "embreex": core_embree.version()}
+    center = common.scene_center(objects)
+    origins, directions = common.random_rays(cfg["rays"], center, half, objects, 3)
     vectors = [(Vector(o), Vector(d)) for o, d in zip(origins, directions, strict=False)]
     scene = bpy.context.scene
     depsgraph = bpy.context.evaluated_depsgraph_get()
@@ -141,31 +136,31 @@ def job_embree(cfg_all, name):
         results["embree"] = bvh.ray_cast_many(origins, directions, backend="embree")
 
     reps = cfg["reps"]
-    times = b.interleaved({"scene_ray_cast": loop, "mathutils": mathutils, "embree": embree},
+    times = common.interleaved({"scene_ray_cast": loop, "mathutils": mathutils, "embree": embree},
                           reps["loop"], warmup=0)
-    times["embree"] += b.interleaved({"embree": embree}, reps["embree"])["embree"]
-    out["times"] = {k: b.summary(v) for k, v in times.items()}
+    times["embree"] += common.interleaved({"embree": embree}, reps["embree"])["embree"]
+    out["times"] = {k: common.summary(v) for k, v in times.items()}
     out["agreement"] = _agreement(results["mathutils"], results["embree"], 2.0 * half)
-    out["million"] = _million(b, core, bvh, objects, half, cfg)
-    out["camera"] = _camera_map(b, core, objects, half, cfg)
+    out["million"] = _million(bvh, objects, half, cfg)
+    out["camera"] = _camera_map(core, objects, half, cfg)
     return out
 
 
-def _million(b, core, bvh, objects, half, cfg):
+def _million(bvh, objects, half, cfg):
     """Throughput and peak RSS increase of one batch of ``cfg['million']`` rays per backend."""
     n = cfg["million"]
-    origins, directions = b.random_rays(n, b.scene_center(objects), half, objects, 4)
+    origins, directions = common.random_rays(n, common.scene_center(objects), half, objects, 4)
     out = {"rays": n}
     backends = ["embree"] + (["mathutils"] if cfg["million_mathutils"] else [])
     for backend in backends:
         gc.collect()
-        b.trim_heap()
-        can_reset = b.reset_peak_rss()
-        before = b.rss_bytes()
+        common.trim_heap()
+        can_reset = common.reset_peak_rss()
+        before = common.rss_bytes()
         start = time.perf_counter()
         res = bvh.ray_cast_many(origins, directions, backend=backend)
         seconds = time.perf_counter() - start
-        peak = b.peak_rss_bytes()
+        peak = common.peak_rss_bytes()
         hits = int(res["hit"].sum())
         del res
         out[backend] = {"seconds": seconds, "rays_per_second": n / seconds, "hits": hits,
@@ -175,7 +170,7 @@ def _million(b, core, bvh, objects, half, cfg):
     return out
 
 
-def _camera_map(b, core, objects, half, cfg):
+def _camera_map(core, objects, half, cfg):
     """A camera map of the scene on each backend: cold ``api.build`` + ``cast_camera``."""
     import numpy as np
     cam = _camera_for(objects, half)
@@ -183,7 +178,7 @@ def _camera_map(b, core, objects, half, cfg):
     out = {"resolution": [width, height]}
     depth = {}
     for backend in ("embree", "mathutils"):
-        b.settle()
+        common.settle()
         core.clear_cache()
         start = time.perf_counter()
         bvh = core.build(objects)
@@ -203,10 +198,11 @@ def _camera_map(b, core, objects, half, cfg):
     return out
 
 
-def job_crossover(cfg_all, name):
+def job_crossover(ctx, name):
     """The batch size where an Embree build + cast starts to beat the mathutils cast."""
+    cfg_all = ctx.cfg
     cfg = cfg_all["embree"]
-    b, core, objects, half = _setup(cfg_all, name)
+    core, objects, half = _setup(cfg_all, name)
     from bvh_leakfree_addon.core import backends
     from bvh_leakfree_addon.core import embree as core_embree
     if "embree" not in core.ray_backends():
@@ -214,7 +210,7 @@ def job_crossover(cfg_all, name):
     bvh = core.build(objects)
     top = bvh._top
     predicted = backends.crossover(top)
-    depsgraph = b._bpy().context.evaluated_depsgraph_get()
+    depsgraph = common.bpy().context.evaluated_depsgraph_get()
     core_embree._shared_device(core_embree._load()[0][0])   # the process's device, untimed
     first_start = time.perf_counter()
     core_embree._build(top, bvh._input, depsgraph)        # reads the triangles: first build
@@ -228,7 +224,7 @@ def job_crossover(cfg_all, name):
     sizes = sorted({max(1, int(predicted * f)) for f in cfg["crossover_factors"]})
     points = []
     for n in sizes:
-        origins, directions = b.random_rays(n, b.scene_center(objects), half, objects, 7)
+        origins, directions = common.random_rays(n, common.scene_center(objects), half, objects, 7)
 
         def mathutils(o=origins, d=directions):
             bvh.ray_cast_many(o, d, backend="mathutils")
@@ -236,7 +232,8 @@ def job_crossover(cfg_all, name):
         def embree(o=origins, d=directions):
             bvh.ray_cast_many(o, d, backend="embree")
 
-        times = b.interleaved({"mathutils": mathutils, "embree": embree}, cfg["crossover_reps"])
+        times = common.interleaved({"mathutils": mathutils, "embree": embree},
+                                   cfg["crossover_reps"])
         points.append({"rays": n, "mathutils": min(times["mathutils"]),
                        "embree_cast": min(times["embree"])})
     build = min(builds)
@@ -261,28 +258,21 @@ def _crossing(sizes, gain):
     return None
 
 
-JOBS = {"embree": job_embree, "crossover": job_crossover}
-
-
-# ------------------------------------------------------------------------------------------------
-# Rows
-# ------------------------------------------------------------------------------------------------
-
+# --- Rows ----------------------------------------------------------------------------------------
 def rows(jobs, cfg_all):
-    b = _b()
     cfg = cfg_all["embree"]
     out = []
     job = jobs.get(f"embree-{cfg['scene']}")
     if job and job.get("skipped"):
-        out.append(b.row("9 Embree backend", cfg["scene"], "n/a", "", job["skipped"],
+        out.append(row("9 Embree backend", cfg["scene"], "n/a", "", job["skipped"],
                          key="embree.skipped"))
     elif job:
-        out += _embree_rows(b, job, cfg_all)
+        out += _embree_rows(job, cfg_all)
     for name in cfg["crossover_scenes"]:
         cross = jobs.get(f"crossover-{name}")
         if not cross or cross.get("skipped"):
             continue
-        label = b.scene_label(name, cfg_all["scenes"])
+        label = common.scene_label(name, cfg_all["scenes"])
         measured = cross["measured"]
         if measured is None:
             words = (f"Embree build + cast never beat mathutils up to "
@@ -292,19 +282,19 @@ def rows(jobs, cfg_all):
         else:
             ratio = cross["predicted"] / measured if measured else None
             words = (f"'auto' switches at {cross['predicted']:,} rays (model), measured crossing "
-                     f"{measured:,} (Embree build {b.ms(cross['embree_build'])}, first "
-                     f"{b.ms(cross['embree_first_build'])}; mathutils "
+                     f"{measured:,} (Embree build {ms(cross['embree_build'])}, first "
+                     f"{ms(cross['embree_first_build'])}; mathutils "
                      f"{cross['points'][-1]['mathutils'] / cross['points'][-1]['rays'] * 1e6:.1f}"
                      f" µs/ray)")
-        out.append(b.row("9 auto crossover (rays)", label, f"{cross['predicted']:,}",
+        out.append(row("9 auto crossover (rays)", label, f"{cross['predicted']:,}",
                          f"measured {measured if measured is not None else 'n/a'}", words,
                          key=f"embree.crossover.{name}", model_over_measured=ratio))
     return out
 
 
-def _embree_rows(b, job, cfg_all):
+def _embree_rows(job, cfg_all):
     cfg = cfg_all["embree"]
-    label = f"{b.scene_label(job['scene'], cfg_all['scenes'])}, {cfg['rays']:,} rays"
+    label = f"{common.scene_label(job['scene'], cfg_all['scenes'])}, {cfg['rays']:,} rays"
     t = job["times"]
     e, m, loop = t["embree"]["best"], t["mathutils"]["best"], t["scene_ray_cast"]["best"]
     agree = job["agreement"]
@@ -315,22 +305,22 @@ def _embree_rows(b, job, cfg_all):
                  f"(tolerance {agree['location_tolerance']:.1e})")
     ok = bad <= 0.001 * agree["rays"] and agree["location_over_tolerance"] == 0
     out = []
-    words, ratio = b.faster(e, loop, "Scene.ray_cast loop", "Embree")
-    out.append(b.row("9 rays, Embree backend", label, b.ms(e), f"Scene.ray_cast loop {b.ms(loop)}",
+    words, ratio = faster(e, loop, "Scene.ray_cast loop", "Embree")
+    out.append(row("9 rays, Embree backend", label, ms(e), f"Scene.ray_cast loop {ms(loop)}",
                      words, f"≥ {TARGET_VS_LOOP:g}× faster", ratio >= TARGET_VS_LOOP and ok,
                      key="embree.vs_loop", ratio=ratio, agreement=agreement,
                      target_value=TARGET_VS_LOOP))
-    words, ratio = b.faster(e, m, "mathutils ray_cast_many", "Embree")
-    out.append(b.row("9 rays, Embree backend", label, b.ms(e), f"mathutils {b.ms(m)}", words,
+    words, ratio = faster(e, m, "mathutils ray_cast_many", "Embree")
+    out.append(row("9 rays, Embree backend", label, ms(e), f"mathutils {ms(m)}", words,
                      f"≥ {TARGET_VS_MATHUTILS:g}× faster", ratio >= TARGET_VS_MATHUTILS and ok,
                      key="embree.vs_mathutils", ratio=ratio, target_value=TARGET_VS_MATHUTILS))
     build = job["embree_scene_build"]
-    words, ratio = b.faster(e + build, m, "mathutils ray_cast_many", "Embree incl. its scene build")
-    out.append(b.row("9 rays, Embree backend", label + ", scene built for the call",
-                     b.ms(e + build), f"mathutils {b.ms(m)}",
-                     words + f" (scene build {b.ms(build)}; the process's first, with the "
+    words, ratio = faster(e + build, m, "mathutils ray_cast_many", "Embree incl. its scene build")
+    out.append(row("9 rays, Embree backend", label + ", scene built for the call",
+                     ms(e + build), f"mathutils {ms(m)}",
+                     words + f" (scene build {ms(build)}; the process's first, with the "
                      f"Embree device and reading the triangles: "
-                     f"{b.ms(job['embree_scene_first_build'])})", key="embree.with_build",
+                     f"{ms(job['embree_scene_first_build'])})", key="embree.with_build",
                      ratio=ratio))
     mil = job["million"]
     for backend in ("embree", "mathutils"):
@@ -338,22 +328,26 @@ def _embree_rows(b, job, cfg_all):
         if not r:
             continue
         peak = r["peak_increase"]
-        out.append(b.row("9 1M rays, throughput", f"{mil['rays']:,} rays, {backend}",
+        out.append(row("9 1M rays, throughput", f"{mil['rays']:,} rays, {backend}",
                          f"{r['rays_per_second'] / 1e6:.2f} M rays/s",
-                         f"peak RSS +{b.mb(peak)}" if peak is not None else "",
-                         f"{b.ms(r['seconds'])} for {mil['rays']:,} rays ({r['hits']:,} hits); "
-                         f"peak RSS increase {b.mb(peak)} (the rays themselves: "
-                         f"{b.mb(mil['input_bytes'])})", key=f"embree.million.{backend}",
+                         f"peak RSS +{mb(peak)}" if peak is not None else "",
+                         f"{ms(r['seconds'])} for {mil['rays']:,} rays ({r['hits']:,} hits); "
+                         f"peak RSS increase {mb(peak)} (the rays themselves: "
+                         f"{mb(mil['input_bytes'])})", key=f"embree.million.{backend}",
                          seconds=r["seconds"]))
     cam = job["camera"]
     e, m = cam["embree"]["total"], cam["mathutils"]["total"]
-    words, ratio = b.faster(e, m, "mathutils", "Embree")
+    words, ratio = faster(e, m, "mathutils", "Embree")
     w, h = cam["resolution"]
-    out.append(b.row("9 camera map (build + cast)", f"{job['scene']} {w}×{h}", b.ms(e),
-                     f"mathutils {b.ms(m)}",
-                     f"{words}: build {b.ms(cam['embree']['build'])} + cast "
-                     f"{b.ms(cam['embree']['cast'])} vs {b.ms(cam['mathutils']['build'])} + "
-                     f"{b.ms(cam['mathutils']['cast'])}; {cam['hit_differs']} pixel(s) hit on one "
+    out.append(row("9 camera map (build + cast)", f"{job['scene']} {w}×{h}", ms(e),
+                     f"mathutils {ms(m)}",
+                     f"{words}: build {ms(cam['embree']['build'])} + cast "
+                     f"{ms(cam['embree']['cast'])} vs {ms(cam['mathutils']['build'])} + "
+                     f"{ms(cam['mathutils']['cast'])}; {cam['hit_differs']} pixel(s) hit on one "
                      f"backend only, depth ≤ {cam['max_depth_diff']:.1e} apart",
                      key="embree.camera", ratio=ratio))
     return out
+
+
+MEASUREMENT = Measurement("embree", rows, {"embree": EMBREE_FULL}, {"embree": EMBREE_TINY},
+                          plan=plan, jobs={"embree": job_embree, "crossover": job_crossover})

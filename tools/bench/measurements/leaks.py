@@ -1,5 +1,4 @@
-"""Benchmark measurements of issue 14 (leak hunting by identity), registered in tools/bench.py
-as measurement ``leaks`` (rows 9 and 10):
+"""9 and 10: leak hunting by identity (issue 14).
 
 * ``guard-<n>``   ``leak_guard``'s overhead (enter + exit) in a file of ``n`` IDs (half meshes, half
   objects), for a clean block and for the issue's script (3 images, 2 materials — one used by a
@@ -11,13 +10,15 @@ as measurement ``leaks`` (rows 9 and 10):
   switched on (the meshes, materials and images lists open, the history sampled and its picture
   drawn), against the same ticks with every list closed; plus 1,000 pictures of the graph and the
   ID growth they cause (must be 0).
-
-Every function takes the bench module ``b`` (tools/bench.py) for its shared helpers.
 """
 import gc
 import importlib
 import statistics
 import time
+
+from .. import common
+from ..figures import faster, ms, row
+from ..measurement import Measurement
 
 FULL = {"leaks_ids": (10_000, 100_000), "leaks_reps": {10_000: 9, 100_000: 5},
         "leaks_monitor_meshes": 10_000, "leaks_monitor_ticks": 2000, "leaks_monitor_blocks": 10,
@@ -29,18 +30,16 @@ GUARD_PER_ID_TARGET_S = 1e-6     # the guard's clean overhead: at most 1 µs per
 MONITOR_TARGET_S = 1e-3          # the issue: the tick stays under 1 ms mean at 10,000 meshes
 
 
-def plan(cfg, only):
-    if "leaks" not in only:
-        return []
+def plan(cfg):
     return ([(f"guard-{n}", "guard", [n]) for n in cfg["leaks_ids"]]
             + [("monitor-lists", "monitor_lists", [])])
 
 
 # --- leak_guard overhead -----------------------------------------------------------------------
-def _file_of(b, ids):
+def _file_of(ids):
     """``ids`` IDs: half meshes (all used), half objects in the scene, plus a pool to remove."""
-    bpy = b._bpy()
-    b.factory_reset()
+    bpy = common.bpy()
+    common.factory_reset()
     src = bpy.data.meshes.new("m")
     collection = bpy.context.scene.collection
     for i in range(ids // 2):
@@ -88,19 +87,21 @@ def _naive_identity(bpy, names):
     return close
 
 
-def job_guard(b, cfg, ids):
-    bpy = b._bpy()
-    b.api()     # puts the checkout on sys.path
+def job_guard(ctx, ids):
+    cfg = ctx.cfg
+    bpy = common.bpy()
+    common.api()     # puts the checkout on sys.path
     leaks = importlib.import_module("bvh_leakfree_addon.core.leaks")
-    cube = _file_of(b, ids)
-    names = leaks.id_collection_names()
+    idtypes = importlib.import_module("bvh_leakfree_addon.core.idtypes")
+    cube = _file_of(ids)
+    names = idtypes.id_collection_names()
     total = sum(len(getattr(bpy.data, name)) for name in names)
     times = {key: [] for key in ("ours", "count_guard", "naive_identity",
                                  "ours_script", "naive_script", "script_alone")}
     report_text = ""
     gc.collect()
     for _ in range(cfg["leaks_reps"][ids]):
-        with b.no_gc():
+        with common.no_gc():
             start = time.perf_counter()
             with leaks.leak_guard(raise_on_leak=False):
                 pass
@@ -128,18 +129,18 @@ def job_guard(b, cfg, ids):
             times["naive_script"].append(time.perf_counter() - start)
             _undo_script(bpy)
     return {"ids": total, "asked": ids, "report": report_text,
-            **{key: b.summary(value) for key, value in times.items()}}
+            **{key: common.summary(value) for key, value in times.items()}}
 
 
 # --- the monitor with lists open and the graph ---------------------------------------------------
-def job_monitor_lists(b, cfg, zip_path=None, installed=False):
-    import addon_utils
-    bpy = b._bpy()
-    b.enable_addon(zip_path, installed)
+def job_monitor_lists(ctx):
+    cfg = ctx.cfg
+    bpy = common.bpy()
+    common.enable_addon(ctx.zip_path, ctx.addon_installed)
     try:
-        service = importlib.import_module(b.ADDON_MODULE + ".monitor.service")
-        history = importlib.import_module(b.ADDON_MODULE + ".monitor.history")
-        b.add_monitor_meshes(cfg["leaks_monitor_meshes"])
+        service = common.addon_module("monitor.service")
+        history = common.addon_module("monitor.history")
+        common.add_monitor_meshes(cfg["leaks_monitor_meshes"])
         service.reset_baseline()
         for i in range(30):            # something new since the baseline, so the lists show rows
             bpy.data.meshes.new(f"new{i}")
@@ -155,7 +156,7 @@ def job_monitor_lists(b, cfg, zip_path=None, installed=False):
                 mon.expanded = state
                 service.tick(force=True)
                 gc.collect()
-                with b.no_gc():
+                with common.no_gc():
                     spent = 0.0
                     for _ in range(per_block):
                         if leak:        # every list changes: each refresh rebuilds its page
@@ -169,7 +170,7 @@ def job_monitor_lists(b, cfg, zip_path=None, installed=False):
                               + [m for m in bpy.data.materials if m.name.startswith("leak")])
         rows = len(service.new_list("meshes").rows)
         # The graph: one sample and one picture every SAMPLE_SECONDS (a tick every `interval`).
-        before = b._id_sizes()
+        before = common.id_sizes()
         pictures = []
         clock = time.time()
         for _ in range(cfg["leaks_graph_pictures"]):
@@ -178,45 +179,44 @@ def job_monitor_lists(b, cfg, zip_path=None, installed=False):
             history.history.sample(clock, service.tracked_total(), None)
             history.graph.update(history.history, clock)
             pictures.append(time.perf_counter() - start)
-        after = b._id_sizes()
-        interval = importlib.import_module(b.ADDON_MODULE + ".monitor.settings") \
-            .monitor_settings().interval
+        after = common.id_sizes()
+        interval = common.addon_module("monitor.settings").monitor_settings().interval
         return {"meshes": len(bpy.data.meshes), "lists": sorted(lists), "rows": rows,
                 "ticks": per_block * blocks, "blocks": blocks,
                 "closed_best": min(closed), "closed_median": statistics.median(closed),
                 "open_best": min(opened), "open_median": statistics.median(opened),
                 "leaking_best": min(leaking), "leaking_median": statistics.median(leaking),
-                "picture": b.summary(pictures), "interval": interval,
+                "picture": common.summary(pictures), "interval": interval,
                 "sample_seconds": history.SAMPLE_SECONDS,
                 "graph_id_growth": {k: v - before[k] for k, v in after.items() if v != before[k]},
                 "previews": history.graph.previews}
     finally:
-        addon_utils.disable(b.ADDON_MODULE, default_set=True)
+        common.disable_addon()
 
 
 # --- rows ----------------------------------------------------------------------------------------
-def rows(b, jobs):
+def rows(jobs, _cfg):
     out = []
     for key in sorted((k for k in jobs if k.startswith("guard-")), key=lambda k: int(k[6:])):
         job = jobs[key]
         ids = job["ids"]
         # best of N, as for builds: the guard's own cost, without the shared machine's load
         ours, count, naive = (job[k]["best"] for k in ("ours", "count_guard", "naive_identity"))
-        words, ratio = b.faster(ours, naive, "a naive Python identity guard")
+        words, ratio = faster(ours, naive, "a naive Python identity guard")
         words += (f" ({ours / ids * 1e9:.0f} ns per ID; 1.0.0's count-only guard "
-                  f"{b.ms(count)})")
-        out.append(b.row("9 leak_guard overhead", f"{ids:,} IDs, clean block (best of "
-                         f"{job['ours']['n']})", b.ms(ours),
-                         f"naive_identity {b.ms(naive)}", words,
+                  f"{ms(count)})")
+        out.append(row("9 leak_guard overhead", f"{ids:,} IDs, clean block (best of "
+                         f"{job['ours']['n']})", ms(ours),
+                         f"naive_identity {ms(naive)}", words,
                          f"≤ {GUARD_PER_ID_TARGET_S * 1e6:g} µs per ID",
                          ours <= GUARD_PER_ID_TARGET_S * ids, key=f"guard.{job['asked']}",
                          ratio=ratio, per_id_us=ours / ids * 1e6))
         overhead = job["ours_script"]["best"] - job["script_alone"]["best"]
         ref = job["naive_script"]["best"] - job["script_alone"]["best"]
-        words, ratio = b.faster(overhead, ref, "a naive Python identity guard")
-        out.append(b.row("9 leak_guard overhead", f"{ids:,} IDs, the issue's script (6 added, "
-                         "1 removed, named, who uses)", b.ms(overhead),
-                         f"naive_identity {b.ms(ref)}", words + f"; report: {job['report']}",
+        words, ratio = faster(overhead, ref, "a naive Python identity guard")
+        out.append(row("9 leak_guard overhead", f"{ids:,} IDs, the issue's script (6 added, "
+                         "1 removed, named, who uses)", ms(overhead),
+                         f"naive_identity {ms(ref)}", words + f"; report: {job['report']}",
                          key=f"guard.script.{job['asked']}", ratio=ratio))
     mon = jobs.get("monitor-lists")
     if mon:
@@ -226,17 +226,21 @@ def rows(b, jobs):
         for variant, what in (("open", "nothing changes"),
                               ("leaking", "a mesh and a material leak before every tick")):
             tick = mon[f"{variant}_best"] + graph
-            words = (f"{what}; with the graph's picture ({b.ms(mon['picture']['median'])} every "
-                     f"{mon['sample_seconds']:g} s = {b.ms(graph)} per tick): "
-                     f"{b.ms(tick - mon['closed_best'])} more per tick than with every list "
-                     f"closed ({b.ms(mon['closed_best'])})")
-            out.append(b.row("10 monitor tick, issue 14", f"{case}, {what}", b.ms(tick),
-                             f"lists closed {b.ms(mon['closed_best'])}", words,
-                             f"< {b.ms(MONITOR_TARGET_S)} mean", tick < MONITOR_TARGET_S,
+            words = (f"{what}; with the graph's picture ({ms(mon['picture']['median'])} every "
+                     f"{mon['sample_seconds']:g} s = {ms(graph)} per tick): "
+                     f"{ms(tick - mon['closed_best'])} more per tick than with every list "
+                     f"closed ({ms(mon['closed_best'])})")
+            out.append(row("10 monitor tick, issue 14", f"{case}, {what}", ms(tick),
+                             f"lists closed {ms(mon['closed_best'])}", words,
+                             f"< {ms(MONITOR_TARGET_S)} mean", tick < MONITOR_TARGET_S,
                              key=f"monitor_lists.{variant}"))
         growth = mon["graph_id_growth"]
-        out.append(b.row("10 history graph", f"{mon['picture']['n']:,} pictures of the graph",
+        out.append(row("10 history graph", f"{mon['picture']['n']:,} pictures of the graph",
                          f"{sum(growth.values()):+,} IDs", f"{mon['previews']} preview image",
                          f"bpy.data growth {growth or 'none'}; the picture is one preview image "
                          "(not a datablock)", "0 ID growth", not growth, key="graph"))
     return out
+
+
+MEASUREMENT = Measurement("leaks", rows, FULL, TINY, plan=plan,
+                          jobs={"guard": job_guard, "monitor_lists": job_monitor_lists})
