@@ -16,8 +16,9 @@ import bpy
 
 import blf
 
-__all__ = ("Measure", "measure", "panel_width", "short_count", "count_forms", "fit_columns",
-           "wrap_lines", "CELL_PAD_PX", "PANEL_OVERHEAD_PX")
+__all__ = ("Measure", "measure", "panel_width", "text_width", "wrap", "short_count",
+           "count_forms", "fit_columns", "wrap_lines", "CELL_PAD_PX", "PANEL_OVERHEAD_PX",
+           "ICON_PX", "BOX_PX", "UNIT_PX")
 
 #: what Blender puts around a sidebar panel's content (tabs, margins, the scroll bar), pixels at
 #: interface scale 1: measured 43-44 px (sidebars 164 and 292 px wide, Blender 5.2), rounded up
@@ -28,6 +29,8 @@ PANEL_OVERHEAD_PX = 48.0
 CELL_PAD_PX = 10.0
 #: Blender's interface unit (``ui_units_x`` counts these), pixels at scale 1
 UNIT_PX = 20.0
+#: a box's margins, pixels at scale 1
+BOX_PX = 12.0
 #: width of an icon (and the gap after it) in a label, pixels at scale 1
 ICON_PX = 22.0
 FONT_ID = 0                 # Blender's interface font
@@ -90,6 +93,27 @@ def _compact(number, decimals):
             text = f"{scaled:.{decimals}f}"
             return (text[:-2] if text.endswith(".0") else text) + unit
     raise AssertionError("unreachable")
+
+
+def text_width(context, inset=0.0):
+    """``(measure, pixels)``: the text measure for ``context`` and the width text has in a panel
+    drawn there, ``inset`` pixels (at scale 1, e.g. :data:`BOX_PX` in a box) narrower."""
+    measured = measure(context)
+    return measured, panel_width(context, measured.scale) - measured.px(inset)
+
+
+def wrap(layout, context, text, icon='NONE', alert=False, measured=None):
+    """``text`` as labels wrapped to the panel's width by their measured width (the sidebar may be
+    narrow; a word wider than the panel keeps a line of its own, which Blender ends with "…").
+    ``measured``: :func:`text_width`'s answer for the layout (default: the panel's)."""
+    measured_text, width = measured or text_width(context)
+    if icon != 'NONE':
+        width -= measured_text.px(ICON_PX)
+    col = layout.column(align=True)
+    col.alert = alert
+    lines = wrap_lines(text, width - measured_text.px(CELL_PAD_PX), measured_text)
+    for index, part in enumerate(lines):
+        col.label(text=part, icon=icon if index == 0 else ('BLANK1' if icon != 'NONE' else 'NONE'))
 
 
 def short_count(value, signed=False):

@@ -8,7 +8,7 @@ from bpy.props import IntProperty, PointerProperty, StringProperty
 from . import api
 from .cast.settings import CastSettings
 from .core import backends, embree
-from .monitor.panels import wrap
+from .fit import wrap
 from .monitor.settings import MonitorSettings
 from .sidebar import DEFAULT_CATEGORY, move_panels, stop_following
 from .utils import get_preferences

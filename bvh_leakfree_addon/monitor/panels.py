@@ -6,29 +6,19 @@ import time
 
 import bpy
 
-from .. import names
+from .. import fit, names
 from ..core.numbers import count, duration
 from ..sidebar import BVHSidebarPanel
 from ..utils import runtime_state
 from . import history, service
 from .leak_check import OBJECT_OT_bvh_leak_check, WM_OT_bvh_leak_check_script
 from .operators import WM_OT_bvh_purge_orphans, WM_OT_bvh_reset_baseline
-from .rows import (
-    BOX_PX,
-    HEADERS,
-    draw_header_row,
-    draw_type_row,
-    is_alert,
-    list_lines,
-    table,
-    text_width,
-    wrap,
-)
+from .rows import HEADERS, draw_header_row, draw_type_row, is_alert, list_lines, table
 from .settings import LISTABLE, MESHES, monitor_settings
 
 __all__ = ("VIEW3D_PT_bvh_datablocks", "VIEW3D_PT_bvh_datablocks_types",
            "VIEW3D_PT_bvh_datablocks_history", "is_alert", "leak_check_lines", "list_lines",
-           "history_lines", "wrap", "draw_cleanup_menu_entry")
+           "history_lines", "draw_cleanup_menu_entry")
 
 PURGE = WM_OT_bvh_purge_orphans.bl_idname
 
@@ -67,7 +57,7 @@ class VIEW3D_PT_bvh_datablocks(BVHSidebarPanel, bpy.types.Panel):
             col.label(text="+/- since " + time.strftime("%H:%M:%S", time.localtime(since)))
         hidden = [HEADERS[index][0] for index in range(3) if index not in shown]
         if hidden:
-            wrap(col, context, f"Too narrow for {' and '.join(hidden)}: widen the sidebar",
+            fit.wrap(col, context, f"Too narrow for {' and '.join(hidden)}: widen the sidebar",
                  icon='HIDE_ON')
         if meshes.linked:
             col.label(text=f"Linked: {meshes.linked:,} meshes, {meshes.linked_orphans:,} unused "
@@ -132,11 +122,11 @@ def leak_check_lines(mon, table_grew=False):
 
 
 def draw_leak_check(layout, context, mon):
-    measure, width = text_width(context)
-    inner = (measure, width - measure.px(BOX_PX))
+    measure, width = fit.text_width(context)
+    inner = (measure, width - measure.px(fit.BOX_PX))
     grew = any(service.growth(name) > 0 for name in service.tracked_types())
     for text, icon in leak_check_lines(mon, table_grew=grew):
-        wrap(layout, context, text, icon=icon, alert=icon == 'ERROR', measured=inner)
+        fit.wrap(layout, context, text, icon=icon, alert=icon == 'ERROR', measured=inner)
 
 
 class VIEW3D_PT_bvh_datablocks_types(BVHSidebarPanel, bpy.types.Panel):
@@ -171,23 +161,42 @@ class VIEW3D_PT_bvh_datablocks_types(BVHSidebarPanel, bpy.types.Panel):
 
 
 def history_lines(span):
-    """The labels under the graph: ``[(text, icon)]`` from ``History.span()``."""
+    """The labels under the graph: ``[(text, icon)]`` from ``History.span()``: what each half
+    shows, its scale (zero to the value at its top) and its figures now, lowest and highest over
+    the time shown, in words an artist reads ("Blender memory", "process memory (RSS)", MiB)."""
     if span is None:
         return [("No samples yet", 'TIME')]
-    (first, last), rss, seconds = span
-    lines = [(f"Top: {last:,.0f} datablocks ({last - first:+,.0f})", 'OUTLINER_DATA_MESH')]
-    if rss is not None:
-        lines.append((f"Bottom: RSS {rss[1] / 2 ** 20:,.0f} MB "
-                      f"({(rss[1] - rss[0]) / 2 ** 20:+,.0f})", 'MEMORY'))
-    shown = min(history.HISTORY_SECONDS, max(history.MIN_SPAN_SECONDS, seconds))
-    lines.append((f"Over the last {shown / 60:.0f} min" if shown >= 90
-                  else f"Over the last {shown:.0f} s", 'TIME'))
+    shown = min(history.HISTORY_SECONDS, max(history.MIN_SPAN_SECONDS, span.seconds))
+    over = f"{shown / 60:.0f} min" if shown >= 90 else f"{shown:.0f} s"
+    totals = span.totals
+    lines = [(f"Upper half: datablocks in the rows above, 0 to {_count(totals.high, True)}",
+              'OUTLINER_DATA_MESH'),
+             (f"{_count(totals.last)} now, {_count(totals.low)} to {_count(totals.high)} in the "
+              f"last {over}", 'BLANK1')]
+    memory, label = (span.memory, "Blender memory") if span.memory else (
+        span.rss, "process memory (RSS)")
+    if memory is not None:
+        lines += [(f"Lower half: {label}, 0 to {_mib(history.axis_top(memory.high, history.MIB))}",
+                   'MEMORY'),
+                  (f"{_mib(memory.last)} now, {_mib(memory.low, False)} to {_mib(memory.high)} "
+                   f"in the last {over}", 'BLANK1')]
+    if span.memory and span.rss:
+        lines.append((f"Process memory (RSS): {_mib(span.rss.last)} now, "
+                      f"{_mib(span.rss.high - span.rss.low)} up and down", 'BLANK1'))
     return lines
 
 
+def _count(value, axis=False):
+    return f"{history.axis_top(value) if axis else value:,.0f}"
+
+
+def _mib(value, unit=True):
+    return f"{value / 2 ** 20:,.0f}" + (" MiB" if unit else "")
+
+
 class VIEW3D_PT_bvh_datablocks_history(BVHSidebarPanel, bpy.types.Panel):
-    """The history graph: tracked datablocks and RSS over the last minutes (a preview image, not
-    a datablock)."""
+    """The history graph: tracked datablocks and Blender's memory over the last minutes (a preview
+    image, not a datablock)."""
 
     bl_label = "History"
     bl_parent_id = "VIEW3D_PT_bvh_datablocks"
@@ -204,7 +213,7 @@ class VIEW3D_PT_bvh_datablocks_history(BVHSidebarPanel, bpy.types.Panel):
             row.template_icon(icon_value=icon, scale=max(5.0, min(12.0, units)))
         col = layout.column(align=True)
         for text, line_icon in history_lines(history.history.span(time.time())):
-            col.label(text=text, icon=line_icon)
+            fit.wrap(col, context, text, icon=line_icon)
 
 
 def draw_cleanup_menu_entry(self, context):

@@ -20,9 +20,8 @@ from .inspect import (
 from .pages import PAGE_SIZE, page_count
 from .settings import monitor_settings
 
-__all__ = ("HEADERS", "PRIORITY", "Table", "table", "is_alert", "text_width", "wrap",
-           "draw_header_row", "draw_type_row", "list_lines", "draw_list", "rows_on_one_line",
-           "BOX_PX")
+__all__ = ("HEADERS", "PRIORITY", "Table", "table", "is_alert",
+           "draw_header_row", "draw_type_row", "list_lines", "draw_list", "rows_on_one_line")
 
 LIST = WM_OT_bvh_datablock_list.bl_idname
 #: header forms of the number columns, longest first (Blender would cut a long one short)
@@ -36,25 +35,6 @@ NAME_MIN_PX = 50.0     # the type column keeps room for its triangle and "Me…"
 def is_alert(name, settings=None):
     """The row of ``name`` grew by at least the alert threshold since the baseline."""
     return service.growth(name) >= (settings or monitor_settings()).alert_threshold
-
-
-def text_width(context):
-    """``(measure, pixels)``: the text measure for ``context`` and the panel content's width."""
-    measure = fit.measure(context)
-    return measure, fit.panel_width(context, measure.scale)
-
-
-def wrap(layout, context, text, icon='NONE', alert=False, measured=None):
-    """``text`` as labels wrapped to the panel's width by their measured width (the sidebar may be
-    narrow; a word wider than the panel keeps a line of its own, which Blender ends with "…")."""
-    measure, width = measured or text_width(context)
-    if icon != 'NONE':
-        width -= measure.px(fit.ICON_PX)
-    col = layout.column(align=True)
-    col.alert = alert
-    lines = fit.wrap_lines(text, width - measure.px(fit.CELL_PAD_PX), measure)
-    for index, part in enumerate(lines):
-        col.label(text=part, icon=icon if index == 0 else ('BLANK1' if icon != 'NONE' else 'NONE'))
 
 
 class Table(NamedTuple):
@@ -72,7 +52,7 @@ class Table(NamedTuple):
 def table(context, names):
     """:class:`Table` of the types ``names`` (those counted yet), so that both panels' rows
     show the same columns in the same forms."""
-    measure, width = text_width(context)
+    measure, width = fit.text_width(context)
     counted = [(name, service.figures(name)) for name in names]
     counted = [(name, count) for name, count in counted if count is not None]
     cells = ([fit.count_forms(count.total) for _name, count in counted],
@@ -152,7 +132,6 @@ def list_lines(view, since=None):
 #: the row's icons: fake user, linked, who uses it, select its users, delete it
 ROW_ICONS = 5
 ROW_NAME_MIN_PX = 90.0      # below this (pixels at scale 1) a row's name gets a line of its own
-BOX_PX = 12.0               # a box's margins, pixels at scale 1
 
 
 def rows_on_one_line(measured, rows):
@@ -160,7 +139,7 @@ def rows_on_one_line(measured, rows):
     else each row takes two lines and the name the whole width (never "l…")."""
     measure, width = measured
     users = max((measure(f"{info.users:,}") for info in rows), default=0.0)
-    needed = (ROW_ICONS * fit.ICON_PX + ROW_NAME_MIN_PX + BOX_PX + fit.CELL_PAD_PX)
+    needed = (ROW_ICONS * fit.ICON_PX + ROW_NAME_MIN_PX + fit.BOX_PX + fit.CELL_PAD_PX)
     return width >= measure.px(needed) + users + measure.px(fit.CELL_PAD_PX)
 
 
@@ -170,10 +149,10 @@ def draw_list(layout, context, name):
     if view is None:
         box.label(text="Listing…", icon='TIME')
         return
-    measured = text_width(context)
-    inner = (measured[0], measured[1] - measured[0].px(BOX_PX))
+    measured = fit.text_width(context)
+    inner = (measured[0], measured[1] - measured[0].px(fit.BOX_PX))
     for index, text in enumerate(list_lines(view, service.baseline_time())):
-        wrap(box, context, text, icon='INFO' if index == 0 else 'TRASH', measured=inner)
+        fit.wrap(box, context, text, icon='INFO' if index == 0 else 'TRASH', measured=inner)
     if not view.rows:
         return
     col = box.column(align=True)

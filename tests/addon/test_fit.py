@@ -101,7 +101,7 @@ def test_the_datablocks_table_fits_every_width_with_blenders_font(addon, mon, wi
     rows = addon.monitor.rows
     context = _context(width)
     shape = rows.table(context, mon.tracked_types())
-    measure, content = rows.text_width(context)
+    measure, content = addon.fit.text_width(context)
     assert content == width - addon.fit.PANEL_OVERHEAD_PX * measure.scale
     shown = [index for index, *_rest in shape.columns]
     assert 2 in shown, (width, shape.columns)
@@ -122,7 +122,7 @@ def test_the_datablocks_table_fits_every_width_with_blenders_font(addon, mon, wi
 def test_list_rows_give_names_a_line_of_their_own_when_narrow(addon):
     rows = addon.monitor.rows
     info = SimpleNamespace(users=12)
-    narrow = rows.text_width(_context(161))
-    wide = rows.text_width(_context(400))
+    narrow = addon.fit.text_width(_context(161))
+    wide = addon.fit.text_width(_context(400))
     assert not rows.rows_on_one_line(narrow, [info])
     assert rows.rows_on_one_line(wide, [info])

@@ -21,6 +21,7 @@ def test_every_operator_is_labelled_by_its_one_name(addon):
     names = addon.names
     expected = {
         "object.bvh_cast_from_cursor": names.CAST,
+        "object.bvh_cast_from_cursor_step": names.CAST,      # the same cast as an undo step
         "wm.bvh_purge_orphans": names.PURGE,
         "object.bvh_leak_check": names.LEAK_CHECK,
         "wm.bvh_leak_check_script": names.LEAK_CHECK_SCRIPT,

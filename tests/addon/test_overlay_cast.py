@@ -92,7 +92,7 @@ def test_deleted_hit_object_does_not_break_drawing(addon, hit_cube):
     geometry = addon.cast.overlay.overlay_geometry(cast_state())
     assert len(geometry["ray"]) == 2
     lines = addon.cast.result.result_lines(cast_state())
-    assert "Hit: Target (deleted)" in [line[0] for line in lines]
+    assert "Hit: Target (deleted since)" in [line[0] for line in lines]
 
 
 def test_file_load_clears_the_stale_result_and_keeps_the_setting(addon, hit_cube, tmp_path):

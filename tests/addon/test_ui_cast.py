@@ -56,11 +56,12 @@ def test_result_lines_for_a_hit_and_a_miss(addon):
     assert texts[2] == "Location: (0.00, 0.00, 1.00)"
     assert texts[3] == "Normal: (0.000, 0.000, 1.000)"
     assert texts[4] == "Distance: 3.000 m"
-    assert texts[5] == "12 tris, 1 object"
+    assert texts[5] == "Cast into 1 selected object (12 tris)"
     assert texts[6].startswith("BVH ")
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_Z', distance=10.0)
     texts = [line[0] for line in addon.cast.result.result_lines(cast_state())]
-    assert texts[:3] == ["Ray: Global +Z (0.00, 0.00, 1.00)", "straight up", "No hit within 10 m"]
+    assert texts[:4] == ["Ray: Global +Z (0.00, 0.00, 1.00)", "straight up", "No hit within 10 m",
+                         "Unselected objects are not hit"]
 
 
 def test_panel_poll(addon):
