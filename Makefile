@@ -37,13 +37,13 @@ TESTS ?= tests
 PYTEST_ARGS ?=
 
 venv_python = $(VENV_DIR)/$(if $(filter dev pipeline,$(1)),$(1),bpy-$(1))/bin/python
-# $(call pip_install,<blender version>,<requirements file>): fill the wheelhouse when an index is
-# reachable, then install from the wheelhouse only (so later set-ups work offline).
+# $(call pip_install,<blender version>,<requirements file>[,<pip options>]): fill the wheelhouse
+# when an index is reachable, then install from the wheelhouse only (so later set-ups work offline).
 define pip_install
 	@mkdir -p $(WHEELHOUSE)
-	-$(call venv_python,$(1)) -m pip download -q -d $(WHEELHOUSE) -r $(2) \
+	-$(call venv_python,$(1)) -m pip download -q $(3) -d $(WHEELHOUSE) -r $(2) \
 	  || echo "(no package index reachable: installing from $(WHEELHOUSE))"
-	$(call venv_python,$(1)) -m pip install -q --no-index --find-links $(WHEELHOUSE) -r $(2)
+	$(call venv_python,$(1)) -m pip install -q $(3) --no-index --find-links $(WHEELHOUSE) -r $(2)
 endef
 
 .PHONY: all dist wheel demo docs lint test test-fast test-no-embree test-examples test-blender-b bench \
@@ -60,6 +60,14 @@ $(VENV_DIR)/bpy-%/.installed: requirements/bpy-%.txt
 	@touch $@
 
 venvs: $(foreach v,$(VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed)
+
+# BlenderProc 2.8.0, the reference of the BlenderProc drop-ins' tests and benchmark, added to a
+# Blender venv with --no-deps (requirements/blenderproc.txt lists what its modules import).
+BLENDERPROC_STAMP = $(VENV_DIR)/bpy-$(1)/.blenderproc-installed
+$(VENV_DIR)/bpy-%/.blenderproc-installed: requirements/blenderproc.txt $(VENV_DIR)/bpy-%/.installed
+	@echo "== installing BlenderProc 2.8.0 (the drop-ins' reference) into $(VENV_DIR)/bpy-$*"
+	$(call pip_install,$*,$<,--no-deps)
+	@touch $@
 
 # The linter lives in a small venv of its own (no Blender needed).
 $(VENV_DIR)/dev/.installed: requirements/dev.txt
@@ -102,7 +110,8 @@ wheel: $(WHEEL)
 demo: $(ZIP)
 	$(call venv_python,$(FAST_VERSION)) tools/demo.py --zip $(ZIP)
 
-test: lint $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
+test: lint $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed \
+	$(foreach v,$(VERSIONS),$(call BLENDERPROC_STAMP,$(v)))
 	@set -e; for v in $(VERSIONS); do \
 	  echo "== pytest on Blender $$v"; \
 	  BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$$v) -m pytest $(TESTS) $(PYTEST_ARGS); \
@@ -111,7 +120,8 @@ test: lint $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
 	@$(MAKE) --no-print-directory test-no-embree
 	@$(MAKE) --no-print-directory test-examples
 
-test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
+test-fast: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed \
+	$(call BLENDERPROC_STAMP,$(FAST_VERSION))
 	BVH_ADDON_ZIP=$(abspath $(ZIP)) $(call venv_python,$(FAST_VERSION)) -m pytest $(TESTS) $(PYTEST_ARGS)
 
 # The pipeline guide (docs/pipelines.md) runs as printed in an environment of its own holding
@@ -145,7 +155,8 @@ test-blender-b: $(WHEEL)
 	done
 
 # The whole suite as it runs where embreex is missing (the Embree tests skip, 'auto' is mathutils).
-test-no-embree: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed
+test-no-embree: $(ZIP) $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed \
+	$(call BLENDERPROC_STAMP,$(FAST_VERSION))
 	BVH_LEAKFREE_EMBREE=0 BVH_ADDON_ZIP=$(abspath $(ZIP)) \
 	  $(call venv_python,$(FAST_VERSION)) -m pytest $(TESTS) $(PYTEST_ARGS)
 
@@ -159,7 +170,8 @@ $(BENCH_STAMP): requirements/bench.txt $(VENV_DIR)/bpy-$(FAST_VERSION)/.installe
 	$(call pip_install,$(FAST_VERSION),$<)
 	@touch $@
 
-bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(BENCH_STAMP)
+bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(BENCH_STAMP) \
+	$(foreach v,$(BENCH_VERSIONS),$(call BLENDERPROC_STAMP,$(v)))
 	@mkdir -p bench-results docs
 	@set -e; for v in $(BENCH_VERSIONS); do \
 	  echo "== benchmarks on Blender $$v"; \

@@ -10,8 +10,9 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 
 * ``build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
   progress=None) -> SceneBVH``
-* ``SceneBVH.ray_cast / ray_cast_many / cast_camera / find_nearest / tree / source_of / objects /
-  stats / update``
+* ``SceneBVH.ray_cast / ray_cast_many / cast_camera / visibility / find_nearest / tree / source_of /
+  objects / stats / update``; ``visibility(camera)`` -> ``{object: Visibility(visible, projected,
+  fraction)}``: per object, the pixels that see it first, those whose rays cross it, their ratio.
 * ``camera_rays(camera, resolution=None, *, depsgraph=None)``: one ray per pixel of a camera.
 * ``ray_backends()``: the batched-ray backends available here (``"embree"`` when the optional
   ``embreex`` package imports, and ``"mathutils"``).
@@ -40,13 +41,14 @@ from .core import cache as _cache
 from .core import camera as _camera
 from .core import embree as _embree
 from .core.blenderproc import create_bvh_tree_multi_objects
-from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, build
+from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, Visibility, build
 from .core.datablocks import DatablockCount, datablock_counts, orphans, purge_orphans, purge_preview
 from .core.identity import IdInfo, TypeChange
 from .core.leaks import LeakError, LeakReport, leak_guard
 from .core.memory import MemoryFigure, memory_figure, process_rss_bytes
 
 __all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
+           "Visibility",
            "camera_rays", "ray_backends", "clear_cache", "cache_info", "CacheInfo",
            "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError", "LeakReport",
            "leak_guard", "TypeChange", "IdInfo", "process_rss_bytes", "memory_figure",
@@ -55,40 +57,78 @@ __all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildSt
 
 
 def camera_rays(camera, resolution=None, *, depsgraph=None):
-    """One ray per pixel of ``camera``: ``(origins, directions)``, float64 arrays shaped
-    (height, width, 3) in world space, directions of unit length, row 0 at the top of the image,
-    rays through pixel centres.
+    """One ray per pixel of ``camera``, through the pixel centres, in world space.
 
     Perspective and orthographic cameras; sensor fit, focal length, sensor size, orthographic
     scale, lens shift and the scene's pixel aspect as Blender's renders use them (the frame is the
-    one ``camera.data.view_frame(scene=...)`` draws).  ``resolution``: ``(width, height)``, or
-    None for the render resolution × percentage of the depsgraph's scene.  ``depsgraph``: where
-    the camera is evaluated (animation, constraints, parents; default: the context's).  No
-    clipping is applied.  ``SceneBVH.cast_camera`` casts them and adds the depth."""
+    one ``camera.data.view_frame(scene=...)`` draws).  No clipping is applied.
+    ``SceneBVH.cast_camera`` casts them and adds the depth.
+
+    Args:
+        camera: a camera object (``bpy.types.Object`` of type ``'CAMERA'``).
+        resolution: ``(width, height)`` in pixels, or None for the render resolution ×
+            percentage of the depsgraph's scene.
+        depsgraph: where the camera is evaluated (animation, constraints, parents); default the
+            context's.
+
+    Returns:
+        ``(origins, directions)``: float64 arrays shaped (height, width, 3), directions of unit
+        length, row 0 at the top of the image.
+
+    Raises:
+        TypeError: ``camera`` is not a camera object, or a resolution side is not an integer.
+        ReferenceError: the camera was deleted.
+        ValueError: a panoramic camera, a bad resolution, or a camera with a non-finite or
+            zero-scale world matrix.
+    """
     if depsgraph is None:
         depsgraph = _bpy.context.evaluated_depsgraph_get()
     return _camera.camera_rays(camera, resolution, depsgraph).owned()
 
 
 def ray_backends():
-    """Names of the backends ``ray_cast_many`` / ``cast_camera`` can use here, fastest first:
-    ``("embree", "mathutils")`` when the optional ``embreex`` package imports (bundled in the
-    add-on's Linux x64, Windows x64 and macOS builds; ``pip install embreex``), else
-    ``("mathutils",)``.  ``BVH_LEAKFREE_EMBREE=0`` in the environment hides Embree."""
+    """The backends ``ray_cast_many`` and ``cast_camera`` can use here, fastest first.
+
+    Embree comes with the optional ``embreex`` package (bundled in the add-on's Linux x64,
+    Windows x64 and macOS zips; ``pip install embreex``); ``BVH_LEAKFREE_EMBREE=0`` in the
+    environment hides it.
+
+    Returns:
+        ``("embree", "mathutils")`` when ``embreex`` imports, else ``("mathutils",)``.
+
+    Raises:
+        Nothing.
+    """
     return _backends.available()
 
 
 def clear_cache():
-    """Free every cached object-space tree (the next build starts cold)."""
+    """Free every cached object-space tree: the next build starts cold.
+
+    Returns:
+        None.
+
+    Raises:
+        Nothing.
+    """
     _cache.clear()
 
 
 DEFAULT_CACHE_LIMIT_BYTES = _cache.DEFAULT_LIMIT_BYTES
+"""The cache's limit until :func:`set_cache_limit` changes it: 1 GiB."""
 
 
 class CacheInfo(tuple):
-    """What the cache holds: ``(trees, triangles)`` as in 1.0.0, plus ``.bytes`` (estimated: the
-    trees' measured bytes per triangle and the arrays kept) and ``.limit_bytes``."""
+    """What the cache holds, as :func:`cache_info` gives it: a ``(trees, triangles)`` tuple (as in
+    1.0.0) with two more fields.
+
+    Attributes:
+        trees: object-space trees cached.
+        triangles: their triangles.
+        bytes: memory they hold, estimated (the trees' measured bytes per triangle and the arrays
+            kept).
+        limit_bytes: the limit :func:`set_cache_limit` set (``inf``: none).
+    """
 
     def __new__(cls, trees, triangles, bytes, limit_bytes):
         info = super().__new__(cls, (trees, triangles))
@@ -102,20 +142,48 @@ class CacheInfo(tuple):
 
 
 def cache_info():
-    """:class:`CacheInfo` of the cache: trees, triangles, bytes and the limit."""
+    """What the tree cache holds now.
+
+    Returns:
+        A :class:`CacheInfo`: trees, triangles, bytes and the limit.
+
+    Raises:
+        Nothing.
+    """
     trees, triangles, nbytes = _cache.size()
     return CacheInfo(trees, triangles, nbytes, _cache.limit())
 
 
 def set_cache_limit(limit_bytes):
-    """Keep at most ``limit_bytes`` of cached trees beyond those of the latest build (least
-    recently used go first; ``None``: no limit; default 1 GiB).  Trees of geometry that no longer
-    exists are dropped whatever the limit."""
+    """Bound the memory of cached trees beyond those of the latest build.
+
+    Least recently used trees go first; trees of geometry that no longer exists are dropped
+    whatever the limit.
+
+    Args:
+        limit_bytes: bytes (default :data:`DEFAULT_CACHE_LIMIT_BYTES`, 1 GiB), or None for no
+            limit.
+
+    Returns:
+        None.
+
+    Raises:
+        ValueError: not a number of bytes ≥ 0.
+    """
     _cache.set_limit(limit_bytes)
 
 
 def shutdown():
-    """Release what the core holds: cached trees, the change watch and the shared Embree device
-    (called when the add-on is disabled; scripts may call it when they are done)."""
+    """Release what the core holds: cached trees, the change watch and the shared Embree device.
+
+    The add-on's unregister calls it; scripts may call it when they are done.  A later
+    :func:`build` starts again from nothing.
+
+    Returns:
+        None.
+
+    Raises:
+        Nothing.
+    """
     _cache.shutdown()
     _embree.release()

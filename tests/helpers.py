@@ -7,6 +7,8 @@ import bpy
 
 import addon_utils
 
+from bvh_leakfree_addon.core.idtypes import id_collection_names
+
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "user_default"
 ADDON_MODULE = f"bl_ext.{REPO}.bvh_leakfree_addon"
@@ -103,10 +105,6 @@ def live_runtime_hooks(package):
 
 
 def id_collection_sizes():
-    """len() of every ID collection in bpy.data."""
-    sizes = {}
-    for prop in bpy.data.bl_rna.properties:
-        if prop.type == 'COLLECTION':
-            coll = getattr(bpy.data, prop.identifier)
-            sizes[prop.identifier] = len(coll)
-    return sizes
+    """len() of every ID type's collection of bpy.data (never ``all_ids`` (5.2): see
+    ``core.compat``)."""
+    return {name: len(getattr(bpy.data, name)) for name in id_collection_names()}

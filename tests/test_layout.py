@@ -24,6 +24,7 @@ LAYERS = {
     "sidebar": 1,
     "core": 1,
     "api": 2,
+    "blenderproc_compat": 3,
     "cursor_ray": 3,
     "cast": 4,
     "monitor": 4,

@@ -9,10 +9,9 @@ space, nearest box first, stopping when the next box starts beyond the best hit 
 ``Scene.ray_cast`` works).
 
 ``SceneBVH.tree`` (one world-space ``BVHTree`` over all triangles) is built on first access.
-
-Batches of rays (``ray_cast_many``, ``cast_camera``) go to a backend (``backends``): the
-object-space trees (``rays``) or an Embree scene built on demand from the same geometry
-(``embree``), kept with the immutable top level.
+Batches of rays (``ray_cast_many``, ``cast_camera``, ``visibility``) go to a backend
+(``backends``): the object-space trees (``rays``) or an Embree scene built on demand from the
+same geometry (``embree``), kept with the immutable top level.
 """
 import math
 import time
@@ -28,8 +27,9 @@ from .camera import camera_rays
 from .linalg import FAR
 from .results import BuildStats, Hit, RayResults, alive
 from .toplevel import boxes_of, make_top_level
+from .visibility import Visibility, visibility
 
-__all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults")
+__all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults", "Visibility")
 
 
 def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
@@ -309,6 +309,19 @@ class SceneBVH:
                           for key, value in res.items()})
         out["depth"] = depth.reshape(h, w)
         return out
+
+    def visibility(self, camera, resolution=None, *, backend="auto"):
+        """How each object of the build shows in ``camera``'s image (``core.visibility``).
+        Args:
+            camera: a camera object; its pixel rays are ``api.camera_rays``'.
+            resolution: ``(width, height)``, or None for the render's.
+            backend: as :meth:`ray_cast_many`'s.
+        Returns:
+            dict: ``{object: Visibility(visible, projected, fraction)}``.
+        Raises:
+            TypeError, ValueError, ReferenceError, RuntimeError: bad camera, resolution, backend.
+        """
+        return visibility(self, camera_rays(camera, resolution, self._depsgraph()), backend)
 
     def find_nearest(self, point, distance=math.inf):
         """Nearest surface point within ``distance`` of ``point``, or None."""

@@ -1,15 +1,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The geometry cache: object-space trees reused across builds, and the proof that they are current.
 
-How a cached tree is proven current (no handler, nothing written into any data, no guessing from
-memory addresses):
+How a cached tree is proven current (nothing written into any data, no guessing from memory
+addresses alone):
 
-* Evaluated meshes: the key is the evaluated mesh's ``ID.session_uid``.  Blender hands out session
-  UIDs from one counter that only grows for the whole session (across file loads too), and gives the
-  evaluated mesh a new one whenever its geometry is re-evaluated or re-copied (mesh edit, modifier
-  or geometry-node input change, shape key, edit-mode edit, dependency change), even when the new
-  mesh lands at the same address.  A transform change does not re-evaluate geometry: the UID stays,
-  no mesh work is done.  The pointer and the vertex/polygon/corner counts are checked too.
+* Evaluated meshes: the key is the evaluated mesh's address and the *geometry stamp* of the object
+  whose geometry it is (:func:`evaluated_key`), which the change watch (``watch``) renews whenever
+  Blender re-makes that object's evaluated geometry (an edit of any kind, a modifier, shape key or
+  geometry-node input, a swapped mesh, a dependency, an animated frame) and never reuses.  So an
+  edit always misses the cache, even when the evaluated mesh keeps its address (5.3 keeps it, and
+  reports ``session_uid`` 0 for it: ``compat``).  A transform change does not touch the stamp: no
+  mesh work is done.  The vertex/polygon/corner counts are checked too.
 * Everything else (curves, text, metaballs, surfaces, meshes in edit mode, ``evaluated=False``): the
   tree is keyed on a digest of the triangles themselves, read with ``to_mesh()``.
 
@@ -19,47 +20,23 @@ too, and the least recently used ones while the cache is over its limit in bytes
 (:func:`set_limit`); :func:`clear` drops everything, :func:`shutdown` also removes the change
 watch.
 
-The change watch (the fast paths, see ``fastpath``): one callback in each of ``bpy.app.handlers``
-``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post`` and ``load_post``
-counts everything Blender evaluates, in two counters: evaluations that changed nothing but
-objects' transforms (:func:`transforms_only`: *moves*) and everything else (*changes*).  A build
-remembers both counts.  Both the same at the next build of the same objects (same depsgraph, list
-and flags, object mode): Blender evaluated nothing in between, so the evaluated data the build
-read is still what the depsgraph holds and the per-object walk is skipped.  Only the moves count
-differs: every evaluated mesh is still the one the build read, only world matrices need reading
-again.  The callbacks are added lazily by :func:`change_count`, never persistent: if they went
-missing (Blender clears non-persistent handlers on file load and factory reset, :func:`shutdown`
-removes them) they are added again and the changes count jumps, so every earlier count is treated
-as "unknown changes".
-
-The latest tree of the BlenderProc drop-in (``blenderproc``) is kept here too, one at a time.
+The latest full build is kept here for the fast paths (``fastpath``: :func:`remember_build`).
+Other memories of the core (the BlenderProc drop-in's) register with :func:`add_holder`.
 """
-import atexit
+from . import watch
 
-import bpy
-
-import numpy as np
-
-from .geometry import TREE_BYTES_PER_TRIANGLE
-
-__all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store", "drop_replaced",
-           "touch", "evict", "resized", "world_tree", "remember_world_tree",
+__all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store",
+           "drop_replaced", "touch", "evict", "resized", "add_holder",
            "discard", "clear", "shutdown", "size", "set_limit", "limit", "generation",
-           "runtime_hooks_active", "change_count", "move_count", "transforms_only",
-           "remove_hooks", "remember_build",
-           "recent_build", "forget_recent")
+           "remember_build", "recent_build", "forget_recent")
 
 _entries = {}
 ENTRIES = _entries  # the same dict, read directly by the gatherer's inlined lookup (never rebound)
 _by_owner = {}      # owner (see drop_replaced) -> keys of the entries built for it
 OWNERS = _by_owner  # the same dict, read by the gatherer's inlined store (never rebound)
 _replaced_many = set()  # owners with several trees a build (geometry nodes) rebuilt this build
-_changes = 0        # bumped by the watch: anything evaluated but moves (or loaded, undone) since
-_moves = 0          # bumped by the watch: evaluations that changed only objects' transforms
 _recent = None      # fastpath.BuildState of the latest full build, see remember_build
-_world = None       # (key, tree, triangles) of the latest BlenderProc drop-in tree (blenderproc.py)
-WATCHED_HANDLERS = ("depsgraph_update_post", "frame_change_post", "undo_post", "redo_post",
-                    "load_post")
+_holders = []       # (size, clear) of other memories the cache reports and clears (add_holder)
 _generation = 0
 KEEP_GENERATIONS = 8          # entries unused for this many builds are dropped
 DEFAULT_LIMIT_BYTES = 1 << 30   # least recently used entries go first beyond this (1 GiB)
@@ -70,26 +47,29 @@ def check_of(data):
     return (data.as_pointer(), len(data.vertices), len(data.polygons), len(data.loops))
 
 
-def evaluated_key(data):
-    """Cache key of evaluated mesh ``data``: its session UID (new on every re-evaluation)."""
-    return ("evaluated", data.session_uid)
+def evaluated_key(data, pointer):
+    """Cache key of evaluated mesh ``data``, the geometry of the object with ``as_pointer()``
+    ``pointer`` (an instancer for geometry its nodes made): its address and that object's
+    geometry stamp (call ``watch.geometry_stamps()`` first)."""
+    return ("evaluated", data.as_pointer(), watch.stamp_of(pointer))
 
 
-def lookup_marked(data, epsilon, check=None):
-    """The cached entry proven current for evaluated mesh ``data``, or None (``check``:
-    ``check_of(data)`` when the caller has it already)."""
-    entry = _entries.get(("evaluated", data.session_uid))
+def lookup_marked(data, pointer, epsilon, check=None):
+    """The cached entry proven current for evaluated mesh ``data`` of the object ``pointer`` (see
+    :func:`evaluated_key`), or None (``check``: ``check_of(data)`` when the caller has it)."""
+    entry = _entries.get(evaluated_key(data, pointer))
     if entry is None or entry.epsilon != epsilon or \
             entry.check != (check if check is not None else check_of(data)):
         return None
     return entry
 
 
-def store_marked(data, entry, owner, check=None, source=None):
-    """Remember ``entry`` for evaluated mesh ``data`` (keyed on its session UID), built for
-    ``owner`` (see :func:`drop_replaced`) from the geometry of ``source`` (see :func:`store`)."""
+def store_marked(data, pointer, entry, owner, check=None, source=None):
+    """Remember ``entry`` for evaluated mesh ``data`` of the object ``pointer`` (see
+    :func:`evaluated_key`), built for ``owner`` (see :func:`drop_replaced`) from the geometry of
+    ``source`` (see :func:`store`)."""
     entry.check = check if check is not None else check_of(data)
-    store(evaluated_key(data), entry, owner, source)
+    store(evaluated_key(data, pointer), entry, owner, source)
 
 
 def lookup(key):
@@ -98,7 +78,7 @@ def lookup(key):
 
 def drop_replaced(owner):
     """``owner``'s geometry is about to get a new tree: its trees not used in this build belong to
-    geometry that no longer exists (an evaluated mesh's key, its session UID, is never reused).
+    geometry that no longer exists (an evaluated mesh's key holds a geometry stamp, never reused).
 
     ``owner`` is ``(object pointer, slot)``.  Slots ``'evaluated'`` and ``'original'`` hold one
     piece of geometry per object: its old trees go now, before the new tree is built, so the new
@@ -231,140 +211,39 @@ def discard(entries):
 
 
 def clear():
-    """Forget every cached tree and the latest build (the next build starts cold)."""
-    global _recent, _world
+    """Forget every cached tree and the latest build (the next build starts cold), and empty the
+    registered holders (:func:`add_holder`)."""
+    global _recent
     _entries.clear()
     _by_owner.clear()
     _replaced_many.clear()
     _recent = None
-    _world = None
+    for _size, empty in _holders:
+        empty()
 
 
-def world_tree(key):
-    """The drop-in's tree remembered under ``key`` (see ``blenderproc``), or None."""
-    if _world is not None and _world[0] == key:
-        return _world[1]
-    return None
-
-
-def remember_world_tree(key, tree, triangles):
-    """Keep the latest drop-in tree (one at a time, counted in :func:`size`), unless it alone is
-    over the cache limit.
-
-    Released at interpreter exit (``atexit``, added with the first such tree, removed by
-    :func:`shutdown`): the ``bpy`` module checks Blender's allocations when it exits, before module
-    globals are freed, and a tree still held then is reported as "Not freed memory blocks" — a leak
-    report nobody caused."""
-    global _world
-    _world = None
-    if triangles * TREE_BYTES_PER_TRIANGLE <= _limit_bytes:
-        atexit.unregister(_drop_world_tree)
-        atexit.register(_drop_world_tree)
-        _world = (key, tree, triangles)
-
-
-def _drop_world_tree():
-    global _world
-    _world = None
+def add_holder(size, empty):
+    """Register another memory: ``size()`` -> ``(trees, triangles, bytes)`` (added to
+    :func:`size`), ``empty()`` frees it (:func:`clear`, :func:`shutdown`).  Idempotent."""
+    if (size, empty) not in _holders:
+        _holders.append((size, empty))
 
 
 def shutdown():
     """:func:`clear`, and remove the change watch (the next build adds it again, as "unknown
-    changes") and the exit hook of :func:`remember_world_tree`."""
+    changes")."""
     clear()
-    remove_hooks()
-    atexit.unregister(_drop_world_tree)
+    watch.remove_hooks()
 
 
 def size():
-    """(trees, triangles, bytes) currently cached (the object-space trees and the drop-in's)."""
+    """(trees, triangles, bytes) currently cached (the object-space trees and the holders')."""
     trees, triangles = len(_entries), sum(e.triangles for e in _entries.values())
     nbytes = sum(e.size for e in _entries.values())
-    if _world is not None:
-        trees, triangles = trees + 1, triangles + _world[2]
-        nbytes += _world[2] * TREE_BYTES_PER_TRIANGLE
+    for measure, _empty in _holders:
+        more = measure()
+        trees, triangles, nbytes = trees + more[0], triangles + more[1], nbytes + more[2]
     return trees, triangles, nbytes
-
-
-def _on_change(*_args):
-    """The change watch (frame change, undo, redo, load): count one possible change."""
-    global _changes
-    _changes += 1
-
-
-def _on_update(_scene, depsgraph):
-    """The change watch (``depsgraph_update_post``): count one evaluation, as a move when only
-    objects' transforms changed (see :func:`transforms_only`), else as a possible change."""
-    global _changes, _moves
-    try:
-        only_moved = transforms_only(depsgraph.updates)
-    except Exception:  # noqa: BLE001 - never let the watch miss a change
-        only_moved = False
-    if only_moved:
-        _moves += 1
-    else:
-        _changes += 1
-
-
-def transforms_only(updates):
-    """True when every update of an evaluation is a transform and none touches geometry or
-    shading (``DepsgraphUpdate`` flags, read in bulk).
-
-    A geometry that depends on another object's transform (a Boolean cutter, a Shrinkwrap or
-    Displace target, a driver, an armature) is reported as a geometry update of its own object
-    when that transform changes (checked on 4.2, 4.5 and 5.0), so "transforms only" means that no
-    evaluated mesh changed.  Anything else (an ID updated without a transform: a collection, the
-    scene, a selection) counts as a possible change.
-    """
-    n = len(updates)
-    flags = np.empty(n, dtype=bool)
-    updates.foreach_get("is_updated_transform", flags)
-    if not flags.all():
-        return False
-    updates.foreach_get("is_updated_geometry", flags)
-    if flags.any():
-        return False
-    updates.foreach_get("is_updated_shading", flags)
-    return not flags.any()
-
-
-def _callback(name):
-    return _on_update if name == "depsgraph_update_post" else _on_change
-
-
-def change_count():
-    """How many possible changes (evaluations other than moves, frame changes, undos, loads) the
-    watch has seen.
-
-    Installs the watch where it is missing (first use, or Blender dropped it: file load, factory
-    reset); a missing watch may have missed changes, so the count then jumps.
-    """
-    global _changes
-    handlers = bpy.app.handlers
-    for name in WATCHED_HANDLERS:
-        callbacks = getattr(handlers, name)
-        callback = _callback(name)
-        if callback not in callbacks:
-            callbacks.append(callback)
-            _changes += 1
-    return _changes
-
-
-def move_count():
-    """How many evaluations changed only objects' transforms (read after :func:`change_count`)."""
-    return _moves
-
-
-def remove_hooks():
-    """Remove the change watch from every handler list (idempotent)."""
-    global _changes
-    handlers = bpy.app.handlers
-    for name in WATCHED_HANDLERS:
-        callbacks = getattr(handlers, name)
-        for callback in (_on_change, _on_update):
-            while callback in callbacks:
-                callbacks.remove(callback)
-    _changes += 1
 
 
 def forget_recent():
@@ -384,10 +263,3 @@ def remember_build(state):
 def recent_build():
     """The latest full build's ``BuildState``, or None."""
     return _recent
-
-
-def runtime_hooks_active():
-    """Names of the live app handlers of the change watch."""
-    handlers = bpy.app.handlers
-    return [f"bpy.app.handlers.{name}" for name in WATCHED_HANDLERS
-            if _callback(name) in getattr(handlers, name)]

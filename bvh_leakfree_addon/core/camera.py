@@ -27,15 +27,39 @@ class CameraRays:
     """The rays of a camera: ``origins`` and unit ``directions`` (height, width, 3), float64, world
     space; ``axis``, the camera's unit view direction (depth = distance × cos to it);
     ``orthographic``.  For a perspective camera ``origins`` is a read-only broadcast view of one
-    point (:meth:`owned` makes writable copies)."""
+    point (:meth:`owned` makes writable copies).  ``frame``: ``(rot, location, xs, ys)``, the
+    camera's unit axes (3 × 3, columns), its location and the pixel centres' coordinates on the
+    image plane (columns, rows), for :meth:`window`."""
 
-    __slots__ = ("origins", "directions", "axis", "orthographic")
+    __slots__ = ("origins", "directions", "axis", "orthographic", "frame")
 
-    def __init__(self, origins, directions, axis, orthographic):
+    def __init__(self, origins, directions, axis, orthographic, frame=None):
         self.origins = origins
         self.directions = directions
         self.axis = axis
         self.orthographic = orthographic
+        self.frame = frame
+
+    def window(self, points):
+        """``(rows, columns)`` slices of the pixels whose rays may meet the convex hull of the
+        world ``points`` (K, 3) (a pixel of margin), or None when that cannot be told (a point
+        at or behind a perspective camera's plane: every ray may)."""
+        rot, location, xs, ys = self.frame
+        local = (np.asarray(points, dtype=np.float64) - location) @ np.linalg.inv(rot).T
+        if self.orthographic:
+            u, v = local[:, 0], local[:, 1]
+        else:
+            depth = -local[:, 2]
+            if not (depth > 1e-9).all():
+                return None
+            u, v = local[:, 0] / depth, local[:, 1] / depth
+        du = abs(xs[1] - xs[0]) if len(xs) > 1 else np.inf
+        dv = abs(ys[1] - ys[0]) if len(ys) > 1 else np.inf
+        cols = np.nonzero((xs >= u.min() - du) & (xs <= u.max() + du))[0]
+        rows = np.nonzero((ys >= v.min() - dv) & (ys <= v.max() + dv))[0]
+        if not len(cols) or not len(rows):
+            return slice(0, 0), slice(0, 0)
+        return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
 
     @property
     def shape(self):
@@ -140,8 +164,8 @@ def camera_rays(camera, resolution, depsgraph):
         origins = plane + location
         directions = np.broadcast_to(axis, (height, width, 3))
         directions = np.ascontiguousarray(directions)
-        return CameraRays(origins, directions, axis, True)
+        return CameraRays(origins, directions, axis, True, (rot, location, xs, ys))
     plane -= rot[:, 2]
     plane /= np.sqrt(np.einsum("hwi,hwi->hw", plane, plane))[:, :, None]
     origins = np.broadcast_to(location, (height, width, 3))
-    return CameraRays(origins, plane, axis, False)
+    return CameraRays(origins, plane, axis, False, (rot, location, xs, ys))

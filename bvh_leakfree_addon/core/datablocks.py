@@ -27,14 +27,21 @@ __all__ = ("DatablockCount", "datablock_counts", "count_type", "orphans", "purge
 
 
 class DatablockCount(namedtuple("DatablockCount", "total orphans local linked linked_orphans")):
-    """Figures of one ID type.  ``orphans`` counts local and linked orphans; ``local_orphans`` is
-    what
-    a purge without ``include_linked`` removes."""
+    """Figures of one ID type, as :func:`datablock_counts` gives them.
+
+    Attributes:
+        total: IDs in the collection (local and linked).
+        orphans: IDs without users and without a fake user, local and linked.
+        local: IDs of this file.
+        linked: IDs linked from libraries.
+        linked_orphans: linked IDs without users.
+    """
 
     __slots__ = ()
 
     @property
     def local_orphans(self):
+        """Orphans of this file: what a purge without ``include_linked`` removes."""
         return self.orphans - self.linked_orphans
 
 
@@ -90,19 +97,38 @@ def count_type(name, has_libraries=None):
 
 
 def datablock_counts(types=None):
-    """``{collection name: DatablockCount(total, orphans, local, linked, linked_orphans)}``.
+    """How many IDs each type has, and how many are orphans.
 
-    ``types``: None (every ID collection), a collection name or ID type code, or an iterable of
-    them. Cost: O(n) in C per type (``len`` walks Blender's list; users are read with
-    ``foreach_get``); only files with linked libraries pay a Python loop, for the local/linked
-    split.
+    Cost: O(n) in C per type (``len`` walks Blender's list; users are read with ``foreach_get``);
+    only files with linked libraries pay a Python loop, for the local/linked split.
+
+    Args:
+        types: None or ``'ALL'`` (every ID collection), a ``bpy.data`` collection name
+            (``'meshes'``) or an ID type code (``'MESH'``), or an iterable of them.
+
+    Returns:
+        ``{collection name: DatablockCount}``, in the order asked (every collection: Blender's).
+
+    Raises:
+        ValueError: an unknown type name.
     """
     has_libraries = len(bpy.data.libraries) > 0
     return {name: _count(name, has_libraries) for name in resolve_types(types)}
 
 
 def orphans(id_type, *, include_linked=False):
-    """The orphan IDs of one type, as a new list (don't keep it: IDs can be freed at any time)."""
+    """The orphan IDs of one type: no users, no fake user (root IDs and viewer images never).
+
+    Args:
+        id_type: one collection name (``'meshes'``) or ID type code (``'MESH'``).
+        include_linked: also orphans linked from libraries.
+
+    Returns:
+        A new list of the IDs.  Don't keep it: undo, a file load or a purge frees IDs at any time.
+
+    Raises:
+        ValueError: not exactly one known type (``'ALL'`` or a list is refused).
+    """
     if not isinstance(id_type, str) or id_type == "ALL":
         raise ValueError("orphans() takes one ID type, e.g. 'MESH' or 'meshes'")
     (name,) = resolve_types(id_type)
@@ -125,16 +151,25 @@ def _purgeable(names):
 
 
 def purge_orphans(types=frozenset({"MESH"}), *, recursive=False, include_linked=False):
-    """Delete the orphans of ``types`` (``'ALL'`` for every type) in one batch; ``{name: removed}``.
+    """Delete the orphans of ``types`` in one batch.
 
-    Never removes an ID with users or a fake user; linked orphans only with ``include_linked``.
-    ``recursive``: then also delete IDs of any type that became orphans because of this purge (a
-    material used only by purged meshes, …), batch after batch until none is left; IDs that were
-    already orphans before the call and are not of ``types`` stay.  :func:`purge_preview` says
-    beforehand what will go.  The counts are by identity: what is gone afterwards, including IDs
-    Blender frees with their owner (the shape keys of a purged mesh).
-    Uses ``bpy.data.batch_remove``: one pass over Blender's ID relations per batch, where a
-    ``remove()`` per ID scans all IDs each time.
+    Never removes an ID with users or a fake user.  :func:`purge_preview` says beforehand what
+    will go.  Uses ``bpy.data.batch_remove``: one pass over Blender's ID relations per batch, where
+    a ``remove()`` per ID scans all IDs each time.
+
+    Args:
+        types: as in :func:`datablock_counts` (``'ALL'`` for every type); default meshes.
+        recursive: also delete IDs of any type that became orphans because of this purge (a
+            material used only by purged meshes, …), batch after batch until none is left; IDs
+            that were orphans before the call and are not of ``types`` stay.
+        include_linked: also delete linked orphans (they come back when the file is reloaded).
+
+    Returns:
+        ``{collection name: IDs removed}``, counted by identity: what is gone afterwards,
+        including IDs Blender frees with their owner (the shape keys of a purged mesh).
+
+    Raises:
+        ValueError: an unknown type name.
     """
     targets = _purgeable(resolve_types(types))
     every = _purgeable(id_collection_names())
@@ -163,13 +198,23 @@ def purge_orphans(types=frozenset({"MESH"}), *, recursive=False, include_linked=
 
 
 def purge_preview(types=frozenset({"MESH"}), *, recursive=False, include_linked=False):
-    """What :func:`purge_orphans` with the same arguments would delete now, without deleting:
-    ``{collection name: [(session_uid, name), …]}`` (sorted by name).
+    """What :func:`purge_orphans` with the same arguments would delete now, without deleting.
 
     The recursive cascade is worked out on ``bpy.data.user_map``: an ID goes once every ID that
     uses it goes (and it has no fake user, and is local unless ``include_linked``); IDs Blender
     frees with their owner (shape keys) go with it.  Cost: one ``user_map`` (all IDs, in C) and a
     Python loop over the IDs that have users.
+
+    Args:
+        types: as in :func:`purge_orphans`.
+        recursive: as in :func:`purge_orphans`.
+        include_linked: as in :func:`purge_orphans`.
+
+    Returns:
+        ``{collection name: [(session_uid, name), …]}``, sorted by name.
+
+    Raises:
+        ValueError: an unknown type name.
     """
     targets = _purgeable(resolve_types(types))
     going = {}   # session_uid -> (collection, name)

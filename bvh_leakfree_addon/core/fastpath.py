@@ -3,7 +3,7 @@
 proves it unnecessary.
 
 A build is *stamped* with ``(changes, moves, depsgraph pointer)``: the counts come from the change
-watch in ``cache`` (one callback in the depsgraph, frame, undo/redo and load handlers).
+watch (``watch``: one callback in the depsgraph, frame, undo/redo and load handlers).
 
 * *Unchanged*: the same stamp later means nothing was evaluated in between, so the evaluated data
   the build read is still what the depsgraph holds: the build is adopted as it is.
@@ -22,7 +22,7 @@ from functools import cached_property
 
 import bpy
 
-from . import cache
+from . import cache, watch
 from .results import BuildStats
 from .toplevel import TopLevel
 from .validate import ObjectList
@@ -68,7 +68,7 @@ class BuildState:
 
 def stamp_now(depsgraph_arg):
     """``(changes count, moves count, depsgraph pointer)`` when the change watch can vouch for the
-    depsgraph, else None (see ``cache``: the change watch).
+    depsgraph, else None (see ``watch``).
 
     Only the context's own depsgraph qualifies, and only after ``evaluated_depsgraph_get()``:
     that evaluates whatever is tagged, which fires the watch for every pending change.  Outside
@@ -85,7 +85,7 @@ def stamp_now(depsgraph_arg):
     current = context.evaluated_depsgraph_get()
     if context.mode != 'OBJECT':
         return None
-    return (cache.change_count(), cache.move_count(), current.as_pointer())
+    return (watch.change_count(), watch.move_count(), current.as_pointer())
 
 
 def as_sequence(objects):

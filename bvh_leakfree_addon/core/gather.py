@@ -11,7 +11,7 @@ import operator
 
 from mathutils.bvhtree import BVHTree
 
-from . import cache, geometry, validate, viewlayer
+from . import cache, geometry, validate, viewlayer, watch
 from .geometry import GEOMETRY_TYPES, GeomEntry
 from .toplevel import Items
 
@@ -63,15 +63,15 @@ class Builder:
         if self.evaluated and src_eval.type == 'MESH':
             data = src_eval.data
             if not data.is_editmode:
-                return self._entry_marked(src_eval, data, owner, source, defer_bounds)
+                return self._entry_marked(src_eval, data, pointer, owner, source, defer_bounds)
             self.saw_edit_mode = True
         elif src_eval.original.mode != 'OBJECT':
             self.saw_edit_mode = True
         return self._entry_converted(src_eval if self.evaluated else src_orig, owner, source)
 
-    def _entry_marked(self, src_eval, data, owner, source, defer_bounds):
+    def _entry_marked(self, src_eval, data, pointer, owner, source, defer_bounds):
         check = cache.check_of(data)
-        entry = cache.lookup_marked(data, self.epsilon, check)
+        entry = cache.lookup_marked(data, pointer, self.epsilon, check)
         if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
             # reuse=False still shares within this build
             cache.touch(entry)
@@ -87,7 +87,7 @@ class Builder:
                                            bounds=defer_bounds is None)
         if entry.bmin is None:
             self.pending_bounds.append((entry, data, defer_bounds))
-        cache.store_marked(data, entry, owner, check, source)
+        cache.store_marked(data, pointer, entry, owner, check, source)
         return self._rebuilt(entry)
 
     def finish(self):
@@ -164,6 +164,7 @@ def _triangles(src):
 def gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats, progress):
     """Every contributing object and instance with its tree and world matrix (the hot loop:
     keep per-object Python work minimal, numpy work goes to ``toplevel``)."""
+    watch.geometry_stamps()     # the watch that stamps geometry changes is in place
     builder = Builder(depsgraph, evaluated, epsilon, use_cache, stats)
     items = Items()
     instancers = {}
@@ -229,6 +230,7 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
     seen = builder.entries_seen
     cached = cache.ENTRIES
     owners = cache.OWNERS
+    stamps, base_stamp = watch.geometry_stamps()
     generation = cache.generation()
     from_object = BVHTree.FromObject
     pending = builder.pending_bounds
@@ -258,8 +260,9 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
             if not data.is_editmode:
                 npoly = len(data.polygons)
                 nloop = len(data.loops)
-                check = (data.as_pointer(), len(data.vertices), npoly, nloop)
-                key = ("evaluated", data.session_uid)
+                address = data.as_pointer()
+                check = (address, len(data.vertices), npoly, nloop)
+                key = ("evaluated", address, stamps.get(keys[i], base_stamp))
                 entry = found = cached.get(key)
                 if entry is not None and entry.epsilon == epsilon and entry.check == check and (
                         use_cache or id(entry) in seen):

@@ -105,7 +105,18 @@ def absent(uids, other):
 
 # --- What an ID is and who uses it ---------------------------------------------------------------
 class IdInfo(NamedTuple):
-    """Plain facts about one ID (no reference to it)."""
+    """Plain facts about one ID, read when it was seen (no reference to it is kept).
+
+    Attributes:
+        collection: its ``bpy.data`` collection (``'meshes'``).
+        session_uid: ``ID.session_uid``, unique in this Blender session.
+        name: ``ID.name`` then.
+        users: ``ID.users`` then (a fake user counts).
+        fake_user: ``ID.use_fake_user``.
+        linked: it comes from a library.
+        orphan: it had no users (root IDs and viewer images are never orphans).
+        used_by: who used it, sorted (``("Mesh 'Cube'", …)``); filled where asked for.
+    """
 
     collection: str
     session_uid: int
@@ -114,7 +125,7 @@ class IdInfo(NamedTuple):
     fake_user: bool
     linked: bool
     orphan: bool
-    used_by: tuple = ()     #: ``("Mesh 'Cube'", …)``: who uses it, sorted (filled when asked)
+    used_by: tuple = ()
 
 
 def describe(id_):
@@ -143,17 +154,27 @@ def users_of(ids):
 
 # --- What changed in one collection --------------------------------------------------------------
 class TypeChange(NamedTuple):
-    """What changed in one collection between two snapshots."""
+    """What changed in one ``bpy.data`` collection between two snapshots, by identity.
+
+    Attributes:
+        collection: the collection's name (``'meshes'``).
+        added: IDs there now that were not there before.
+        removed: IDs there before that are gone.
+        added_ids: :class:`IdInfo` of the first ``limit`` added, in creation order.
+        removed_names: names of the first ``limit`` removed.
+        added_orphans: how many of the added are orphans.
+    """
 
     collection: str
-    added: int                  #: IDs there now that were not there before
-    removed: int                #: IDs there before that are gone
-    added_ids: tuple = ()       #: :class:`IdInfo` of the first ``limit`` added (as created)
-    removed_names: tuple = ()   #: names of the first ``limit`` removed
-    added_orphans: int = 0      #: how many of the added are orphans
+    added: int
+    removed: int
+    added_ids: tuple = ()
+    removed_names: tuple = ()
+    added_orphans: int = 0
 
     @property
     def net(self):
+        """``added - removed``: the collection's growth (negative: it shrank)."""
         return self.added - self.removed
 
     @property

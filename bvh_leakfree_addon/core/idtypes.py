@@ -2,13 +2,12 @@
 """The one table of ID types: ``bpy.data`` collection name, ``ID.id_type`` code, how to say one of
 them, and the icon the panels show.  Everything keyed by collection name reads it from here.
 
-Grease pencil collections differ between Blender versions (``annotations``/``grease_pencils``/
-``grease_pencils_v3``): :func:`collection_of_code` resolves them against this Blender.
+The collections themselves differ between Blender versions (``compat``): :func:`id_collection_names`
+and :func:`collection_of_code` answer for this Blender.
 """
-import functools
 from typing import NamedTuple
 
-import bpy
+from . import compat
 
 __all__ = ("IdType", "ID_TYPES", "BY_COLLECTION", "NEVER_ORPHANED", "id_collection_names",
            "collection_of_code", "resolve_types", "in_words", "label", "icon", "is_orphan")
@@ -68,23 +67,16 @@ _VIEWER_IMAGE_TYPES = frozenset({"RENDER_RESULT", "COMPOSITING"})
 _BY_CODE = {t.code: t.collection for t in ID_TYPES}
 
 
-@functools.cache
 def id_collection_names():
-    """Names of every ID collection of ``bpy.data`` (meshes, objects, materials, …) in this
-    Blender (read once from the RNA definition, so it works while ``bpy.data`` is restricted)."""
-    return tuple(prop.identifier for prop in bpy.types.BlendData.bl_rna.properties
-                 if prop.type == 'COLLECTION')
+    """Names of every ID type's collection of ``bpy.data`` (meshes, objects, materials, …) in this
+    Blender, never the collection of all IDs (``all_ids``, 5.2: see ``compat``)."""
+    return compat.id_type_collection_names()
 
 
 def collection_of_code(code):
     """The collection name of an ``ID.id_type`` code in this Blender, or None."""
-    if code == "GREASEPENCIL":  # legacy grease pencil / annotations
-        return "annotations" if "annotations" in id_collection_names() else "grease_pencils"
-    if code == "GREASEPENCIL_V3":
-        names = id_collection_names()
-        if "grease_pencils_v3" in names:
-            return "grease_pencils_v3"
-        return "grease_pencils" if "annotations" in names else None
+    if code in ("GREASEPENCIL", "GREASEPENCIL_V3"):
+        return compat.grease_pencil_collection(code, id_collection_names())
     return _BY_CODE.get(code)
 
 

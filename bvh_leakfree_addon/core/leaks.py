@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """``leak_guard`` and its report: every ``bpy.data`` collection recorded by identity
 (:mod:`.identity`) when a block starts and compared when it ends, and what changed said in words,
-by name (:func:`change_text`, :meth:`LeakReport.summary`), with Blender's own memory and the
-process's RSS (:mod:`.memory`) before and after."""
+by name (:func:`change_text`, :meth:`LeakReport.summary`), with the process's memory
+(:mod:`.memory`) before and after."""
 import contextlib
 
 from .identity import DEFAULT_LIMIT, compare, session_uids, snapshot, users_of, with_users
@@ -58,17 +58,26 @@ def _names(infos, total, max_names, users=True):
 
 # --- leak_guard ----------------------------------------------------------------------------------
 class LeakReport:
-    """What ``leak_guard`` saw, by identity.
+    """What :func:`leak_guard` saw, by identity: yielded by it, or ``LeakError.report``.
 
-    * ``changes``: ``{collection: TypeChange}`` of every watched collection where IDs were added or
-      removed (names, orphans, who uses the added ones);
-    * ``growth``: ``{collection: net growth}`` of the collections that grew (a leak), as before;
-    * ``churn``: ``{collection: IDs replaced}`` where as many were added as removed (net 0);
-    * ``before``/``after``: sizes; ``rss_before``/``rss_after``: process memory in bytes (None
-      where the platform gives no figure);
-    * ``memory_before``/``memory_after``: Blender's own memory (``core.memory.MemoryFigure``: what
-      the status bar shows, which follows datablocks where the RSS wobbles), or the RSS with a
-      note when Blender's figure cannot be read.
+    Made by ``leak_guard`` only; filled in when the block ends.
+
+    Attributes:
+        names: the watched collections (``('meshes', …)``).
+        limit: IDs named per type.
+        changes: ``{collection: TypeChange}`` of every watched collection where IDs were added or
+            removed (names, orphans, who uses the added ones).
+        growth: ``{collection: net growth}`` of the collections that grew: a leak.
+        churn: ``{collection: IDs replaced}`` where as many were added as removed (net 0).
+        before: ``{collection: size}`` when the block started.
+        after: ``{collection: size}`` when it ended (None before).
+        rss_before: the process's RSS in bytes when the block started (None where the platform
+            gives no figure).
+        rss_after: the same when it ended.
+        memory_before: Blender's own memory when the block started (a ``MemoryFigure``: what
+            Blender's status bar shows, which follows datablocks where the RSS wobbles; the RSS
+            with a note when Blender's figure cannot be read; None when neither is known).
+        memory_after: the same when it ended.
     """
 
     def __init__(self, *args, **kwargs):
@@ -117,6 +126,7 @@ class LeakReport:
 
     @property
     def leaked(self):
+        """True when a watched collection grew inside the block."""
         return bool(self.growth)
 
     @property
@@ -128,32 +138,76 @@ class LeakReport:
 
     @property
     def memory_growth(self):
-        """Bytes Blender's own memory grew by inside the block (None when unknown, or when one of
-        the two readings fell back to the RSS): see ``memory_before``."""
+        """Bytes Blender's own memory grew by inside the block.
+
+        Returns:
+            An int (negative when it shrank), or None when unknown or when a reading fell back to
+            the RSS (see ``memory_before``).
+
+        Raises:
+            Nothing.
+        """
         change = memory_change(self.memory_before, self.memory_after)
         return None if change is None or self.memory_before.source != BLENDER else change[0]
 
     def memory_text(self):
-        """``"Blender memory +8.4 MiB"`` (within its resolution: ``+0.0``), or '' when unknown."""
+        """Blender's memory change in words.
+
+        Returns:
+            ``"Blender memory +8.4 MiB"`` (a change within the figure's resolution reads
+            ``+0.0``), or '' when unknown.
+
+        Raises:
+            Nothing.
+        """
         change = memory_change(self.memory_before, self.memory_after)
         if change is None or self.memory_before.source != BLENDER:
             return ""
         return f"{self.memory_before.label} {mib_text(*change, signed=True)}"
 
     def ordered(self):
-        """The changes, growth first (largest first), then churn, then removals."""
+        """The changes, most telling first.
+
+        Returns:
+            The :class:`TypeChange` values: growth first (largest first), then churn, then
+            removals.
+
+        Raises:
+            Nothing.
+        """
         def order(change):
             return (0 if change.net > 0 else 1 if change.churn else 2, -abs(change.net),
                     change.collection)
         return sorted(self.changes.values(), key=order)
 
     def lines(self, max_names=MESSAGE_NAMES):
-        """One line per changed collection, in :meth:`ordered` order."""
+        """What changed, in words, one line per changed collection.
+
+        Args:
+            max_names: IDs named per line (the rest are counted: ``…``).
+
+        Returns:
+            A list of lines in :meth:`ordered` order, e.g. ``+3 images (Render.001, …; all
+            orphans)``.
+
+        Raises:
+            Nothing.
+        """
         return [change_text(change, max_names) for change in self.ordered()]
 
     def summary(self, max_names=MESSAGE_NAMES):
-        """Everything in one line: ``+3 images (…); −1 mesh removed (…); Blender memory +0.4 MiB;
-        RSS +1.2 MB``."""
+        """Everything in one line, as ``LeakError``'s message gives it.
+
+        Args:
+            max_names: IDs named per type.
+
+        Returns:
+            ``+3 images (…); −1 mesh removed (…); Blender memory +0.4 MiB; RSS +1.2 MB``, or
+            ``no datablock added or removed`` and the memory figures.
+
+        Raises:
+            Nothing.
+        """
         parts = self.lines(max_names) or ["no datablock added or removed"]
         if self.memory_text():
             parts.append(self.memory_text())
@@ -166,8 +220,12 @@ class LeakReport:
 
 
 class LeakError(RuntimeError):
-    """Raised by ``leak_guard`` when ID collections grew inside the guarded block; ``report`` is
-    the :class:`LeakReport`, ``growth`` its ``{collection: net growth}``."""
+    """Raised by :func:`leak_guard` when ID collections grew inside the guarded block.
+
+    Attributes:
+        report: the :class:`LeakReport`.
+        growth: its ``{collection: net growth}``.
+    """
 
     def __init__(self, report):
         self.report = report
@@ -177,17 +235,30 @@ class LeakError(RuntimeError):
 
 @contextlib.contextmanager
 def leak_guard(collections=None, *, raise_on_leak=True, limit=DEFAULT_LIMIT):
-    """Record every ``bpy.data`` ID collection (or the named ones) by identity and compare on
-    exit.
+    """A context manager that records ``bpy.data`` by identity and compares on exit.
 
-    A collection whose size grew is a leak: ``LeakError`` names the added IDs (``limit`` per type),
-    which are orphans and who uses the others, the removed ones and the RSS change; with
-    ``raise_on_leak=False`` the yielded :class:`LeakReport` records it.  IDs replaced one for one
-    (same size, other IDs) are reported as churn, not raised.  An exception raised inside the
-    block propagates unchanged; the report is still filled in.
+    Every ID's ``session_uid`` is recorded when the block starts, so an ID removed and another
+    added under the same name count as a change.  A collection that grew is a leak: ``LeakError``
+    names the added IDs, which are orphans and who uses the others, the removed ones and the
+    process's memory change.  IDs replaced one for one (same size, other IDs) are reported as
+    churn, not raised.  Works around any code, not only this package's::
 
-        with leak_guard() as report:
+        with api.leak_guard() as report:
             my_blenderproc_loop()
+
+    Args:
+        collections: None (every ``bpy.data`` ID collection), or the ones to watch: a collection
+            name (``'meshes'``), an ID type code (``'MESH'``), or an iterable of them.
+        raise_on_leak: raise ``LeakError`` on growth; False: only record it in the report.
+        limit: IDs named per type (a whole number ≥ 0); the rest are counted.
+
+    Yields:
+        The :class:`LeakReport`, filled in when the block ends.
+
+    Raises:
+        LeakError: a watched collection grew and ``raise_on_leak`` is true (not raised when the
+            block itself raises: that exception propagates unchanged, the report still filled in).
+        ValueError: an unknown collection or type, or a bad ``limit``.
     """
     names = resolve_types(collections)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:

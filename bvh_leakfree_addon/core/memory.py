@@ -36,9 +36,16 @@ NO_SCENE_NOTE = "no scene to read Blender's memory figure from: process memory (
 
 
 class MemoryFigure(NamedTuple):
-    """One memory reading: ``bytes``, what its last digit is worth (``resolution``, bytes),
-    where it comes from (``source``: :data:`BLENDER` or :data:`RSS`) and, for a fallback, why
-    (``note``)."""
+    """One memory reading.
+
+    Attributes:
+        bytes: the figure, in bytes.
+        resolution: what its last digit is worth, in bytes (Blender prints MiB with one decimal,
+            GiB with two): a change smaller than this is no change.
+        source: ``"blender"`` (Blender's own allocated memory, what its status bar shows) or
+            ``"rss"`` (the process's resident set size).
+        note: '' for Blender's figure; for the RSS, why Blender's could not be read.
+    """
 
     bytes: int
     resolution: int
@@ -47,7 +54,8 @@ class MemoryFigure(NamedTuple):
 
     @property
     def label(self):
-        """What the figure is called in the interface."""
+        """What the figure is called in the interface: "Blender memory" or "Process memory
+        (RSS)"."""
         return "Blender memory" if self.source == BLENDER else "Process memory (RSS)"
 
 
@@ -107,8 +115,25 @@ def blender_memory(scene=None, view_layer=None):
 
 
 def memory_figure(scene=None, view_layer=None):
-    """A :class:`MemoryFigure`: Blender's memory when it can be read, else the process's RSS with
-    a note saying why (None when neither is known, e.g. RSS on an unsupported platform)."""
+    """Blender's own allocated memory now, or the process's RSS when it cannot be read.
+
+    Blender's figure comes from ``scene.statistics(view_layer)`` (its guarded allocator's total:
+    what the status bar shows); it follows datablocks where the RSS also moves with the C
+    allocator.  Read strictly: a text it cannot read (a translated interface, say) gives the RSS
+    with a note, never a wrong figure.  Costs ~0.01 ms.
+
+    Args:
+        scene: the scene whose statistics to read (default: the context's, else the first).
+        view_layer: its view layer (default: the context's when it belongs to ``scene``, else the
+            scene's first).
+
+    Returns:
+        A :class:`MemoryFigure`, or None when neither figure is known (no scene and no RSS on
+        this platform).
+
+    Raises:
+        Nothing.
+    """
     scene, view_layer = _scene_and_layer(scene, view_layer)
     reading = blender_memory(scene, view_layer) if scene is not None else None
     if reading is not None:
@@ -142,7 +167,17 @@ def mib_text(value, resolution=1, signed=False):
 
 # --- Process memory ------------------------------------------------------------------------------
 def process_rss_bytes():
-    """Resident set size of this process in bytes, or None where the platform gives no figure."""
+    """The resident set size (RSS) of this process: the memory it holds in RAM now.
+
+    Read from ``/proc/self/statm`` on Linux, ``GetProcessMemoryInfo`` on Windows and
+    ``task_info`` on macOS.
+
+    Returns:
+        Bytes, or None where the platform gives no figure.
+
+    Raises:
+        Nothing: a failed read is None.
+    """
     if sys.platform.startswith("linux"):
         try:
             with open("/proc/self/statm", "rb") as fh:

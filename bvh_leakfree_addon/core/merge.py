@@ -3,12 +3,13 @@
 
 Trees built by ``BVHTree.FromObject`` keep no triangle arrays (that is what makes cold builds
 fast).  When the merged tree is wanted, their arrays are read again from the evaluated meshes,
-found by their session UID (so a mesh re-evaluated since the build is never mistaken for the one the
-tree was built from: the caller gets a clear error and should call ``update()``).
+found by their cache key (address and geometry stamp: a mesh re-evaluated since the build is never
+mistaken for the one the tree was built from: the caller gets a clear error and should call
+``update()``).
 """
 import numpy as np
 
-from . import cache
+from . import cache, watch
 from .geometry import mesh_arrays
 
 __all__ = ("merged_arrays", "GeometryChanged")
@@ -48,8 +49,8 @@ def merged_arrays(top, objects, depsgraph):
             np.asarray(starts, dtype=np.int64))
 
 
-def _take(data, missing):
-    key = cache.evaluated_key(data)
+def _take(data, pointer, missing):
+    key = cache.evaluated_key(data, pointer)
     entry = missing.get(key)
     if entry is None or entry.check != cache.check_of(data):
         return
@@ -59,10 +60,11 @@ def _take(data, missing):
 
 
 def _refetch(top, objects, depsgraph, missing):
+    watch.geometry_stamps()     # a watch Blender dropped since is put back: keys then all differ
     for obj in objects:
         obj_eval = obj.evaluated_get(depsgraph)
         if obj_eval.type == 'MESH':
-            _take(obj_eval.data, missing)
+            _take(obj_eval.data, obj.as_pointer(), missing)
         if not missing:
             return
     if any(inst is not None for inst in top.instancers):
@@ -75,7 +77,7 @@ def _refetch(top, objects, depsgraph, missing):
                 continue
             src = inst.object
             if src.type == 'MESH':
-                _take(src.data, missing)
+                _take(src.data, src.original.as_pointer(), missing)
     if missing:
         raise GeometryChanged("the geometry changed since this SceneBVH was built; call update() "
                               "before using .tree")

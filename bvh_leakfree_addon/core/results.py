@@ -80,11 +80,23 @@ class RayResults(dict):
 
 
 class BuildStats:
-    """What a build did.  ``reused`` is True when no geometry had to be rebuilt; ``unchanged``
-    is True when Blender evaluated nothing since the previous build of the same objects, so not
-    even the per-object walk was done; ``transforms_only`` is True when only objects' transforms
-    changed since, so only the world matrices were read again (see ``cache``: the change
-    watch)."""
+    """What a build did: ``SceneBVH.stats``.
+
+    Attributes:
+        objects_used: objects whose geometry is in the BVH.
+        objects_skipped: ``[(name, reason), …]`` of objects left out (no faces, a light, a
+            camera, deleted since the last build, …).
+        instances: entries of the top level: objects plus instances.
+        triangles: world-space triangles, an instanced object's counted per instance.
+        build_seconds: wall time of the build.
+        reused: no geometry had to be rebuilt.
+        meshes_rebuilt: object-space trees built by this build.
+        meshes_reused: object-space trees taken from the cache.
+        trees: distinct object-space trees.
+        unchanged: Blender evaluated nothing since the previous build of the same objects, so not
+            even the per-object walk was done.
+        transforms_only: only transforms changed since, so only world matrices were read again.
+    """
 
     __slots__ = ("objects_used", "objects_skipped", "instances", "triangles", "build_seconds",
                  "reused", "meshes_rebuilt", "meshes_reused", "trees", "unchanged",

@@ -58,10 +58,10 @@ def check_objects(objects):
     return out
 
 
-def unwrap_objects(items):
+def unwrap_objects(items, allow_empty=False):
     """BlenderProc-style input: a list of ``bpy.types.Object`` or of wrappers holding one in
     ``.blender_obj`` (BlenderProc's ``MeshObject``), in order, duplicates kept.  The same errors as
-    :func:`check_objects`."""
+    :func:`check_objects` (an empty list is one unless ``allow_empty``)."""
     if items is None:
         raise ValueError("no objects given: pass a list of Blender objects")
     object_type = bpy.types.Object
@@ -69,7 +69,8 @@ def unwrap_objects(items):
         items = [items]
     out = []
     for i, item in enumerate(items):
-        obj = item if isinstance(item, object_type) else getattr(item, "blender_obj", item)
+        obj = item if type(item) is object_type or isinstance(item, object_type) \
+            else getattr(item, "blender_obj", item)
         if not isinstance(obj, object_type):
             what = type(item).__name__
             if obj is not item:
@@ -81,7 +82,7 @@ def unwrap_objects(items):
             raise ReferenceError(f"item {i} of the object list has been deleted "
                                  f"(removed from bpy.data)") from None
         out.append(obj)
-    if not out:
+    if not out and not allow_empty:
         raise ValueError("the object list is empty: give at least one object to build a BVH of")
     return out
 

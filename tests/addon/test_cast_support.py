@@ -7,7 +7,7 @@ import sys
 import bpy
 
 import bmesh
-from helpers import ADDON_MODULE
+from helpers import ADDON_MODULE, id_collection_sizes
 from mathutils import Euler, Matrix, Vector
 
 
@@ -92,8 +92,7 @@ def user_data_snapshot():
     return {
         "objects": objects, "meshes": meshes, "active": active.name if active else None,
         "cursor": (tuple(cursor.location), tuple(cursor.rotation_euler)),
-        "sizes": {p.identifier: len(getattr(bpy.data, p.identifier))
-                  for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION'},
+        "sizes": id_collection_sizes(),
     }
 
 

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from helpers import id_collection_sizes
 
+from bvh_leakfree_addon.core import compat
+
 
 def _list(name, action='TOGGLE'):
     assert bpy.ops.wm.bvh_datablock_list(collection=name, action=action) == {'FINISHED'}
@@ -140,9 +142,7 @@ def test_who_uses_it_names_the_users(mon, addon, capfd):
 def test_select_objects_that_use_it_directly_or_through_other_data(mon):
     image = bpy.data.images.new("tex", 2, 2)
     mat = bpy.data.materials.new("mat")
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
-    mat.node_tree.nodes.new("ShaderNodeTexImage").image = image
+    compat.material_node_tree(mat).nodes.new("ShaderNodeTexImage").image = image
     mesh = bpy.data.meshes.new("shared")
     mesh.materials.append(mat)
     users = []

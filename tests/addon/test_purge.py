@@ -2,6 +2,9 @@
 import bpy
 
 import pytest
+from helpers import id_collection_names
+
+from bvh_leakfree_addon.core import compat
 
 
 def _orphans(n, name="orphan"):
@@ -120,9 +123,7 @@ def test_recursive_choice_shows_its_full_result_before_the_click(addon):
     _orphans(3)
     image = bpy.data.images.new("only_on_orphans", 2, 2)
     mat = bpy.data.materials.new("Mat.orphaned")
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
-    mat.node_tree.nodes.new("ShaderNodeTexImage").image = image
+    compat.material_node_tree(mat).nodes.new("ShaderNodeTexImage").image = image
     bpy.data.meshes["orphan"].materials.append(mat)
     bpy.data.materials.new("Dots Stroke")    # already an orphan: the plain Delete takes it too
     ops = addon.monitor.operators
@@ -143,8 +144,8 @@ def test_recursive_choice_shows_its_full_result_before_the_click(addon):
 
 
 def _every_uid():
-    names = [p.identifier for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION']
-    return {(name, id_.session_uid) for name in names for id_ in getattr(bpy.data, name)}
+    return {(name, id_.session_uid) for name in id_collection_names()
+            for id_ in getattr(bpy.data, name)}
 
 
 def test_linked_choice_names_the_linked_orphans(addon, tmp_path):

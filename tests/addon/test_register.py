@@ -87,4 +87,4 @@ def test_reload_reloads_every_module_then_disable_leaves_nothing_behind(installe
 def test_hooks_while_enabled_are_exactly_the_features_hooks(addon):
     live = {hook[len(ADDON_MODULE) + 1:] for hook in live_runtime_hooks(ADDON_MODULE)}
     # the core's change watch appears once a build has run
-    assert live - {hook for hook in live if hook.startswith("core.cache:")} == EXPECTED_HOOKS
+    assert live - {hook for hook in live if hook.startswith("core.watch:")} == EXPECTED_HOOKS

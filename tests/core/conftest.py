@@ -20,3 +20,10 @@ def scene():
     d = sb.mesh_object("twin0", shared, (-3, 0, 0))
     e = sb.mesh_object("twin1", shared, (-3, 3, 0))
     return [a, b, c, d, e]
+
+
+@pytest.fixture(scope="session")
+def bproc():
+    """BlenderProc 2.8.0's modules (see blenderproc_real); skips where it is not installed."""
+    import blenderproc_real
+    return blenderproc_real.load()

@@ -1,7 +1,7 @@
 """Scenes for the core tests (real bpy).  Every builder returns the objects to pass to build().
 
 Builders use low-level data API calls (no operators where avoidable) so they are fast and behave the
-same in 4.2, 4.5 and 5.0.
+same on every Blender version (differences go through ``core.compat``).
 """
 import contextlib
 import math
@@ -11,6 +11,8 @@ import bpy
 import bmesh
 import numpy as np
 from mathutils import Matrix, Vector
+
+from bvh_leakfree_addon.core import compat
 
 
 def link(obj, collection=None):
@@ -136,11 +138,13 @@ def gn_instances_object(name, location, radius_input=0.35):
 
 
 def set_gn_input(obj, value):
+    """Set the cone radius input of ``gn_instances_object``'s modifier (as the modifier panel
+    does; how depends on the Blender version: ``core.compat``)."""
     mod = obj.modifiers["instances"]
-    key = next(k for k in mod.keys()  # noqa: SIM118 - an ID property group
-               if k.startswith("Socket_") or k.startswith("Input_"))
-    mod[key] = value
-    obj.update_tag()
+    socket = next(item for item in mod.node_group.interface.items_tree
+                  if item.item_type == 'SOCKET' and item.in_out == 'INPUT'
+                  and item.socket_type == 'NodeSocketFloat')
+    compat.set_modifier_input(mod, socket.identifier, value)
 
 
 def collection_instance(name, location, source_objects):

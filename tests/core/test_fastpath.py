@@ -3,6 +3,11 @@ anything evaluated (or a frame change, file load, edit mode, a missing watch) â†
 
 After every change the result is checked against Blender's own ``Scene.ray_cast``.
 """
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import bpy
 
 import bmesh
@@ -11,8 +16,10 @@ import scene_builders as sb
 from test_cache import _agree
 
 from bvh_leakfree_addon import api
-from bvh_leakfree_addon.core import cache as core_cache
 from bvh_leakfree_addon.core import gather as core_gather
+from bvh_leakfree_addon.core import watch as core_watch
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Walked(RuntimeError):
@@ -158,22 +165,22 @@ def test_edit_mode_never_skips_the_walk(scene):
 
 def test_file_reload_invalidates(scene):
     bvh = api.build(scene)
-    assert core_cache.runtime_hooks_active()
+    assert core_watch.runtime_hooks_active()
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    assert not core_cache.runtime_hooks_active()      # Blender dropped the watch
+    assert not core_watch.runtime_hooks_active()      # Blender dropped the watch
     bvh.update()                                      # every object is gone: nothing to hit
     assert not bvh.stats.unchanged and bvh.stats.objects_used == 0
     assert bvh.ray_cast((0, 0, 5), (0, 0, -1)) is None
     objs = [sb.mesh_object("ico", sb.ico_mesh("i"), (0, 0, 0))]
     new = api.build(objs)
-    assert not new.stats.unchanged and core_cache.runtime_hooks_active()
+    assert not new.stats.unchanged and core_watch.runtime_hooks_active()
     _agree(new, objs, min_hits=10)
 
 
 def test_missing_watch_means_unknown_changes(scene):
     """If the watch is removed behind the core's back, a change made meanwhile is not missed."""
     bvh = api.build(scene)
-    core_cache.remove_hooks()
+    core_watch.remove_hooks()
     scene[1].location.x += 1.0
     bpy.context.evaluated_depsgraph_get()             # evaluated while nobody watched
     bvh.update()
@@ -195,19 +202,44 @@ def test_explicit_depsgraph(scene):
 def test_watch_is_one_callback_removed_by_shutdown(scene):
     for _ in range(3):
         api.build(scene).update()
-    for name in core_cache.WATCHED_HANDLERS:
+    for name in core_watch.WATCHED_HANDLERS:
         callbacks = getattr(bpy.app.handlers, name)
-        assert callbacks.count(core_cache._callback(name)) == 1, name
-        assert sum(callbacks.count(cb) for cb in (core_cache._on_change,
-                                                  core_cache._on_update)) == 1, name
+        assert callbacks.count(core_watch._callback(name)) == 1, name
+        assert sum(callbacks.count(cb) for cb in (core_watch._on_change, core_watch._on_update,
+                                                  core_watch._on_frame)) == 1, name
     api.shutdown()
-    assert core_cache.runtime_hooks_active() == []
-    for name in core_cache.WATCHED_HANDLERS:
+    assert core_watch.runtime_hooks_active() == []
+    for name in core_watch.WATCHED_HANDLERS:
         callbacks = getattr(bpy.app.handlers, name)
-        assert core_cache._on_change not in callbacks and core_cache._on_update not in callbacks
+        for callback in (core_watch._on_change, core_watch._on_update, core_watch._on_frame):
+            assert callback not in callbacks, name
     bvh = api.build(scene)
     assert not bvh.stats.unchanged
     _agree(bvh, scene)
+
+
+def test_the_watch_leaves_when_the_interpreter_does():
+    """A script that builds and ends without ``api.shutdown()``: the watch is out of
+    ``bpy.app.handlers`` before the ``bpy`` module exits (4.2 segfaulted there, 4.5 hung, with a
+    callback left in), and the process ends cleanly."""
+    script = textwrap.dedent(f"""
+        import atexit, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import bpy
+
+        def left():
+            print("LEFT", watch.runtime_hooks_active(), flush=True)
+        atexit.register(left)      # registered first: runs after the add-on's exit hooks
+        from bvh_leakfree_addon import api
+        from bvh_leakfree_addon.core import watch
+        bpy.ops.mesh.primitive_ico_sphere_add()
+        api.build([bpy.context.object]).ray_cast_many([(0, 0, 5)] * 50000, (0, 0, -1))
+        print("HOOKS", len(watch.runtime_hooks_active()), flush=True)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert "HOOKS 5" in proc.stdout and "LEFT []" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 # --- moves only: matrices read again, nothing else --------------------------------------------
@@ -330,7 +362,7 @@ def test_a_failing_watch_counts_a_change(scene, monkeypatch):
 
     def broken(_updates):
         raise RuntimeError("flags unreadable")
-    monkeypatch.setattr(core_cache, "transforms_only", broken)
+    monkeypatch.setattr(core_watch, "transforms_only", broken)
     scene[0].location.x += 0.5
     bvh.update()
     assert not bvh.stats.transforms_only

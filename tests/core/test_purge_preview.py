@@ -8,13 +8,12 @@ import bpy
 import pytest
 
 from bvh_leakfree_addon import api
-from bvh_leakfree_addon.core import datablocks, idtypes
+from bvh_leakfree_addon.core import compat, datablocks, idtypes
 
 
 def _material(name):
     mat = bpy.data.materials.new(name)
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True   # 5.0: always, and the property is deprecated
+    compat.material_node_tree(mat)
     return mat
 
 

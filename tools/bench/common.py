@@ -152,11 +152,13 @@ def scene_label(name, scenes):
 
 
 def id_sizes():
-    """``{collection: len(bpy.data.<collection>)}`` of every ID collection (the benchmark's own
-    copy: it must not trust the code it measures)."""
+    """``{collection: len(bpy.data.<collection>)}`` of every ID type's collection (the benchmark's
+    own copy: it must not trust the code it measures).  Never ``all_ids`` (5.2, typed ``ID``: every
+    ID again; see ``core.compat``)."""
     data = bpy().data
     return {p.identifier: len(getattr(data, p.identifier))
-            for p in data.bl_rna.properties if p.type == 'COLLECTION'}
+            for p in data.bl_rna.properties
+            if p.type == 'COLLECTION' and p.fixed_type.identifier != "ID"}
 
 
 def scene_center(objects):

@@ -1,6 +1,7 @@
 """Every measurement, one module each, in the order of the results table.  Adding one: a module
 here that defines ``MEASUREMENT`` (see ``bench.measurement.Measurement``), plus its line below."""
 from . import (
+    blenderproc,
     cold,
     embree,
     floor,
@@ -32,4 +33,5 @@ ALL = (
     monitor.MEASUREMENT,    # 7 the monitor's tick
     leaks.MEASUREMENT,      # 9, 10 leak_guard's overhead, the monitor's lists and graph
     embree.MEASUREMENT,     # 9 batched rays with Embree, the auto crossover
+    blenderproc.MEASUREMENT,  # 11 BlenderProc 2.8.0 itself: the drop-ins, visibility
 )

@@ -27,6 +27,7 @@ def reads_floor(objects):
     from mathutils.bvhtree import BVHTree
     depsgraph = bpy.context.evaluated_depsgraph_get()
     from_object = BVHTree.FromObject
+    stamps, base = {}, 0      # the cache's geometry stamps: one dict look-up per object
     out = []
     for obj in objects:
         ev = obj.evaluated_get(depsgraph)
@@ -35,8 +36,9 @@ def reads_floor(objects):
             data = ev.data
             if not data.is_editmode:
                 npoly, nloop = len(data.polygons), len(data.loops)
-                _proof = ((data.as_pointer(), len(data.vertices), npoly, nloop),
-                          ("evaluated", data.session_uid))
+                address = data.as_pointer()
+                _proof = ((address, len(data.vertices), npoly, nloop),
+                          ("evaluated", address, stamps.get(obj.as_pointer(), base)))
         out.append(from_object(ev, depsgraph))
     return out
 
