@@ -118,7 +118,13 @@ class OBJECT_OT_bvh_cast_from_cursor(_Cast, bpy.types.Operator):
             values = {name: getattr(self, name) for name in RAY_OPTIONS}
             values["custom_direction"] = tuple(values["custom_direction"])
             # undo=True: a step of its own, and the Adjust Last Operation panel, as a click would
-            return bpy.ops.object.bvh_cast_from_cursor_step('EXEC_DEFAULT', True, **values)
+            done = bpy.ops.object.bvh_cast_from_cursor_step('EXEC_DEFAULT', True, **values)
+            # its report stays with it (Blender shows a report made inside another operator in
+            # no status bar): this one says it, from what the box shows
+            state = runtime_state(context)
+            if state is not None and state.cast.has_result:
+                self.report({'INFO'} if state.cast.hit else {'WARNING'}, report_text(state.cast))
+            return done
         return self._finish(context, result)
 
 
