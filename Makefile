@@ -197,10 +197,14 @@ docs: $(DOCS_STAMP)
 	@echo "API reference: build/docs/api/index.html"
 
 BLENDER ?= blender
+# GUI_SHOTS: where the screenshots go (FAILED.png: the screen when a run fails); GUI_ARGS: more
+# driver options (--partial: without X input or ImageMagick, run what needs neither).
+GUI_SHOTS ?= gui-shots
+GUI_ARGS ?=
 test-gui: $(ZIP)
 	$(PYTHON) tools/gui_site.py --blender "$(BLENDER)" --out build/gui-site
 	$(BLENDER) --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- \
-	  --zip $(ZIP) --shots gui-shots --site build/gui-site
+	  --zip $(ZIP) --shots $(GUI_SHOTS) --site build/gui-site $(GUI_ARGS)
 
 # This platform's zip installed by Blender's own installer, enabled, and casting with Embree (the
 # wheel for that Blender's Python), and the wheel-less zip with mathutils, in any Blender: official

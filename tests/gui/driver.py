@@ -1,23 +1,25 @@
 """GUI acceptance test: runs inside a real, windowed Blender.
 
     blender --factory-startup --python-exit-code 3 --python tests/gui/driver.py -- \
-        --zip dist/bvh_leakfree_addon-<version>.zip --shots gui-shots
+        --zip dist/bvh_leakfree_addon-<version>.zip --shots gui-shots [--partial]
 
 It installs the built zip with Blender's extension installer into a temporary local repository
-(removed at the end, so the user's own extensions are untouched), enables it, and steps through the
-UI the way a user would, saving a screenshot after each step:
+(removed at the end, so the user's own extensions are untouched), enables it, and drives the UI the
+way a user would, saving a screenshot at each stage: the sidebar on the add-on's tab, clicks on the
+cast button and what the casts leave on screen, the stale-result mark, F3 search and the redo
+panel, the preferences and a tab rename, a leak in the Datablocks panel, the purge confirmation
+and Ctrl+Z, the Leak Check of the cast and of a script, the lists, who uses a datablock, the
+history graph, F3 "leak" and the Text menu.
 
-1. the 3D viewport sidebar on the add-on's tab, 2. the cast operator run in the viewport's context
-(as the button does) with its hit and overlay, 3. F3 search for the operator, 4. the add-on's
-preferences,
-5. the Datablocks panel while a script leaks meshes, 6. after the panel's purge button.
-
-It fails (exit status 3) on any Python traceback Blender prints (panel draw errors only print, so
-stderr is watched), on an unexpected operator result, or when an expected entry is missing from the
-menus, the last-operator list or the preferences.  Screenshots use ImageMagick's ``import`` when it
-is there (Blender's own screenshot is black on software-GL virtual screens), else Blender's
-operator. Keys and typing use ``xdotool`` when it is there; without it the F3 step only checks the
-menu data.
+Every step waits for what it needs on screen (gui.py's waits: a region drawn, Blender seeing the
+pointer, a popup open, the screen still, a state reached), never a fixed delay.  It fails (exit
+status 3) on a wait that times out (naming it), on any Python traceback Blender prints (panel draw
+errors only print, so stderr is watched), on an unexpected operator result, or when an expected
+entry is missing from the menus, the last-operator list or the preferences; FAILED.png in the
+screenshot folder is the screen at that moment.  Keys, typing and the pointer go through the X
+display's XTEST extension (xinput.py), screenshots and pixel waits through ImageMagick's
+``import`` (Blender's own screenshot is black on software-GL virtual screens); without either the
+run fails, or with ``--partial`` runs the steps that need neither.
 """
 import os
 import sys

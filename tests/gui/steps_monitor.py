@@ -2,21 +2,35 @@
 confirmation names what goes and its redo cannot widen it; Ctrl+Z; the Leak Check's summary; the
 lists of new datablocks by name after a Leak Check of a Text; who uses it; the history graph rising
 and 1,000 sidebar redraws creating no datablock; F3 "leak"; the Text menu's entry."""
-import sys
-
 import bpy
 
 from gui import (
-    ADDON,
+    INTERACTIVE,
     STATE,
+    Wait,
+    addon_module,
     check,
     context_override,
-    have,
+    key,
+    move,
+    popup,
     region,
+    screen_xy,
     shot,
     view3d_area,
+    wait_drawn,
+    wait_pointer,
     window,
-    xdo,
+)
+from steps_common import (
+    close_popup,
+    f3_search,
+    last_operator_name,
+    monitor_current,
+    pointer_to_viewport,
+    ran_through_ui,
+    sidebar_click,
+    undo,
 )
 
 ISSUE_SCRIPT = """\
@@ -31,19 +45,14 @@ bpy.data.meshes.remove(next(m for m in bpy.data.meshes if m.name.startswith("poo
 """
 
 
-def _module(name):
-    return sys.modules[f"{ADDON}.{name}"]
+def _id_collections():
+    """The collections of bpy.data that each hold one ID type (not 5.2's ``all_ids``), as the
+    add-on's table of ID types names them."""
+    return addon_module("core.idtypes").id_collection_names()
 
 
 def _sizes():
-    return {p.identifier: len(getattr(bpy.data, p.identifier))
-            for p in bpy.data.bl_rna.properties if p.type == 'COLLECTION'}
-
-
-def _mouse_to_viewport():
-    area = view3d_area()
-    xdo("mousemove", str(area.x + area.width // 3), str(window().height
-                                                        - (area.y + area.height // 2)))
+    return {name: len(getattr(bpy.data, name)) for name in _id_collections()}
 
 
 def _ui(fn, *args, **kwargs):
@@ -61,16 +70,9 @@ def _scroll_sidebar(top=False, pages=0):
             bpy.ops.view2d.scroll_down(page=True)
 
 
-def _sidebar_top_click(dx=60, dy=12):
-    """Click near the top of the sidebar (a panel header there toggles the panel)."""
-    ui = region(view3d_area(), 'UI')
-    xdo("mousemove", str(ui.x + dx), str(window().height - (ui.y + ui.height) + dy),
-        "click", "1")
-
-
 def _every_uid():
-    return {(p.identifier, id_.session_uid) for p in bpy.data.bl_rna.properties
-            if p.type == 'COLLECTION' for id_ in getattr(bpy.data, p.identifier)}
+    return {(name, id_.session_uid) for name in _id_collections()
+            for id_ in getattr(bpy.data, name)}
 
 
 def _orphan_meshes():
@@ -86,19 +88,20 @@ def step_leak():
 
 
 def step_leak_check():
-    api = _module("api")
+    api = addon_module("api")
     orphans = api.datablock_counts({'MESH'})["meshes"].orphans
     check(orphans >= STATE["leaked"], f"the core counts {orphans} orphan meshes")
 
 
 def step_purge_invoke():
-    """Purge All Orphans… as the button does: the confirmation opens at the mouse."""
-    bpy.data.materials.new("Unused Material")   # a second type in the dialog
-    _mouse_to_viewport()
+    """Purge All Orphans… as the button does: the confirmation opens at the pointer."""
     with context_override(view3d_area(), 'UI'):
         result = bpy.ops.wm.bvh_purge_orphans('INVOKE_DEFAULT', types='ALL')
     check(result == {'CANCELLED'}, f"the purge's confirmation opened (invoke returned {result})")
-    ops = _module("monitor.operators")
+
+
+def step_purge_names_check():
+    ops = addon_module("monitor.operators")
     plan = ops.purge_plan('ALL')
     STATE["purge_plan"], STATE["before_purge"] = plan, _every_uid()
     lines = [text for text, _icon in ops.confirmation_lines(plan)]
@@ -108,18 +111,24 @@ def step_purge_invoke():
           f"the confirmation names the leaked meshes, first few and 'and N more' ({lines[1]})")
 
 
+def step_second_type():
+    bpy.data.materials.new("Unused Material")   # a second type in the dialog
+
+
 def step_purge_choose():
-    """Keyboard in the popup: the popup opens with its first button ('Delete') under the mouse;
+    """Keyboard in the popup: the popup opens with its first button ('Delete') under the pointer;
     Down moves to 'Delete + What Becomes Unused', the choice that deleted more than it showed."""
-    if have("xdotool"):
-        xdo("key", "Down")
-        xdo("key", "Return")
+    key("Down")
+    key("Return")
+
+
+def step_purge_exec():
+    """Without keys: the confirmation's 'Delete + What Becomes Unused', run as it runs."""
+    with context_override(view3d_area(), 'UI'):
+        bpy.ops.wm.bvh_purge_orphans('EXEC_DEFAULT', types='ALL', recursive=True)
 
 
 def step_purge_check():
-    if not have("xdotool"):
-        with context_override(view3d_area(), 'UI'):
-            bpy.ops.wm.bvh_purge_orphans('EXEC_DEFAULT', types='ALL')
     orphans = _orphan_meshes()
     check(orphans == 0, f"no orphan meshes left after the confirmation's Delete ({orphans})")
     plan = STATE["purge_plan"]
@@ -129,10 +138,9 @@ def step_purge_check():
                          f"listed ({len(gone)} removed, {len(shown)} listed; "
                          f"{len(gone ^ shown)} differ)")
     wm = bpy.context.window_manager
-    last = wm.operators[-1].bl_idname if len(wm.operators) else None
-    if have("xdotool"):
-        check(last == "WM_OT_bvh_purge_orphans",
-              f"the purge ran through the interface (last operator: {last})")
+    if INTERACTIVE:
+        check(last_operator_name() == "WM_OT_bvh_purge_orphans",
+              f"the purge ran through the interface (last operator: {last_operator_name()})")
     # What F9 / Adjust Last Operation would offer: the last registered operator with UNDO.
     redo = next((op for op in reversed(wm.operators)
                  if {'REGISTER', 'UNDO'} <= set(op.bl_options)), None)
@@ -141,26 +149,11 @@ def step_purge_check():
           f"{redo.bl_idname if redo else 'nothing'})")
 
 
-def step_f9():
-    """F9 after the purge: Blender offers the last operator with a redo panel, not the purge."""
-    _mouse_to_viewport()
-    xdo("key", "F9")
-
-
-def step_undo_open():
-    """Ctrl+Z in the 3D viewport, as a user would, right after the purge."""
-    xdo("key", "Escape")          # the F9 popup
+def step_undo_noted():
     STATE["before_undo"] = len(bpy.data.meshes)
-    if not have("xdotool"):
-        return
-    _mouse_to_viewport()
-    xdo("key", "ctrl+z")
 
 
 def step_undo_check():
-    if not have("xdotool"):
-        print("gui: xdotool not found: Ctrl+Z after the purge skipped")
-        return
     orphans = _orphan_meshes()
     check(orphans >= STATE["leaked"],
           f"Ctrl+Z after the purge brought the {STATE['leaked']} leaked meshes back "
@@ -173,7 +166,7 @@ def step_cast_leak_check():
     result = _ui(bpy.ops.object.bvh_leak_check, 'EXEC_DEFAULT', iterations=20)
     check(result == {'FINISHED'}, f"the Leak Check ran ({result})")
     mon = bpy.context.window_manager.bvh_leakfree.monitor
-    lines = _module("monitor.panels").leak_check_lines(mon)
+    lines = addon_module("monitor.panels").leak_check_lines(mon)
     check(lines[-1][0].endswith(" ms") or mon.leak_check_seconds >= 1,
           f"the duration reads in ms under a second ({lines[-1][0]})")
     _scroll_sidebar(top=True, pages=1)
@@ -199,8 +192,6 @@ def step_script_setup():
     space.top = 0
     STATE["text_area"] = area
     _scroll_sidebar(top=True)
-    if have("xdotool"):
-        _sidebar_top_click()         # fold the Ray Cast panel: room for the Datablocks panel
 
 
 def step_script_run():
@@ -213,7 +204,7 @@ def step_script_run():
     for name in ("Render, Render.001, Render.002", f"M.used ← Mesh '{cube_mesh}'", "M.free",
                  "NodeGroup", "−1 mesh removed (pool0)"):
         check(name in details, f"the Leak Check names {name!r}")
-    service = _module("monitor.service")
+    service = addon_module("monitor.service")
     service.tick(force=True)
     names = {name: [r.name for r in service.new_list(name).rows]
              for name in ("images", "materials", "node_groups")}
@@ -232,21 +223,16 @@ def step_scroll_lists():
 
 def step_who_uses():
     mat = bpy.data.materials["M.used"]
-    _mouse_to_viewport()
     result = _ui(bpy.ops.wm.bvh_datablock_users, 'INVOKE_DEFAULT', collection="materials",
                  session_uid=mat.session_uid)
     check(result == {'FINISHED'}, f"the 'who uses it' popup opened ({result})")
-    lines = _module("monitor.inspect").users_lines(mat)
+    lines = addon_module("monitor.inspect").users_lines(mat)
     check(lines[1][0] == f"Mesh '{bpy.data.objects['Cube'].data.name}'",
           f"who uses M.used: {lines}")
 
 
-def step_close_popup():
-    xdo("key", "Escape")
-
-
 def step_delete_orphan():
-    """Delete one orphan made by the script from its row, then Ctrl+Z: it comes back."""
+    """Delete one orphan made by the script from its row (Ctrl+Z follows: it comes back)."""
     mat = bpy.data.materials["M.free"]
     STATE["deleted_uid"] = mat.session_uid
     del mat
@@ -254,14 +240,9 @@ def step_delete_orphan():
                  session_uid=STATE["deleted_uid"])
     check(result == {'FINISHED'} and "M.free" not in bpy.data.materials,
           f"the row's delete removed the script's orphan M.free ({result})")
-    if have("xdotool"):
-        _mouse_to_viewport()
-        xdo("key", "ctrl+z")
 
 
 def step_delete_undone():
-    if not have("xdotool"):
-        return
     back = bpy.data.materials.get("M.free")
     check(back is not None, "Ctrl+Z brought the deleted orphan M.free back")
     check("NodeGroup" in bpy.data.node_groups and "Render.002" in bpy.data.images,
@@ -271,19 +252,26 @@ def step_delete_undone():
               f"(before the delete: {STATE['deleted_uid']})")
 
 
-def step_rise(batch):
-    """A leak that keeps growing: the graph's upper line rises (one sample every 2 s)."""
+def rise(batch):
+    """Plan entries: a leak that keeps growing by BATCH meshes, and a wait for the history's
+    next sample (one every history.SAMPLE_SECONDS) to have them: the graph's upper line rises."""
     def step():
         source = bpy.data.objects["Cube"].data
         for _ in range(batch):
             source.copy()
-        _module("monitor.service").tick()
+        service = addon_module("monitor.service")
+        service.tick()   # as the monitor's timer does: a sample when one is due
+        STATE["rise_total"] = service.tracked_total()
     step.__name__ = f"step_rise_{batch}"
-    return step
+
+    def sampled():
+        samples = addon_module("monitor.history").history.samples
+        return bool(samples) and samples[-1][1] >= STATE["rise_total"]
+    return [step, Wait(f"the history's sample after {batch} more meshes", sampled)]
 
 
 def step_graph_check():
-    history = _module("monitor.history")
+    history = addon_module("monitor.history")
     samples = list(history.history.samples)
     totals = [total for _t, total, _rss in samples[-5:]]
     check(len(samples) >= 5 and totals == sorted(totals) and totals[-1] > totals[0],
@@ -305,7 +293,7 @@ def step_redraws():
     check(not grown, f"1,000 sidebar redraws created no datablock ({grown or 'no growth'})")
 
 
-def step_f3_leak():
+def step_menus_check():
     cleanup = [getattr(fn, "__qualname__", "") for fn in
                bpy.types.TOPBAR_MT_file_cleanup._dyn_ui_initialize()]
     text_menu = [getattr(fn, "__qualname__", "") for fn in
@@ -313,68 +301,109 @@ def step_f3_leak():
     check("draw_cleanup_entries" in cleanup, "File › Clean Up has the Leak Check entries")
     check("draw_text_menu_entry" in text_menu, "Text › has 'Leak Check This Script…'")
     _scroll_sidebar(top=True)
-    if have("xdotool"):
-        _mouse_to_viewport()
-        xdo("key", "F3")
 
 
-def step_f3_type():
-    xdo("type", "--delay", "40", "leak")
-
-
-def step_f3_close():
-    xdo("key", "Escape")
+def step_pointer_to_text():
+    area = STATE["text_area"]
+    move(*screen_xy(area.x + area.width // 2, area.y + area.height - 20))
 
 
 def step_text_menu():
     area = STATE["text_area"]
-    xdo("mousemove", str(area.x + area.width // 2), str(window().height - (area.y + 20)))
     with bpy.context.temp_override(window=window(), area=area, region=region(area, 'WINDOW')):
         bpy.ops.wm.call_menu(name="TEXT_MT_text")
 
 
-def step_text_menu_close():
-    xdo("key", "Escape")
+def _purge_through_the_confirmation():
+    if not INTERACTIVE:
+        return [step_second_type, step_purge_invoke, step_purge_names_check, step_purge_exec,
+                step_purge_check]
+    opening, _popup = popup("the purge's confirmation", step_purge_invoke)
+    note, ran = ran_through_ui("WM_OT_bvh_purge_orphans",
+                               "Down, Return in the purge's confirmation")
+    return [
+        step_second_type, *pointer_to_viewport(), *opening, step_purge_names_check,
+        *shot("06a_purge_confirmation_names"),
+        note, step_purge_choose, ran,
+        step_purge_check,
+        monitor_current("the purge"),
+        *shot("06_datablocks_purged"),
+    ]
+
+
+def _f9_and_undo():
+    """F9 after the purge: Blender offers the last operator with a redo panel, not the purge;
+    then Ctrl+Z in the 3D viewport, as a user would."""
+    if not INTERACTIVE:
+        print("gui: no X input or no ImageMagick: F9 and Ctrl+Z after the purge skipped")
+        return []
+    opening, f9_popup = popup("the F9 popup", lambda: key("F9"))
+    return [
+        *pointer_to_viewport(), *opening,
+        *shot("06b_f9_offers_no_purge"),
+        *close_popup(f9_popup, "the F9 popup"),
+        step_undo_noted,
+        *undo("the leaked meshes", lambda: _orphan_meshes() >= STATE["leaked"]),
+        step_undo_check,
+    ]
+
+
+def _who_uses_and_delete():
+    if not INTERACTIVE:
+        return [step_who_uses, step_delete_orphan]
+    opening, users_popup = popup("the 'who uses it' popup", step_who_uses)
+    return [
+        *pointer_to_viewport(), *opening,
+        *shot("09_who_uses_it"),
+        *close_popup(users_popup, "the 'who uses it' popup"),
+        step_delete_orphan,
+        *undo("the deleted orphan M.free", lambda: "M.free" in bpy.data.materials),
+        step_delete_undone,
+    ]
+
+
+def _f3_leak_and_text_menu():
+    if not INTERACTIVE:
+        return []
+    search, search_popup = f3_search("leak", "the Leak Check")
+    opening, menu = popup("the Text menu", step_text_menu)
+    return [
+        *search,
+        *shot("11_f3_leak"),
+        *close_popup(search_popup, "the F3 search popup"),
+        step_pointer_to_text, wait_pointer("over the Text editor"),
+        *opening,
+        *shot("12_text_menu_leak_check"),
+        *close_popup(menu, "the Text menu"),
+    ]
 
 
 PLAN = [
-    (0.5, step_leak),
-    (1.5, step_leak_check),
-    (0.2, lambda: shot("05_datablocks_leak")),
-    (0.2, step_purge_invoke),
-    (1.0, lambda: shot("06a_purge_confirmation_names")),
-    (0.2, step_purge_choose),
-    (1.5, step_purge_check),
-    (0.5, lambda: shot("06_datablocks_purged")),
-    (0.2, step_f9),
-    (1.0, lambda: shot("06b_f9_offers_no_purge")),
-    (0.2, step_undo_open),
-    (1.5, step_undo_check),
-    (0.2, step_cast_leak_check),
-    (1.0, lambda: shot("07_leak_check_summary")),
-    (0.2, step_script_setup),
-    (0.5, step_script_run),
-    (1.0, lambda: shot("08_datablocks_new_names")),
-    (0.2, step_scroll_lists),
-    (1.0, lambda: shot("08b_datablocks_new_names_more")),
-    (0.2, step_who_uses),
-    (1.0, lambda: shot("09_who_uses_it")),
-    (0.2, step_close_popup),
-    (0.3, step_delete_orphan),
-    (1.0, step_delete_undone),
-    (2.2, step_rise(20)),
-    (2.2, step_rise(40)),
-    (2.2, step_rise(60)),
-    (2.2, step_rise(80)),
-    (2.2, step_rise(100)),
-    (2.2, step_graph_check),
-    (1.0, lambda: shot("10_history_graph")),
-    (0.2, step_redraws),
-    (0.2, step_f3_leak),
-    (0.8, step_f3_type),
-    (1.0, lambda: shot("11_f3_leak")),
-    (0.2, step_f3_close),
-    (0.5, step_text_menu),
-    (1.0, lambda: shot("12_text_menu_leak_check")),
-    (0.2, step_text_menu_close),
+    step_leak,
+    step_leak_check,
+    monitor_current("the leaked meshes"),
+    *shot("05_datablocks_leak"),
+    *_purge_through_the_confirmation(),
+    *_f9_and_undo(),
+    step_cast_leak_check,
+    monitor_current("the purge and the Leak Check"),
+    *shot("07_leak_check_summary"),
+    step_script_setup,
+    # fold the Ray Cast panel (a click on its header): room for the Datablocks panel
+    *(sidebar_click("the Ray Cast panel's header", 12, dx=60, changes=True)
+      if INTERACTIVE else []),
+    step_script_run,
+    monitor_current("what the script made"),
+    *shot("08_datablocks_new_names"),
+    step_scroll_lists,
+    *shot("08b_datablocks_new_names_more"),
+    *_who_uses_and_delete(),
+    *rise(20), *rise(40), *rise(60), *rise(80), *rise(100),
+    step_graph_check,
+    monitor_current("the growing leak"),
+    *shot("10_history_graph"),
+    step_redraws,
+    step_menus_check,
+    *wait_drawn("sidebar", "the sidebar scrolled to the top"),
+    *_f3_leak_and_text_menu(),
 ]
