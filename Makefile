@@ -50,6 +50,9 @@ endef
 	test-gui test-zip-install docs-screenshots venvs clean
 all: test
 
+# pdoc for the API reference (make docs) and its test, in the 5.3 venv
+DOCS_STAMP := $(VENV_DIR)/bpy-$(FAST_VERSION)/.docs-installed
+
 # One virtual environment per Blender version, from requirements/bpy-<version>.txt.
 # Wheels are kept in a wheelhouse so a later run works without network.
 $(VENV_DIR)/bpy-%/.installed: requirements/bpy-%.txt
@@ -110,7 +113,7 @@ wheel: $(WHEEL)
 demo: $(ZIP)
 	$(call venv_python,$(FAST_VERSION)) tools/demo.py --zip $(ZIP)
 
-test: lint $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed \
+test: lint $(ZIP) venvs $(VENV_DIR)/bpy-$(FAST_VERSION)/.bench-installed $(DOCS_STAMP) \
 	$(foreach v,$(VERSIONS),$(call BLENDERPROC_STAMP,$(v)))
 	@set -e; for v in $(VERSIONS); do \
 	  echo "== pytest on Blender $$v"; \
@@ -185,7 +188,6 @@ bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(B
 
 # The API reference: pdoc (requirements/docs.txt, installed into the 5.3 venv: the modules import
 # bpy) renders the public modules' docstrings; tools/api_docs.py holds the rules a test enforces.
-DOCS_STAMP := $(VENV_DIR)/bpy-$(FAST_VERSION)/.docs-installed
 $(DOCS_STAMP): requirements/docs.txt $(VENV_DIR)/bpy-$(FAST_VERSION)/.installed
 	$(call pip_install,$(FAST_VERSION),$<)
 	@touch $@

@@ -1,38 +1,36 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Script API for pipelines: ``from bvh_leakfree_addon import api`` (or ``bl_ext.<repo>.…``).
 
-Importable without registering the add-on; works in ``blender -b`` and the PyPI ``bpy`` module.
+Importable without registering the add-on; works in ``blender -b`` and the PyPI ``bpy`` module::
 
     bvh = api.build(objects)                 # evaluated geometry, world space, instances included
-    hit = bvh.ray_cast(origin, direction)    # Hit(location, normal, object, instancer, ...)
-    ...move objects...
+    hit = bvh.ray_cast(origin, direction)    # Hit: location, normal, object, instancer, ...
+    location, normal, index, distance = hit  # ... or unpacked like BVHTree.ray_cast's tuple
+    # ... move objects ...
     bvh.update()                             # or api.build(objects) again: only what changed
 
-* ``build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
-  progress=None) -> SceneBVH``
-* ``SceneBVH.ray_cast / ray_cast_many / cast_camera / visibility / find_nearest / tree / source_of /
-  objects / stats / update``; ``visibility(camera)`` -> ``{object: Visibility(visible, projected,
-  fraction)}``: per object, the pixels that see it first, those whose rays cross it, their ratio.
-* ``camera_rays(camera, resolution=None, *, depsgraph=None)``: one ray per pixel of a camera.
-* ``ray_backends()``: the batched-ray backends available here (``"embree"`` when the optional
-  ``embreex`` package imports, and ``"mathutils"``).
-* ``create_bvh_tree_multi_objects(objects, *, evaluated=False, depsgraph=None, epsilon=0.0)``:
-  a drop-in for BlenderProc's function of that name (same tree, same hits, no datablock made).
-* ``leak_guard(collections=None, *, raise_on_leak=True, limit=10)``: records every ID by identity
-  (``session_uid``) and raises ``LeakError`` when ``bpy.data`` grew inside the block; the
-  ``LeakReport`` (``error.report``, or the yielded one) names what was added and removed per type
-  (``limit`` names each, with a count of the rest), which added ones are orphans, who uses the
-  others, IDs replaced one for one (``churn``), Blender's own memory (``memory_before``/
-  ``memory_after``, what the status bar shows) and the process's RSS before and after.
-* ``memory_figure(scene=None, view_layer=None) -> MemoryFigure``: Blender's allocated memory as
-  ``Scene.statistics()`` reports it (bytes and resolution), or the RSS with a note saying why.
-* ``datablock_counts``, ``orphans``, ``purge_orphans`` and ``purge_preview`` (what a purge would
-  delete, the recursive cascade included, without deleting).
-* ``clear_cache()`` frees every cached object-space tree (the next build starts cold).
-* ``shutdown()`` also removes the core's one runtime hook: a change watch (one callback in
-  ``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post`` and ``load_post``)
-  that lets an unchanged ``build()``/``update()`` skip every object.  It is added on the first
-  build; the add-on's unregister calls ``shutdown()``.
+- Building and casting: :func:`build` → :class:`SceneBVH` (``ray_cast``, ``ray_cast_many``,
+  ``cast_camera``, ``visibility``, ``find_nearest``, ``tree``, ``source_of``, ``update``);
+  :func:`camera_rays`; :func:`ray_backends`.
+- BlenderProc: :func:`create_bvh_tree_multi_objects`, a drop-in for BlenderProc's function of
+  that name (same tree, same hits, no datablock made; it defaults to ``evaluated=False`` as
+  BlenderProc does, where :func:`build` defaults to ``True``); more drop-ins in
+  ``bvh_leakfree_addon.blenderproc_compat``.
+- Leaks: :func:`leak_guard` records every ID by identity and raises :class:`LeakError` when
+  ``bpy.data`` grew inside the block, with a :class:`LeakReport` naming what was added and
+  removed and how Blender's own memory moved; :func:`datablock_counts`, :func:`orphans`,
+  :func:`purge_orphans` and :func:`purge_preview` (what a purge would delete, the recursive
+  cascade included, without deleting); :func:`memory_figure` (Blender's own memory, what its
+  status bar shows, with its resolution; the RSS with a note when it cannot be read) and
+  :func:`process_rss_bytes`.
+- The cache: :func:`clear_cache`, :func:`cache_info`, :func:`set_cache_limit`; :func:`shutdown`
+  also removes the core's one runtime hook, a change watch (callbacks in
+  ``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post`` and
+  ``load_post``) that lets an unchanged ``build()``/``update()`` skip every object.  It is added on
+  the first build; the add-on's unregister calls ``shutdown()``.
+
+Type arguments (``leak_guard``, ``datablock_counts``, ``orphans``, ``purge_*``) take ``bpy.data``
+collection names (``'meshes'``) and Blender's ID type codes (``'MESH'``) alike.
 """
 import bpy as _bpy
 

@@ -9,6 +9,12 @@ from helpers import load_script
 rules = load_script("tools/api_docs.py")
 
 
+@pytest.mark.parametrize("module_name", rules.MODULES)
+def test_every_public_name_has_a_complete_docstring(module_name):
+    module = importlib.import_module(module_name)
+    assert rules.problems(module) == []
+
+
 def _module(**names):
     module = types.ModuleType("fake", "A module.")
     module.__all__ = list(names)

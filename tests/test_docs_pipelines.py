@@ -18,7 +18,7 @@ EXAMPLES = _runner().examples((ROOT / "docs" / "pipelines.md").read_text(encodin
 
 
 def test_the_guide_has_its_examples():
-    assert [name for name, _code in EXAMPLES] == ["loop", "moves", "dropin", "guard"]
+    assert [name for name, _code in EXAMPLES] == ["loop", "moves", "visibility", "dropin", "guard"]
 
 
 @pytest.mark.parametrize("name, code", EXAMPLES, ids=[name for name, _code in EXAMPLES])

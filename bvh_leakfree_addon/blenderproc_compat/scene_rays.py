@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import api
 from ..core import blenderproc_rays as _rays
+from ..core.visibility import first_objects
 from .tree_rays import blenderproc_name, camera_frame
 
 __all__ = ("visible_objects", "scene_coverage_score")
@@ -30,10 +31,10 @@ def _scene_hits(cam2world_matrix, sqrt_number_of_rays):
     index = np.full(len(ends), -1, dtype=np.int64)
     if keep.any():
         backend = "embree" if "embree" in api.ray_backends() else "mathutils"
-        found = bvh.ray_cast_many(np.broadcast_to(position.astype(np.float64),
-                                                  directions[keep].shape),
-                                  directions[keep], backend=backend)
-        index[keep] = found["object_index"]
+        d = directions[keep]
+        d /= np.linalg.norm(d, axis=1)[:, None]
+        index[keep] = first_objects(bvh, np.broadcast_to(position.astype(np.float64), d.shape),
+                                    d, backend)[0]
     return bvh.objects, index
 
 

@@ -168,7 +168,7 @@ def depth_via_raytracing(bvh_tree, frame=None, return_dist=False):
     y = np.arange(height)
     x = np.arange(width)
     points = np.stack(np.meshgrid(x, y), -1).astype(np.float32)
-    depth = depth_at_points_via_raytracing(bvh_tree, points.reshape(-1, 2), frame, return_dist)
+    depth = _depth_at(bvh_tree, points.reshape(-1, 2), frame, return_dist, image=True)
     return np.reshape(depth, [height, width])
 
 
@@ -187,9 +187,15 @@ def depth_at_points_via_raytracing(bvh_tree, points_2d, frame=None, return_dist=
     Raises:
         AttributeError: the scene has no camera (as BlenderProc).
     """
+    return _depth_at(bvh_tree, points_2d, frame, return_dist)
+
+
+def _depth_at(bvh_tree, points_2d, frame, return_dist, image=False):
+    """:func:`depth_at_points_via_raytracing`; ``image``: the points are every pixel, row by row
+    (their rays are made per row and column: ``blenderproc_rays.image_ends``)."""
     key_frame = blenderproc_name("blenderproc.python.utility.Utility", "KeyFrame")
     dist2depth = blenderproc_name("blenderproc.python.postprocessing.PostProcessingUtility",
-                              "dist2depth")
+                                  "dist2depth")
     with key_frame(frame):
         scene = bpy.context.scene
         camera = scene.camera
@@ -197,8 +203,9 @@ def depth_at_points_via_raytracing(bvh_tree, points_2d, frame=None, return_dist=
         corners = np.array([tuple(v) for v in camera.data.view_frame(scene=scene)],
                            dtype=np.float32)
         world = _rays.frame_world(rows, corners)
-        ends = _rays.pixel_ends(world, points_2d, scene.render.resolution_x,
-                                scene.render.resolution_y)
+        width, height = scene.render.resolution_x, scene.render.resolution_y
+        ends = _rays.image_ends(world, width, height) if image else \
+            _rays.pixel_ends(world, points_2d, width, height)
         dists = _tree_distances(bvh_tree, rows[:3, 3], ends)
         dists[np.isnan(dists)] = np.inf
         if not return_dist:

@@ -77,29 +77,54 @@ def local2world(obj):
 
 
 def create_bvh_tree_multi_objects(mesh_objects, *, evaluated=False, depsgraph=None, epsilon=0.0):
-    """One world-space ``mathutils.bvhtree.BVHTree`` over ``mesh_objects`` (``bpy.types.Object``s
-    or BlenderProc-style wrappers with ``.blender_obj``), as BlenderProc 2.8.0's function builds
-    it, without creating any datablock.  See the module documentation."""
-    objects = validate.unwrap_objects(mesh_objects, allow_empty=True)
+    """BlenderProc 2.8.0's ``create_bvh_tree_multi_objects``: the same tree, no datablock made.
+
+    Args:
+        mesh_objects: ``bpy.types.Object``s or BlenderProc ``MeshObject``s (anything with
+            ``.blender_obj``), in order, duplicates kept; an empty list gives an empty tree.
+        evaluated: False (BlenderProc's): the original meshes placed by ``matrix_basis`` up the
+            parent chain, nothing evaluated.  True: what Blender shows (modifiers, shape keys,
+            curves, text; ``matrix_world``), evaluated in ``depsgraph``.
+        depsgraph: for ``evaluated=True`` (default: the context's).
+        epsilon: the tree's epsilon (BlenderProc's: 0).
+
+    Returns:
+        mathutils.bvhtree.BVHTree: one world-space tree; face index = the polygons of the meshes
+        concatenated in input order, normal = the polygon's normal (see the module doc).
+
+    Raises:
+        TypeError: an item is not a Blender object, or a curve/text object (evaluated=False).
+        ValueError: an object without a mesh; with ``evaluated=True`` one outside the
+            depsgraph's scene or not evaluated; a bad ``epsilon``.
+        ReferenceError: an object was deleted.
+    """
     epsilon = validate.epsilon(epsilon)
     if evaluated:
+        objects = validate.unwrap_objects(mesh_objects, allow_empty=True)
         return _evaluated_tree(objects, depsgraph, epsilon)
-    return _original_tree(objects, epsilon)
+    if mesh_objects is None:
+        validate.unwrap_objects(mesh_objects)          # the clear error
+    if isinstance(mesh_objects, bpy.types.Object) or hasattr(mesh_objects, "blender_obj"):
+        mesh_objects = [mesh_objects]
+    return _original_tree(tuple(mesh_objects), epsilon)
 
 
 # ------------------------------------------------------------------------------------------------
 # evaluated=False: BlenderProc's own semantics, nothing evaluated
 # ------------------------------------------------------------------------------------------------
 
-def _original_tree(objects, epsilon):
-    meshes, parented = _original_meshes(objects)
+def _original_tree(items, epsilon):
+    held = memory.unchanged(items, epsilon)
+    if held is not None:
+        return held                     # proven: nothing was edited or evaluated since
+    objects, uids, meshes, parented = _inputs(items)
     proof = memory.proof()
     arrays = memory.mesh_arrays(meshes, proof)
-    matrices = _matrices(objects, parented)       # (N, 4, 4) float32, column by column
-    key = (tuple(obj.session_uid for obj in objects), tuple(arrays),
-           matrices.tobytes(), epsilon)
+    matrices = _matrices(objects, uids, parented)     # (N, 4, 4) float32, column by column
+    key = (tuple(uids), tuple(arrays), matrices.tobytes(), epsilon)
     held = memory.Memory.latest
     if held is not None and held.key == key:
+        held.quiet(items, objects)
         return held.tree                          # the same objects, meshes and matrices
     memory.Memory.latest = None       # let the previous tree go before building the next one
     if all(a.triangles is not None for a in arrays):
@@ -110,32 +135,47 @@ def _original_tree(objects, epsilon):
             epsilon)
         source = memory.Source(tuple(objects))
     memory.Memory.latest = memory.Latest(key, tree, triangles, source)
+    memory.Memory.latest.quiet(items, objects)
     return tree
 
 
-def _original_meshes(objects):
-    """Each object's original mesh (clear errors for objects without one, as BlenderProc fails
-    on them too) and the indices of the parented objects."""
-    meshes = []
-    parented = []
-    for i, obj in enumerate(objects):
+def _inputs(items):
+    """``(objects, their session UIDs, their meshes, indices of the parented ones)``, each value
+    read once; clear errors for anything BlenderProc's function fails on too."""
+    object_type, mesh_type = bpy.types.Object, bpy.types.Mesh
+    objects, uids, meshes, parented = [], [], [], []
+    for i, item in enumerate(items):
+        obj = item if type(item) is object_type else getattr(item, "blender_obj", item)
+        if type(obj) is not object_type and not isinstance(obj, object_type):
+            validate.unwrap_objects(items)                # raises the clear error
+        try:
+            uid = obj.session_uid
+        except ReferenceError:
+            raise ReferenceError(f"item {i} of the object list has been deleted (removed from "
+                                 f"bpy.data)") from None
         data = obj.data
-        if obj.type != 'MESH':
-            if obj.type in GEOMETRY_TYPES:
-                raise TypeError(f"object {obj.name!r} is a {obj.type.lower()} object: "
-                                f"BlenderProc's function takes mesh objects (evaluated=True "
-                                f"converts curves, text, surfaces and metaballs)")
-            raise ValueError(f"object {obj.name!r}: {obj.type.lower()} object has no surface "
-                             f"geometry")
+        if type(data) is not mesh_type:
+            raise _not_a_mesh(obj)
         if obj.parent is not None:
             parented.append(i)
+        objects.append(obj)
+        uids.append(uid)
         meshes.append(data)
-    return meshes, parented
+    return objects, uids, meshes, parented
 
 
-def _matrices(objects, parented):
-    """BlenderProc's local-to-world matrices of ``objects``: float32 (N, 4, 4), each matrix
-    column by column (``out[i, c]`` is column ``c``)."""
+def _not_a_mesh(obj):
+    """The error for an object without a mesh (BlenderProc's function fails on it too)."""
+    if obj.type in GEOMETRY_TYPES:
+        return TypeError(f"object {obj.name!r} is a {obj.type.lower()} object: BlenderProc's "
+                         f"function takes mesh objects (evaluated=True converts curves, text, "
+                         f"surfaces and metaballs)")
+    return ValueError(f"object {obj.name!r}: {obj.type.lower()} object has no surface geometry")
+
+
+def _matrices(objects, uids, parented):
+    """BlenderProc's local-to-world matrices of ``objects`` (session UIDs ``uids``): float32
+    (N, 4, 4), each matrix column by column (``out[i, c]`` is column ``c``)."""
     n = len(objects)
     out = np.empty((n, 4, 4), dtype=np.float32)
     if n == 0:
@@ -146,7 +186,7 @@ def _matrices(objects, parented):
         have = np.empty(size, dtype=np.int64)
         collection.foreach_get("session_uid", have)
         order = np.argsort(have, kind="stable")
-        uids = np.fromiter((obj.session_uid for obj in objects), dtype=np.int64, count=n)
+        uids = np.asarray(uids, dtype=np.int64)
         index = order[np.minimum(np.searchsorted(have, uids, sorter=order), size - 1)]
         if (have[index] == uids).all():
             buf = np.empty(size * 16, dtype=np.float32)

@@ -9,6 +9,7 @@ under.  Registered with ``cache`` (``api.cache_info()`` counts it, ``api.clear_c
 and freed at interpreter exit.
 """
 import atexit
+import operator
 
 import bpy
 
@@ -18,7 +19,7 @@ from . import cache, watch
 from .geometry import TREE_BYTES_PER_TRIANGLE, positions
 
 __all__ = ("Source", "Latest", "MeshArrays", "TriangleSet", "Memory", "clear", "latest",
-           "proof", "mesh_arrays")
+           "quiet_stamp", "unchanged", "proof", "mesh_arrays")
 
 
 class Source:
@@ -36,15 +37,23 @@ class Source:
 
 class Latest:
     """The latest tree (one at a time): its key, the tree, its triangle count and its
-    :class:`Source`."""
+    :class:`Source`; and what :func:`unchanged` compares: the input items and objects, and the
+    :func:`quiet_stamp` right after the tree was made or last proven current."""
 
-    __slots__ = ("key", "tree", "triangles", "source")
+    __slots__ = ("key", "tree", "triangles", "source", "items", "objects", "stamp")
 
     def __init__(self, key, tree, triangles, source):
         self.key = key
         self.tree = tree
         self.triangles = triangles
         self.source = source
+        self.items = self.objects = self.stamp = None
+
+    def quiet(self, items, objects):
+        """Remember the inputs and the stamp now (after the tree was made or proven current)."""
+        self.items = items
+        self.objects = tuple(objects)
+        self.stamp = quiet_stamp()
 
 
 class MeshArrays:
@@ -136,6 +145,42 @@ def latest(tree):
     if held is not None and held.tree is tree:
         return held.source
     return None
+
+
+def quiet_stamp():
+    """``(changes, moves, mesh changes, depsgraph pointer)`` when no object or mesh edit is
+    pending in the view layer's depsgraph, else None; evaluates nothing.  The same stamp later
+    means nothing was edited (every edit of an object or mesh flags its type) nor evaluated."""
+    view_layer = getattr(bpy.context, "view_layer", None)
+    depsgraph = view_layer.depsgraph if view_layer is not None else None
+    if depsgraph is None:
+        return None
+    stamp = (watch.change_count(), watch.move_count(), watch.mesh_change_count(),
+             depsgraph.as_pointer())
+    if depsgraph.id_type_updated('OBJECT') or depsgraph.id_type_updated('MESH'):
+        return None
+    return stamp
+
+
+def unchanged(items, epsilon):
+    """The latest tree when it was made from the very same ``items`` and ``epsilon`` and
+    :func:`quiet_stamp` proves that nothing changed since; else None."""
+    held = Memory.latest
+    if held is None or held.stamp is None or held.items is None or held.key[3] != epsilon:
+        return None
+    if len(items) != len(held.items) or not all(map(operator.is_, items, held.items)):
+        return None
+    if held.stamp != quiet_stamp():
+        return None
+    object_type = bpy.types.Object
+    try:
+        objects = [item if type(item) is object_type else item.blender_obj for item in items]
+        if not all(map(operator.is_, objects, held.objects)) or \
+                tuple([obj.session_uid for obj in objects]) != held.key[0]:
+            return None
+    except (AttributeError, ReferenceError):
+        return None
+    return held.tree
 
 
 def proof():

@@ -21,10 +21,10 @@ import weakref
 
 import numpy as np
 
-from . import embree
+from . import embree, embree_soup
 
-__all__ = ("frame_world", "grid_ends", "pixel_ends", "unit32", "cast_tree", "cast_soup",
-           "soup_for")
+__all__ = ("frame_world", "grid_ends", "pixel_ends", "image_ends", "unit32", "cast_tree",
+           "cast_soup", "soup_for")
 
 _soups = weakref.WeakKeyDictionary()    # blenderproc.Source -> embree.SoupScene
 
@@ -97,17 +97,37 @@ def pixel_ends(frame, points, resolution_x, resolution_y):
     return ends.astype(np.float32)
 
 
+def image_ends(frame, width, height):
+    """:func:`pixel_ends` of every pixel of a ``width`` × ``height`` image, row by row (the
+    points ``depth_via_raytracing`` passes: a float32 ``meshgrid``), computed per column and per
+    row and then added: the same numbers and additions, without a product per pixel."""
+    xs = np.arange(width).astype(np.float32)
+    ys = np.arange(height).astype(np.float32)
+    half = _scalar_dtype(np.float32, lambda p: p + 0.5)
+    a = xs.astype(half) + half.type(0.5)
+    b = ys.astype(half) + half.type(0.5)
+    back = _scalar_dtype(half, lambda q: width - q)
+    a = np.asarray(width).astype(back) - a.astype(back)
+    along_x = _scaled(frame[3] - frame[0], a, float(width))          # (W, 3)
+    along_y = _scaled(frame[1] - frame[0], b, float(height))         # (H, 3)
+    ends = (frame[0][None, None, :] + along_x[None, :, :]) + along_y[:, None, :]
+    return ends.reshape(width * height, 3)
+
+
 def unit32(directions):
     """``normalize_v3`` in float32 per row: ``d * (1 / sqrt(d·d))`` when ``d·d > 1e-35``, else
-    unchanged (as ``BVHTree.ray_cast`` normalizes its direction)."""
+    unchanged (as ``BVHTree.ray_cast`` normalizes its direction).  Returns ``(unit rows, which
+    rows could be normalized)``."""
     d = np.asarray(directions, dtype=np.float32)
     sq = d[:, 0] * d[:, 0]
     sq += d[:, 1] * d[:, 1]
     sq += d[:, 2] * d[:, 2]
     ok = sq > np.float32(1e-35)
+    if ok.all():
+        return d * (np.float32(1.0) / np.sqrt(sq))[:, None], ok
     inv = np.ones_like(sq)
     inv[ok] = np.float32(1.0) / np.sqrt(sq[ok])
-    return d * inv[:, None]
+    return d * inv[:, None], ok
 
 
 def cast_tree(tree, origin, directions, limit=None):
@@ -130,14 +150,14 @@ def soup_for(source):
         return None
     soup = _soups.get(source)
     if soup is None:
-        soup = _soups[source] = embree.soup_scene(source.vertices, source.triangles)
+        soup = _soups[source] = embree_soup.soup_scene(source.vertices, source.triangles)
     return soup
 
 
 def cast_soup(soup, origin, directions, limit=None):
     """:func:`cast_tree`'s distances from the Embree scene ``soup`` (float32 rounding apart)."""
-    d = unit32(directions)
+    d, ok = unit32(directions)
     o = np.broadcast_to(np.asarray(origin, dtype=np.float32), d.shape)
-    dist = embree.soup_distances(soup, o, d, math.inf if limit is None else float(limit))
-    dist[~np.isfinite(dist)] = np.nan
+    dist = embree_soup.soup_distances(soup, o, d, math.inf if limit is None else float(limit))
+    dist[~(np.isfinite(dist) & ok)] = np.nan      # a zero direction hits nothing in a tree
     return dist

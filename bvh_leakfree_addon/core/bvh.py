@@ -34,7 +34,38 @@ __all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults", "Visibility")
 
 def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.0, reuse=True,
           progress=None):
-    """Build a :class:`SceneBVH` over ``objects`` (see the module and ``api`` docs)."""
+    """Build a :class:`SceneBVH` over ``objects``: their evaluated geometry in world space.
+
+    One object-space tree per distinct piece of geometry (shared by linked duplicates and
+    instances, cached across builds) under a world-space top level; nothing is added to
+    ``bpy.data``.  Building again over unchanged objects is nearly free (``stats.unchanged``);
+    after moves only the matrices are read again (``stats.transforms_only``).
+
+    Args:
+        objects: an iterable of ``bpy.types.Object`` (meshes, curves, text, surfaces, metaballs,
+            instancers, …); objects without faces (lights, cameras, empties) are skipped and
+            named in ``stats.objects_skipped``.
+        depsgraph: the evaluated depsgraph to read (default: the context's).  It is re-checked
+            before each later use: one freed since raises ``ReferenceError``.
+        evaluated: True: geometry as Blender shows it (modifiers, shape keys, geometry nodes);
+            False: the original meshes.  (BlenderProc's drop-in defaults to False, as
+            BlenderProc does.)
+        instances: include instances (collection instances, particles, geometry-nodes and
+            vertex/face instancing) of the objects.
+        epsilon: ``BVHTree`` epsilon (≥ 0): how far a ray may pass beside a triangle and still
+            hit it.
+        reuse: use the tree cache and skip unchanged objects; False rebuilds everything.
+        progress: None or ``callable(fraction)``, called with 0…1 while building.
+
+    Returns:
+        The :class:`SceneBVH`.
+
+    Raises:
+        TypeError: ``objects`` is not an iterable of objects, or ``depsgraph``/``progress`` is of
+            the wrong type.
+        ValueError: an object is not in the depsgraph's view layer, or a bad ``epsilon``.
+        ReferenceError: an object (or the depsgraph) was deleted.
+    """
     validate.progress(progress)
     bvh = SceneBVH.__new__(SceneBVH)
     if reuse:
@@ -60,6 +91,16 @@ class SceneBVH:
     Create with :func:`build`.  Holds no reference to evaluated data: only original objects,
     object-space trees and numpy arrays, so it stays valid (for the geometry it was built from)
     after the scene changes; call :meth:`update` to follow the scene.
+
+    Two kinds of face index: a :class:`Hit` and :meth:`ray_cast_many` give polygon indices in
+    each object's evaluated mesh; :attr:`tree` (one merged ``BVHTree``) numbers triangles over
+    all objects, which :meth:`source_of` maps back.  BlenderProc's drop-in tree numbers polygons
+    over all objects in input order, as BlenderProc does.
+
+    Attributes:
+        objects: the objects ``object_index`` of :meth:`ray_cast_many` refers to (instanced
+            objects included), in build order.
+        stats: the :class:`BuildStats` of the latest build or update.
     """
 
     def __init__(self, *args, **kwargs):
@@ -168,8 +209,22 @@ class SceneBVH:
             progress(1.0)
 
     def update(self, *, reuse=True, progress=None):
-        """Follow the scene: rebuild what changed (nothing, when nothing did); objects deleted
-        since are left out (``stats.objects_skipped`` says so).  Returns self."""
+        """Follow the scene: rebuild what changed since the build (nothing, when nothing did).
+
+        Objects deleted since are left out (``stats.objects_skipped`` says so); a depsgraph freed
+        since is taken again from the context.
+
+        Args:
+            reuse: as in :func:`build`.
+            progress: as in :func:`build`.
+
+        Returns:
+            This :class:`SceneBVH`, updated.
+
+        Raises:
+            TypeError: a bad ``progress``.
+            ReferenceError: the scene or view layer of the build was removed.
+        """
         validate.progress(progress)
         state = self._state
         if reuse and state.stamp is not None:
@@ -184,7 +239,23 @@ class SceneBVH:
 
     # -- queries ------------------------------------------------------------------------------
     def ray_cast(self, origin, direction, distance=math.inf):
-        """Nearest hit along the ray within ``distance`` (world units), or None."""
+        """The nearest hit along one ray, as ``Scene.ray_cast`` finds it.
+
+        Args:
+            origin: the ray's start, 3 numbers in world space.
+            direction: 3 numbers, any non-zero length (normalised here).
+            distance: the longest distance to look (world units, > 0; default no limit).
+
+        Returns:
+            A :class:`Hit` (``location, normal, index, distance = hit`` unpacks like
+            ``BVHTree.ray_cast``'s tuple; ``index`` is the polygon index in the hit object's
+            evaluated mesh), or None on a miss.
+
+        Raises:
+            ValueError: a non-finite or malformed vector, a zero-length direction, or a distance
+                that is not a finite number > 0 (``inf`` is allowed).
+            ReferenceError: the object hit was deleted after the build (call :meth:`update`).
+        """
         o = validate.vector3(origin, "origin")
         d = validate.direction(direction)
         limit = validate.max_distance(distance)
@@ -255,17 +326,29 @@ class SceneBVH:
         return alive(self._top.objects[self._top.obj_index[i]])
 
     def ray_cast_many(self, origins, directions, distance=math.inf, *, backend="auto"):
-        """Cast many rays: ``origins`` (N, 3), ``directions`` (N, 3) or one (3,) vector.
+        """Cast many rays at once: the batched form of :meth:`ray_cast`.
 
-        Returns a :class:`RayResults` (a dict of numpy arrays, also readable as attributes):
-        ``hit`` (bool), ``location``, ``normal`` (N, 3),
-        ``distance``, ``object_index`` (index into :attr:`objects`, -1 on a miss) and
-        ``polygon_index`` (-1 on a miss).
+        Args:
+            origins: (N, 3) array-like, or one (3,) origin shared by every direction.
+            directions: (N, 3) array-like, or one (3,) direction shared by every origin.
+            distance: the longest distance to look, for every ray (as in :meth:`ray_cast`).
+            backend: ``"mathutils"`` (the object-space trees: :meth:`ray_cast`'s answers),
+                ``"embree"`` (Intel Embree, when ``embreex`` is installed: float32, many times
+                faster; coordinates are taken relative to the scene's centre so float32 keeps its
+                precision, and scenes it cannot represent fall back to mathutils), or ``"auto"``:
+                Embree when available and the batch pays for building its scene (or one exists).
+                ``api.ray_backends()`` lists what is available.
 
-        ``backend``: ``"mathutils"`` (the object-space trees: the answers of :meth:`ray_cast`),
-        ``"embree"`` (Intel Embree, when ``embreex`` is installed: float32, many times faster), or
-        ``"auto"``: Embree when it is available and the batch pays for building its scene (or
-        one exists already), else mathutils.  ``api.ray_backends()`` lists what is available.
+        Returns:
+            A :class:`RayResults` (a dict of numpy arrays, also readable as attributes): ``hit``
+            (bool, N), ``location`` and ``normal`` (N, 3), ``distance`` (N), ``object_index``
+            (index into :attr:`objects`, -1 on a miss) and ``polygon_index`` (-1 on a miss).
+
+        Raises:
+            ValueError: bad shapes, NaN or infinity, a zero-length direction, a bad distance or
+                backend name.
+            RuntimeError: ``backend="embree"`` where Embree is not installed, or after the geometry
+                changed (call :meth:`update`).
         """
         name = backends.check(backend)
         o, d = validate.ray_arrays(origins, directions)
@@ -293,9 +376,25 @@ class SceneBVH:
             return None
 
     def cast_camera(self, camera, resolution=None, *, distance=math.inf, backend="auto"):
-        """One ray per pixel of ``camera`` (see ``api.camera_rays``): the :meth:`ray_cast_many`
-        arrays shaped (height, width[, 3]), row 0 at the top of the image, plus ``depth``: the
-        distance along the camera's view axis (what a depth pass holds; ``inf`` on a miss)."""
+        """Cast one ray per pixel of ``camera`` (the rays of ``api.camera_rays``).
+
+        Args:
+            camera: a camera object.
+            resolution: ``(width, height)``, or None for the render resolution × percentage.
+            distance: as in :meth:`ray_cast_many`.
+            backend: as in :meth:`ray_cast_many`.
+
+        Returns:
+            A :class:`RayResults` of :meth:`ray_cast_many`'s arrays shaped (height, width[, 3]),
+            row 0 at the top of the image, plus ``depth``: the distance along the camera's view axis
+            (what a depth pass holds; ``inf`` on a miss).
+
+        Raises:
+            TypeError: ``camera`` is not a camera object.
+            ValueError: a bad resolution, distance or backend, or a panoramic camera.
+            ReferenceError: the camera, or the depsgraph's scene, was removed.
+            RuntimeError: as in :meth:`ray_cast_many`.
+        """
         name = backends.check(backend)
         limit = validate.max_distance(distance)
         cam = camera_rays(camera, resolution, self._depsgraph())
@@ -324,7 +423,19 @@ class SceneBVH:
         return visibility(self, camera_rays(camera, resolution, self._depsgraph()), backend)
 
     def find_nearest(self, point, distance=math.inf):
-        """Nearest surface point within ``distance`` of ``point``, or None."""
+        """The nearest surface point to ``point``, as ``BVHTree.find_nearest`` finds it.
+
+        Args:
+            point: 3 numbers in world space.
+            distance: the farthest to look (world units, > 0; default no limit).
+
+        Returns:
+            A :class:`Hit` (``distance``: from ``point``), or None when nothing is that close.
+
+        Raises:
+            ValueError: a non-finite point or a bad distance.
+            ReferenceError: the object found was deleted after the build (call :meth:`update`).
+        """
         p = validate.vector3(point, "point")
         limit = validate.max_distance(distance)
         top = self._top
@@ -376,7 +487,23 @@ class SceneBVH:
         return self._tree
 
     def source_of(self, index):
-        """``(object, polygon_index)`` for a face index reported by :attr:`tree`."""
+        """Where a face index of :attr:`tree` comes from.
+
+        :attr:`tree` numbers triangles over all objects; a :class:`Hit` and BlenderProc's drop-in
+        tree give polygon indices instead.
+
+        Args:
+            index: a face index :attr:`tree` reported.
+
+        Returns:
+            ``(object, polygon_index)``: the original object and the polygon in its evaluated mesh.
+
+        Raises:
+            TypeError: ``index`` is not an integer.
+            bvh_leakfree_addon.core.validate.FaceIndexError: (a ``ValueError``) not an index of
+                :attr:`tree`.
+            ReferenceError: the object was deleted after the build.
+        """
         if self._tree is None:
             self.tree  # noqa: B018 - builds it
         i, polygon = self._tree_source_item(index)

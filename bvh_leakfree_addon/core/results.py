@@ -19,10 +19,14 @@ def alive(obj):
 class Hit:
     """One ray or nearest-point result, in world space.
 
-    Unpacks like ``mathutils.bvhtree.BVHTree.ray_cast``'s tuple: ``location, normal, index,
-    distance = hit`` (``hit[0]`` … ``hit[3]`` too), where ``index`` is :attr:`polygon_index`, the
-    polygon in the evaluated mesh of :attr:`object` — not an index into one merged mesh as
-    BlenderProc's tree gives (``SceneBVH.tree`` and ``SceneBVH.source_of`` map those).
+    Unpacks like the tuple of ``mathutils.bvhtree.BVHTree.ray_cast`` (``hit[0]`` … ``hit[3]``
+    too)::
+
+        location, normal, index, distance = hit
+
+    where ``index`` is :attr:`polygon_index`, the polygon in the evaluated mesh of
+    :attr:`object`, not an index into one merged mesh as BlenderProc's tree gives
+    (``SceneBVH.tree`` and ``SceneBVH.source_of`` map those).
 
     Attributes:
         location: ``Vector``, the hit point in world space.

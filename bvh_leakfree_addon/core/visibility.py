@@ -19,9 +19,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import backends, embree, merge, validate
+from . import backends, embree_soup, merge, validate
 
-__all__ = ("Visibility", "visibility")
+__all__ = ("Visibility", "visibility", "first_objects")
 
 #: what :func:`visibility` gives per object
 Visibility = namedtuple("Visibility", ("visible", "projected", "fraction"))
@@ -43,11 +43,9 @@ def visibility(bvh, cam, backend):
     top, objects, depsgraph = bvh._top, bvh._input, bvh._depsgraph()
     n_obj = len(top.objects)
     h, w = cam.shape
-    use_embree = backend == "embree" or (backend == "auto" and backends.embree_pays(top, h * w))
+    o = cam.origins.reshape(h * w, 3)
     d = validate.unit_rows(cam.directions.reshape(h * w, 3))
-    res = bvh._cast_many(cam.origins.reshape(h * w, 3), d, math.inf,
-                         "embree" if use_embree else "mathutils")
-    first = res["object_index"]
+    first, use_embree = first_objects(bvh, o, d, backend)
     seen = first >= 0
     visible = np.bincount(first[seen], minlength=n_obj) if seen.any() else np.zeros(n_obj, int)
     crossing = [[] for _ in range(n_obj)]
@@ -66,6 +64,19 @@ def visibility(bvh, cam, backend):
         shown = int(visible[j])
         out[obj] = Visibility(shown, projected, shown / projected if projected else 0.0)
     return out
+
+
+def first_objects(bvh, origins, directions, backend="auto"):
+    """``(object index (into bvh.objects) each ray hits first, -1 on a miss; whether Embree
+    answered)`` for float64 ``origins`` and unit ``directions`` (N, 3), no limit: only the
+    primitive is asked of Embree, faster than ``ray_cast_many``'s full record."""
+    top = bvh._top
+    use_embree = backend == "embree" or (backend == "auto" and
+                                          backends.embree_pays(top, len(origins)))
+    scene = bvh._embree_scene(required=backend == "embree") if use_embree and len(top) else None
+    if scene is not None:
+        return embree_soup.first_objects(scene, origins, directions), True
+    return bvh._cast_many(origins, directions, math.inf, "mathutils")["object_index"], False
 
 
 def _candidates(cam, top, row, h, w):
@@ -101,7 +112,7 @@ def _row_hits(top, row, cam, rays, arrays):
     d = cam.directions.reshape(-1, 3)[rays]
     if arrays is not None:
         scene = _row_scene(top, row, arrays)
-        dist = embree.soup_distances(scene, o, d)
+        dist = embree_soup.soup_distances(scene, o, d)
         return rays[np.isfinite(dist)]
     inv = top.inv[row]
     lo = o @ inv[:3, :3].T + inv[:3, 3]
@@ -121,6 +132,6 @@ def _row_scene(top, row, arrays):
     if scene is None:
         co, tris, tstarts, vstarts = arrays
         v0, v1 = int(vstarts[row]), int(vstarts[row + 1])
-        scene = scenes[row] = embree.soup_scene(
+        scene = scenes[row] = embree_soup.soup_scene(
             co[v0:v1], tris[int(tstarts[row]):int(tstarts[row + 1])] - v0)
     return scene

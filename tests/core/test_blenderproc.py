@@ -429,3 +429,24 @@ def _near_edge_eval(obj, polygon, world_point, depsgraph):
     verts = [mesh.vertices[v].co for v in mesh.polygons[polygon].vertices]
     return any((a + max(0.0, min(1.0, (local - a).dot(b - a) / (b - a).length_squared)) * (b - a)
                 - local).length < 1e-3 for a, b in zip(verts, verts[1:] + verts[:1], strict=True))
+
+
+def test_the_shortcut_for_an_unchanged_call_sees_wrappers_and_deleted_objects(bproc):
+    objs, size = triangle_scene()
+    bpy.context.evaluated_depsgraph_get()
+    wrapped = [bproc.MeshObject(o) for o in objs]
+    tree = api.create_bvh_tree_multi_objects(wrapped)
+    assert api.create_bvh_tree_multi_objects(wrapped) is tree          # nothing changed
+    assert api.create_bvh_tree_multi_objects(wrapped[:-1]) is not tree
+    tree = api.create_bvh_tree_multi_objects(wrapped)
+    other = sb.mesh_object("other", sb.ico_mesh("other", 1), (0, 9, 0))
+    bpy.context.evaluated_depsgraph_get()
+    tree = api.create_bvh_tree_multi_objects(wrapped)
+    object.__setattr__(wrapped[0], "blender_obj", other)             # the wrapper re-pointed
+    swapped = api.create_bvh_tree_multi_objects(wrapped)
+    assert swapped is not tree
+    assert _same_hits(swapped, _reference(bproc, [w.blender_obj for w in wrapped]),
+                      _rays(objs, size, n=100)) > 0
+    bpy.data.objects.remove(objs[3])
+    with pytest.raises(ReferenceError, match="item 3 of the object list has been deleted"):
+        api.create_bvh_tree_multi_objects(wrapped)

@@ -12,11 +12,13 @@ Every figure is a ratio against a reference measured in the same run (absolute t
 for context only): the machine is shared and noisy.  Times are best-of-N (builds) or medians
 (loops of many iterations), with one untimed warm-up, references and ours interleaved so that load
 from other processes hits both.  Each ratio is printed in words ("ours 3.2× faster than
-copy_fixed"); a target that is not reached is printed as MISSED.  References (``common``),
-reimplemented from their description, not BlenderProc's code: ``copy_leaky`` and ``copy_fixed``
-(BlenderProc's ``create_bvh_tree_multi_objects`` before and after its fix), ``scene_ray_cast``
-(``Scene.ray_cast`` in a Python loop: ray throughput and the correctness oracle) and ``floor``
-(Σ per-object ``BVHTree.FromObject``, Blender's C build: the near-physical limit).
+copy_fixed"); a target that is not reached is printed as MISSED.  References (``common``):
+``copy_fixed`` is BlenderProc 2.8.0's own ``create_bvh_tree_multi_objects``, imported
+(``requirements/blenderproc.txt``; its steps written here where it is not installed),
+``copy_leaky`` those steps without the fix (the leak it had: kept only to show it),
+``scene_ray_cast`` (``Scene.ray_cast`` in a Python loop: ray throughput and the correctness
+oracle) and ``floor`` (Σ per-object ``BVHTree.FromObject``, Blender's C build: the
+near-physical limit).
 
 Isolation: every job runs in a fresh subprocess (``python tools/bench --worker …``), so leaked
 meshes and allocator state never carry over; ``--in-process`` runs them one after the other in

@@ -193,7 +193,7 @@ def mover(objects, half, seed):
 
 
 # ================================================================================================
-# References (reimplemented from their description) and ours
+# References (BlenderProc 2.8.0 itself where installed; the leak shown by its old steps) and ours
 # ================================================================================================
 
 def ref_copy_leaky(objects):
@@ -212,15 +212,42 @@ def ref_copy_leaky(objects):
         bm.free()
 
 
+def blenderproc_builder():
+    """BlenderProc 2.8.0's own ``(create_bvh_tree_multi_objects, MeshObject)`` imported inside
+    this ``bpy`` (``requirements/blenderproc.txt``), or None where it is not installed."""
+    import os
+    os.environ.setdefault("OUTSIDE_OF_THE_INTERNAL_BLENDER_PYTHON_ENVIRONMENT_BUT_IN_RUN_SCRIPT",
+                          "1")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    try:
+        from blenderproc.python.types import MeshObjectUtility
+    except ImportError:
+        return None
+    return MeshObjectUtility.create_bvh_tree_multi_objects, MeshObjectUtility.MeshObject
+
+
 def ref_copy_fixed(objects, sample=None):
-    """copy_fixed: copy_leaky plus ``bpy.data.meshes.remove`` of each copy (BlenderProc v2.8.0).
-    ``sample``: only the first that many objects (per-object timing of huge scenes)."""
+    """copy_fixed: BlenderProc 2.8.0's own ``create_bvh_tree_multi_objects`` (copy, transform,
+    ``from_mesh``, ``bpy.data.meshes.remove`` per object, then ``FromBMesh``) on ``MeshObject``
+    wrappers, as its users call it; where BlenderProc is not installed, the same steps written
+    here (``_copy_fixed_steps``).  ``sample``: only the first that many objects (per-object
+    timing of huge scenes)."""
+    chosen = objects[:sample] if sample else objects
+    real = blenderproc_builder()
+    if real is None:
+        return _copy_fixed_steps(chosen)
+    build, mesh_object = real
+    return build([mesh_object(obj) for obj in chosen])
+
+
+def _copy_fixed_steps(objects):
+    """BlenderProc 2.8.0's steps, written here: copy_leaky plus ``bpy.data.meshes.remove``."""
     import bmesh
     from mathutils.bvhtree import BVHTree
     meshes = bpy().data.meshes
     bm = bmesh.new()
     try:
-        for obj in objects[:sample] if sample else objects:
+        for obj in objects:
             mesh = obj.data.copy()
             try:
                 mesh.transform(obj.matrix_world)

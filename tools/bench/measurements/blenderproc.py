@@ -111,6 +111,11 @@ def build_job(ctx, name):
     proven = blenderproc_memory.proof() is not None    # kept arrays used without reading
     cold = _timed(lambda: core.create_bvh_tree_multi_objects(wrapped), cfg["bproc_reps"][name],
                   before=move)
+    # unchanged, with the last moves' edits still pending (never evaluated): read and compared
+    pending = _timed(lambda: core.create_bvh_tree_multi_objects(wrapped),
+                     cfg["bproc_reps"][name])
+    common.settle()              # evaluated, as a render or a frame change does: then proven
+    core.create_bvh_tree_multi_objects(wrapped)
     unchanged = _timed(lambda: core.create_bvh_tree_multi_objects(wrapped),
                        cfg["bproc_reps"][name])
     first = _timed(lambda: core.create_bvh_tree_multi_objects(wrapped), cfg["bproc_reps"][name],
@@ -122,8 +127,8 @@ def build_job(ctx, name):
     return {"scene": name, "objects": count, "blenderproc_version": version, "same_hits": same,
             "arrays_proven": proven,
             **{k: common.summary(v) for k, v in (("blenderproc", reference), ("cold", cold),
-                                                  ("unchanged", unchanged), ("first", first),
-                                                  ("floor", floor))}}
+                                                  ("unchanged", unchanged), ("pending", pending),
+                                                  ("first", first), ("floor", floor))}}
 
 
 def _same_hits(ours, theirs, objects, half, n=300):
@@ -161,19 +166,19 @@ def functions_job(ctx):
     if modules is None:
         return {"skipped": reason}
     version, mesh_utility, validation, projection = modules
+    core = common.api()                          # puts this checkout on sys.path
     from bvh_leakfree_addon import blenderproc_compat as compat
     name = cfg["bproc_funcs_scene"]
     objects, half = common.scene_of(cfg, name)
     cam = _camera(objects, half, cfg["bproc_depth"])
     pose = np.array(cam.matrix_world)
-    core = common.api()
     theirs_tree = mesh_utility.create_bvh_tree_multi_objects(
         [mesh_utility.MeshObject(o) for o in objects])
     common.settle()
     tree = core.create_bvh_tree_multi_objects(objects)
     grid = cfg["bproc_grid"]
     points = np.random.default_rng(3).uniform(0, cfg["bproc_depth"][0], (cfg["bproc_points"], 2))
-    checks = {"min": 0.2, "max": 100.0, "avg": {"min": 0.5, "max": 60.0}}
+    checks = {"min": 0.05, "max": 1000.0}    # passes: every ray is cast (no early verdict)
     cases = {    # label: (call on the drop-in's tree, module, call on BlenderProc's own tree)
         "visible_objects": (lambda f: f(pose, grid), validation, None),
         "scene_coverage_score": (lambda f: f(pose, None, 2, grid), validation, None),
@@ -279,7 +284,9 @@ def _build_rows(job, name, cfg):
                        ratio is not None and ratio >= S3_TARGET, key="bproc_vs.S3", ratio=ratio))
     unchanged = job["unchanged"]["best"]
     out.append(row("11 BlenderProc drop-in, unchanged", label, ms(unchanged), "",
-                   "the same tree returned", f"≤ {ms(UNCHANGED_TARGET_S)}",
+                   f"the same tree, proven by the depsgraph; with the moves' edits still pending "
+                   f"(read and compared) {ms(job['pending']['best'])}",
+                   f"≤ {ms(UNCHANGED_TARGET_S)}",
                    unchanged <= UNCHANGED_TARGET_S, key=f"bproc_unchanged.{name}"))
     return out
 
