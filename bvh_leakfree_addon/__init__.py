@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""BVH Leak-Free Ray Cast: registration only.
+"""Leak-Free Ray Cast: registration only.
 
 The folder listing is the architecture; imports run one way (``tests/test_layout.py`` checks it):
 

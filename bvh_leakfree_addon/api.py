@@ -18,9 +18,11 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
   ``bvh_leakfree_addon.blenderproc_compat``.
 - Leaks: :func:`leak_guard` records every ID by identity and raises :class:`LeakError` when
   ``bpy.data`` grew inside the block, with a :class:`LeakReport` naming what was added and
-  removed; :func:`datablock_counts`, :func:`orphans`, :func:`purge_orphans` and
-  :func:`purge_preview` (what a purge would delete, the recursive cascade included, without
-  deleting); :func:`process_rss_bytes`.
+  removed and how Blender's own memory moved; :func:`datablock_counts`, :func:`orphans`,
+  :func:`purge_orphans` and :func:`purge_preview` (what a purge would delete, the recursive
+  cascade included, without deleting); :func:`memory_figure` (Blender's own memory, what its
+  status bar shows, with its resolution; the RSS with a note when it cannot be read) and
+  :func:`process_rss_bytes`.
 - The cache: :func:`clear_cache`, :func:`cache_info`, :func:`set_cache_limit`; :func:`shutdown`
   also removes the core's one runtime hook, a change watch (callbacks in
   ``depsgraph_update_post``, ``frame_change_post``, ``undo_post``, ``redo_post`` and
@@ -44,14 +46,15 @@ from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, Visibility, build
 from .core.datablocks import DatablockCount, datablock_counts, orphans, purge_orphans, purge_preview
 from .core.identity import IdInfo, TypeChange
 from .core.leaks import LeakError, LeakReport, leak_guard
-from .core.memory import process_rss_bytes
+from .core.memory import MemoryFigure, memory_figure, process_rss_bytes
 
 __all__ = ["build", "create_bvh_tree_multi_objects", "SceneBVH", "Hit", "BuildStats", "RayResults",
            "Visibility",
            "camera_rays", "ray_backends", "clear_cache", "cache_info", "CacheInfo",
            "set_cache_limit", "DEFAULT_CACHE_LIMIT_BYTES", "shutdown", "LeakError", "LeakReport",
-           "leak_guard", "TypeChange", "IdInfo", "process_rss_bytes", "datablock_counts",
-           "DatablockCount", "orphans", "purge_orphans", "purge_preview"]
+           "leak_guard", "TypeChange", "IdInfo", "process_rss_bytes", "memory_figure",
+           "MemoryFigure", "datablock_counts", "DatablockCount", "orphans", "purge_orphans",
+           "purge_preview"]
 
 
 def camera_rays(camera, resolution=None, *, depsgraph=None):

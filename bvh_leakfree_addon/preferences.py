@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Add-on preferences (Edit › Preferences › Add-ons › BVH Leak-Free Ray Cast): the sidebar tab, the
+"""Add-on preferences (Edit › Preferences › Add-ons › Leak-Free Ray Cast): the sidebar tab, the
 cache limit, which backend batched rays use here (and why not Embree), and each feature's settings
 group, drawn by the group's own ``draw()``."""
 import bpy
@@ -8,7 +8,7 @@ from bpy.props import IntProperty, PointerProperty, StringProperty
 from . import api
 from .cast.settings import CastSettings
 from .core import backends, embree
-from .monitor.panels import wrap
+from .fit import wrap
 from .monitor.settings import MonitorSettings
 from .sidebar import DEFAULT_CATEGORY, move_panels, stop_following
 from .utils import get_preferences

@@ -14,12 +14,13 @@ tab, and gives up after :data:`FOLLOW_TRIES`.  It is idempotent and removed by
 """
 import bpy
 
+from .names import SIDEBAR_TAB
 from .utils import each_view3d_area, get_preferences
 
 __all__ = ("DEFAULT_CATEGORY", "BVHSidebarPanel", "panel_classes", "move_panels", "follow_tab",
            "stop_following", "runtime_hooks_active")
 
-DEFAULT_CATEGORY = "BVH"
+DEFAULT_CATEGORY = SIDEBAR_TAB
 FOLLOW_INTERVAL = 0.1   # seconds between tries to show the renamed tab
 FOLLOW_TRIES = 50       # about 5 s: a sidebar not redrawn by then stays on the tab it has
 

@@ -56,6 +56,10 @@ def test_references_leak_as_described(tiny_results):
         soak = jobs[f"soak-{pattern}"]
         assert soak["ids_grown"] == {} and len(set(soak["ids"])) == 1, pattern
         assert len(soak["held_mb"]) >= 2 and soak["hits"][0] > 0, pattern
+        # Blender's own memory, read every iteration beside the RSS (issue 23)
+        assert len(soak["blender_mb"]) == len(soak["rss_mb"]), pattern
+        assert all(mb is not None and mb > 1.0 for mb in soak["blender_mb"]), pattern
+        assert 0.0 < soak["blender_resolution_mb"] <= 0.1, pattern
 
 
 def test_rays_are_checked_against_scene_ray_cast(tiny_results):

@@ -6,9 +6,9 @@ own modules are checked:
 * no import cycle, counting imports inside functions too;
 * the core imports nothing of the add-on outside ``core/``;
 * each part imports only parts of a lower layer (below), or modules of its own folder:
-  shared leaf helpers → core → api → cursor_ray (the ray from the 3D cursor both features use) →
-  the features, side by side (``cast/`` and ``monitor/`` share a layer, so neither imports the
-  other) → preferences, state → ``__init__`` (registration);
+  shared leaf helpers (``utils``, ``names``, ``fit``) → core → api → cursor_ray (the ray from
+  the 3D cursor both features use) → the features, side by side (``cast/`` and ``monitor/`` share
+  a layer, so neither imports the other) → preferences, state → ``__init__`` (registration);
 * imports inside functions only in ``__init__`` (the features load in ``register()``, so that
   ``from bvh_leakfree_addon import api`` loads no UI module), never to dodge a cycle.
 """
@@ -19,6 +19,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "bvh_leakfree_addon"
 
 LAYERS = {
     "utils": 0,
+    "names": 0,
+    "fit": 0,
     "sidebar": 1,
     "core": 1,
     "api": 2,

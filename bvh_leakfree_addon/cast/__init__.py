@@ -3,9 +3,10 @@
 
 settings (preferences, sidebar, redo panel) → words (where a ray went) → result (declared once,
 rendered once) → service (the cast: ``cursor_ray``'s ray as a result) → state (the last result) →
-operators → panels (sidebar, menus) → overlay (the last ray in the viewport).
+undo (a cast that changed something, undone and redone) → operators → panels (sidebar, menus) →
+overlay (the last ray in the viewport).
 """
-from . import operators, overlay, panels, settings, state
+from . import operators, overlay, panels, settings, state, undo
 
 __all__ = ("CLASSES", "register", "unregister")
 
@@ -14,9 +15,11 @@ CLASSES = (
     settings.CastSettings,
     state.CastResultState,
     operators.OBJECT_OT_bvh_cast_from_cursor,
+    operators.OBJECT_OT_bvh_cast_from_cursor_step,
     panels.VIEW3D_PT_bvh_cast,
 )
-_HOOKS = (state, panels, overlay)   # modules with runtime hooks: handlers, menu entries, drawing
+# modules with runtime hooks: handlers, menu entries, drawing, the undo follow-up
+_HOOKS = (state, undo, panels, overlay)
 
 
 def register():

@@ -1,37 +1,45 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Viewport overlay of the last ray cast from the 3D cursor: the ray, a direction glyph at the
 cursor that reads head-on (a ray along the line of sight draws as a single point), the far end of a
-miss, the hit point and the normal.
+miss, the hit point (a diamond, unlike the glyph's and Blender's cursor's rings) and the normal, and
+a label at the hit ("Sphere, 2.31 m"): head-on, the hit lies right behind the cursor on the screen,
+and the label says which mark is what.  Sizes and line widths are pixels at Resolution Scale 1 and
+grow with it, as Blender's own cursor does.
 
-One ``SpaceView3D`` draw handler, added at register and removed at unregister (both idempotent),
-as Blender's Math Vis add-on does.  The callback only reads: the Show Overlay setting and the plain
-numbers of the last result (never an ``Object``, so a deleted hit object cannot break it), and
-returns at once when there is nothing to draw.  No shader is made in background mode: shaders are
-made lazily in the callback, which returns first when ``bpy.app.background``.
+Two ``SpaceView3D`` draw handlers (the lines, in the view; the label, in pixels), added at register
+and removed at unregister (both idempotent), as Blender's Math Vis add-on does.  The callbacks only
+read: the Show Overlay setting and the plain numbers of the last result (never an ``Object``, so a
+deleted hit object cannot break them), and return at once when there is nothing to draw.  No shader
+is made in background mode: shaders are made lazily in the callback, which returns first when
+``bpy.app.background``.
 """
 import math
 
 import bpy
 
+import blf
 import gpu
+from bpy_extras.view3d_utils import location_3d_to_region_2d
 from gpu_extras.batch import batch_for_shader
 from mathutils import Vector
 
 from ..cursor_ray import view_direction
 from ..utils import get_preferences, runtime_state
 
-__all__ = ("overlay_geometry", "view_geometry", "drawn_result", "register", "unregister",
-           "runtime_hooks_active")
+__all__ = ("overlay_geometry", "view_geometry", "drawn_result", "label_text", "ui_scale",
+           "register", "unregister", "runtime_hooks_active")
 
 # Builtin shader names, best first.  4.2, 4.5 and 5.0 all have 'POLYLINE_UNIFORM_COLOR' (wide lines
 # with uniforms viewportSize/lineWidth/color); the plain ones are the fallback (line width through
 # gpu.state), '3D_UNIFORM_COLOR' being the pre-4.0 spelling.
 LINE_SHADER_NAMES = ('POLYLINE_UNIFORM_COLOR', 'UNIFORM_COLOR', '3D_UNIFORM_COLOR')
 
+# Sizes in pixels at Resolution Scale 1 (ui_scale() times these on screen).
 NORMAL_LENGTH_PX = 60.0   # normal drawn this many pixels long at the hit
-MARKER_RADIUS_PX = 8.0    # radius of the hit marker circle
-MARKER_SEGMENTS = 16
-GLYPH_RADIUS_PX = 18.0    # the direction glyph's ring at the cursor (outside the cursor's own)
+MARKER_RADIUS_PX = 15.0   # half diagonal of the hit marker, a diamond in the surface (Blender's
+                          # cursor and the direction glyph are rings: the shapes tell them apart)
+MARKER_INNER_PX = 5.0     # its inner diamond (a double outline reads at a glance)
+GLYPH_RADIUS_PX = 21.0    # the direction glyph's ring at the cursor (outside the cursor's own)
 GLYPH_SEGMENTS = 32
 CROSS_INNER_PX = 7.0      # its cross's arms start this far out (the cursor's centre stays clear)
 DOT_RADIUS_PX = 4.0       # its dot when the ray comes toward the viewer
@@ -41,16 +49,19 @@ ARROW_WIDTH_PX = 8.0      # how far its barbs spread from the ray
 END_MARKER_PX = 26.0      # half diagonal of the square at the far end of a miss (seen head-on it
                           # frames the glyph)
 MAX_DRAWN_LENGTH = 1e6    # a longer (or infinite) miss is drawn this long
+LABEL_POINTS = 11.0       # the hit label's text size (Blender's default interface text)
+LABEL_OFFSET_PX = (16.0, -22.0)   # from the hit point to the label's start (right, below)
 
 #: what overlay_geometry returns, in drawing order
 GEOMETRY_KEYS = ("ray", "glyph", "arrow", "end", "normal", "marker")
 
 _draw_handle = None
+_label_handle = None
 _shader = None       # (name, GPUShader), created on first draw in a window
 
 
 # --- Geometry (pure; tested headless) ------------------------------------------------------------
-def overlay_geometry(cast, pixel_size=None, view_forward=None):
+def overlay_geometry(cast, pixel_size=None, view_forward=None, scale=1.0):
     """Line segments to draw for the result ``cast`` (a ``CastResultState`` or alike).
 
     Returns a dict of flat point lists (taken two by two as segments; empty: nothing to draw):
@@ -62,11 +73,13 @@ def overlay_geometry(cast, pixel_size=None, view_forward=None):
       the line of sight, which draws as a single point, still reads head-on;
     * ``arrow``: an arrowhead on the ray near the cursor, pointing where the ray goes;
     * ``end``: for a miss, a square perpendicular to the ray at its far end;
-    * ``normal`` and ``marker``: for a hit, the surface normal and a ring in the tangent plane.
+    * ``normal`` and ``marker``: for a hit, the surface normal and a double diamond in the
+      tangent plane.
 
     ``pixel_size(point)`` gives the world size of one pixel at ``point``, so that glyphs, normal
     and markers keep their size in pixels at any zoom; without it the sizes follow the ray
-    length.  ``view_forward`` is the viewer's direction through the cursor
+    length.  ``scale`` multiplies every size (the interface's scale: :func:`ui_scale`).
+    ``view_forward`` is the viewer's direction through the cursor
     (``cursor_ray.view_direction``): it picks the cross or the dot (None: the cross).
     """
     geometry = {key: [] for key in GEOMETRY_KEYS}
@@ -83,7 +96,11 @@ def overlay_geometry(cast, pixel_size=None, view_forward=None):
         length = cast.distance if math.isfinite(cast.distance) else MAX_DRAWN_LENGTH
         end = origin + direction * min(length, MAX_DRAWN_LENGTH)
     length = (end - origin).length
-    unit = pixel_size if pixel_size else (lambda _point: max(length, 1.0) / 400.0)
+    per_pixel = pixel_size if pixel_size else (lambda _point: max(length, 1.0) / 400.0)
+
+    def unit(point):
+        return per_pixel(point) * scale
+
     geometry["ray"] = [origin, end]
 
     side, up = _basis(direction)
@@ -117,8 +134,8 @@ def overlay_geometry(cast, pixel_size=None, view_forward=None):
     size = unit(end)
     geometry["normal"] = [end, end + normal * (NORMAL_LENGTH_PX * size)]
     tangent, bitangent = _basis(normal)
-    geometry["marker"] = _circle_segments(end, tangent, bitangent, MARKER_RADIUS_PX * size,
-                                          MARKER_SEGMENTS)
+    for radius in (MARKER_RADIUS_PX, MARKER_INNER_PX):
+        geometry["marker"] += _circle_segments(end, tangent, bitangent, radius * size, 4)
     return geometry
 
 
@@ -156,14 +173,31 @@ def _pixel_size_function(region, rv3d):
     return pixel_size
 
 
-def view_geometry(cast, region, rv3d):
+def ui_scale(context=None):
+    """The interface's scale (Resolution Scale times the display's): what Blender's own cursor
+    grows with.  1.0 without preferences."""
+    prefs = getattr(context or bpy.context, "preferences", None)
+    scale = getattr(getattr(prefs, "system", None), "ui_scale", 1.0) or 1.0
+    return scale if math.isfinite(scale) and scale > 0.0 else 1.0
+
+
+def view_geometry(cast, region, rv3d, scale=None):
     """:func:`overlay_geometry` for the 3D viewport ``region`` with view ``rv3d``: sizes in that
-    view's pixels, the glyph for that viewer."""
+    view's pixels times ``scale`` (default: :func:`ui_scale`), the glyph for that viewer."""
     try:
         forward = view_direction(rv3d.view_matrix, rv3d.is_perspective, cast.ray_origin)
     except ValueError:   # a singular view matrix: the default glyph
         forward = None
-    return overlay_geometry(cast, _pixel_size_function(region, rv3d), forward)
+    return overlay_geometry(cast, _pixel_size_function(region, rv3d), forward,
+                            ui_scale() if scale is None else scale)
+
+
+def label_text(cast):
+    """The label at the hit: ``"Sphere, 2.31 m"`` (a hit), else ''."""
+    if cast is None or not cast.has_result or not cast.hit:
+        return ""
+    name = cast.object_name or "hit"
+    return f"{name}, {cast.hit_distance:.2f} m"
 
 
 # --- Drawing -------------------------------------------------------------------------------------
@@ -213,7 +247,7 @@ def _draw():
     batches = {}   # one batch per colour
     for key in GEOMETRY_KEYS:
         batches.setdefault(colors[key], []).extend(geometry[key])
-    width = settings.line_width
+    width = settings.line_width * ui_scale(context)
     gpu.state.blend_set('ALPHA')
     gpu.state.depth_test_set('NONE')
     try:
@@ -223,6 +257,35 @@ def _draw():
     finally:
         gpu.state.blend_set('NONE')
         gpu.state.line_width_set(1.0)
+
+
+def _draw_label():
+    """SpaceView3D POST_PIXEL callback: the hit's label, in the hit's colour with a shadow, beside
+    the hit point (nothing when it is behind the viewer or there is no hit)."""
+    if bpy.app.background:
+        return
+    context = bpy.context
+    cast = drawn_result(context)
+    text = label_text(cast)
+    region, rv3d = context.region, context.region_data
+    if not text or region is None or rv3d is None:
+        return
+    point = location_3d_to_region_2d(region, rv3d, cast.location)
+    if point is None:
+        return
+    scale = ui_scale(context)
+    font = 0
+    blf.size(font, LABEL_POINTS * scale)
+    blf.color(font, *get_preferences(context).cast.hit_color)
+    blf.enable(font, blf.SHADOW)
+    blf.shadow(font, 3, 0.0, 0.0, 0.0, 0.9)
+    blf.shadow_offset(font, 1, -1)
+    try:
+        blf.position(font, point.x + LABEL_OFFSET_PX[0] * scale,
+                     point.y + LABEL_OFFSET_PX[1] * scale, 0.0)
+        blf.draw(font, text)
+    finally:
+        blf.disable(font, blf.SHADOW)
 
 
 def _colors(settings, hit):
@@ -250,20 +313,31 @@ def _draw_lines(shader, points, color, width, region):
 
 # --- Registration --------------------------------------------------------------------------------
 def register():
-    """Add the draw handler (idempotent)."""
-    global _draw_handle
+    """Add the draw handlers (idempotent)."""
+    global _draw_handle, _label_handle
     if _draw_handle is None:
         _draw_handle = bpy.types.SpaceView3D.draw_handler_add(_draw, (), 'WINDOW', 'POST_VIEW')
+    if _label_handle is None:
+        _label_handle = bpy.types.SpaceView3D.draw_handler_add(_draw_label, (), 'WINDOW',
+                                                               'POST_PIXEL')
 
 
 def unregister():
-    """Remove the draw handler (idempotent) and forget the shader."""
-    global _draw_handle, _shader
+    """Remove the draw handlers (idempotent) and forget the shader."""
+    global _draw_handle, _label_handle, _shader
     if _draw_handle is not None:
         bpy.types.SpaceView3D.draw_handler_remove(_draw_handle, 'WINDOW')
         _draw_handle = None
+    if _label_handle is not None:
+        bpy.types.SpaceView3D.draw_handler_remove(_label_handle, 'WINDOW')
+        _label_handle = None
     _shader = None
 
 
 def runtime_hooks_active():
-    return ["SpaceView3D draw handler (cast overlay)"] if _draw_handle is not None else []
+    hooks = []
+    if _draw_handle is not None:
+        hooks.append("SpaceView3D draw handler (cast overlay)")
+    if _label_handle is not None:
+        hooks.append("SpaceView3D draw handler (cast overlay's hit label)")
+    return hooks

@@ -14,6 +14,7 @@ the sidebar's (:func:`settings_differences`, :func:`stale_lines`).
 import dataclasses
 import math
 
+import bpy
 from bpy.props import BoolProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
 
 from mathutils import Vector
@@ -60,6 +61,10 @@ OUTCOME = {
         name="Objects", description="Objects whose geometry was in the BVH"),
     "objects_skipped": IntProperty(
         name="Skipped", description="Selected objects without geometry"),
+    "skipped_names": StringProperty(
+        name="Skipped Objects",
+        description="Names of the first few selected objects left out (no surface), separated by "
+                    "', '"),
     "build_ms": FloatProperty(
         name="Build Time", description="Time to build or reuse the BVH (ms)"),
     "cast_ms": FloatProperty(name="Cast Time", description="Time to cast the ray (ms)"),
@@ -94,6 +99,9 @@ def state_properties():
 
     return {"has_result": BoolProperty(
                 name="Has Result", description="A ray has been cast since the file was loaded"),
+            "error": StringProperty(
+                name="Error", description="Why the last cast could not be made ('' when it was: "
+                "a failed cast shows no earlier result as if it were its own)"),
             **copied_properties(CAST_INPUTS, as_cast_with), **OUTCOME}
 
 
@@ -122,16 +130,20 @@ def _objects(cast):
 
 
 def report_text(cast):
-    """``Hit "Cube" face 12 at (1.00, 0.20, 0.00), 2.31 m (5,120 tris, 3 objects, 1.8 ms)``, or
-    ``No hit within 100 m, ray along your view, away from you (12 tris, 1 object, 0.4 ms)``."""
-    cost = f"{cast.triangles:,} tris, {_objects(cast)}, {cast.build_ms + cast.cast_ms:.1f} ms"
+    """The status bar's line, what matters first: ``Hit "Cube", 2.31 m away, face 12``, or ``No hit
+    within 100 m, ray along your view, away from you (1 selected object)``, then any note.
+
+    Blender's status bar shortens a long report in the middle: the distance comes within the
+    first 40 characters, and the rest (location, normal, triangles, times) is in the sidebar's
+    result box."""
     if cast.hit:
         via = f' via "{cast.instancer_name}"' if cast.instancer_name else ""
-        text = (f'Hit "{cast.object_name}"{via} face {cast.polygon_index} at '
-                f"{vector_text(cast.location)}, {cast.hit_distance:.2f} m ({cost})")
+        text = (f'Hit "{cast.object_name}"{via}, {cast.hit_distance:.2f} m away, '
+                f"face {cast.polygon_index}")
     else:
         went = f", ray {cast.direction_words}" if cast.direction_words else ""
-        text = f"No hit within {setting_text('distance', cast.distance)}{went} ({cost})"
+        text = (f"No hit within {setting_text('distance', cast.distance)}{went} "
+                f"({count(cast.objects_used, 'selected object')})")
     if cast.note:
         text += " - " + cast.note
     return text
@@ -149,10 +161,7 @@ def result_lines(cast):
     lines = [(f"Ray: {setting_text('direction', cast.direction)} {ray}", 'CURSOR')]
     lines += [(text, 'BLANK1') for text in _wrap(cast.direction_words.split(", "))]
     if cast.hit:
-        name = cast.object_name
-        if name and not _object_exists(cast.object_uid):
-            name += " (deleted)"
-        lines.append((f"Hit: {name}", 'OBJECT_DATA'))
+        lines += _hit_object_lines(cast)
         if cast.instancer_name:
             lines.append((f"Instanced by: {cast.instancer_name}",))
         lines.append((f"Face: {cast.polygon_index}",))
@@ -161,13 +170,42 @@ def result_lines(cast):
         lines.append((f"Distance: {cast.hit_distance:.3f} m",))
     else:
         lines.append((f"No hit within {setting_text('distance', cast.distance)}", 'ERROR'))
-    skipped = f", {cast.objects_skipped} skipped" if cast.objects_skipped else ""
-    lines.append((f"{cast.triangles:,} tris, {_objects(cast)}{skipped}",))
+        lines.append((UNSELECTED_NOT_HIT, 'INFO'))
+    lines.append((f"Cast into {count(cast.objects_used, 'selected object')} "
+                  f"({cast.triangles:,} tris)",))
+    if cast.objects_skipped:
+        lines.append((f"Skipped, no surface: {_skipped_names(cast)}",))
     build = "reused" if cast.reused else "built"
     lines.append((f"BVH {build} {cast.build_ms:.1f} ms, cast {cast.cast_ms:.2f} ms", 'TIME'))
-    if cast.note:
-        lines.append((cast.note, 'INFO'))
+    lines += [(note, 'INFO') for note in cast.note.split("; ") if note]
     return lines
+
+
+#: said under a miss: the ray passes through what is not selected (in Edit Mode: not edited)
+UNSELECTED_NOT_HIT = "Unselected objects are not hit"
+
+
+def _skipped_names(cast):
+    """``Light, Camera`` or ``Light, Camera and 3 more``."""
+    names = [name for name in cast.skipped_names.split(", ") if name]
+    more = cast.objects_skipped - len(names)
+    return ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
+
+
+def _hit_object_lines(cast):
+    """``Hit: Sphere``; when that object is gone: ``Hit: Sphere (deleted since)``, and, when
+    another object took its name, a line saying the one in the scene is not it."""
+    name = cast.object_name
+    if not name or _object_exists(cast.object_uid):
+        return [(f"Hit: {name}", 'OBJECT_DATA')]
+    lines = [(f"Hit: {name} (deleted since)", 'OBJECT_DATA')]
+    if _name_taken(name):
+        lines.append((f'The "{name}" in the file now is another object',))
+    return lines
+
+
+def _name_taken(name):
+    return bpy.data.objects.get(name) is not None
 
 
 def _wrap(phrases):

@@ -14,10 +14,11 @@ from ..utils import view_layer_members
 from .result import CastResult
 from .words import direction_words
 
-__all__ = ("CastError", "cast_from_cursor", "snap_cursor_to_hit", "select_hit_object",
-           "BuildProgress")
+__all__ = ("CastError", "cast_from_cursor", "snap_cursor_to_hit", "snap_changes",
+           "select_hit_object", "selection_target", "selection_changes", "BuildProgress")
 
 PROGRESS_DELAY_SECONDS = 0.3  # builds taking longer than this show progress and status text
+SKIPPED_NAMED = 3             # selected objects without a surface named in the result
 
 
 def cast_from_cursor(context, *, direction, custom_direction, distance, evaluated, instances,
@@ -31,7 +32,7 @@ def cast_from_cursor(context, *, direction, custom_direction, distance, evaluate
               "distance": distance, "evaluated": bool(evaluated), "instances": bool(instances)}
     ray = cursor_ray.cast_from_cursor(context, reuse=reuse, progress=progress, **inputs)
     words = direction_words(direction, ray.direction, ray.view,
-                            fell_back=ray.note == cursor_ray.VIEW_FALLBACK_NOTE)
+                            fell_back=cursor_ray.VIEW_FALLBACK_NOTE in ray.note.split("; "))
     hit, stats = ray.hit, ray.stats
     got = hit is not None
     obj = hit.object if got else None
@@ -47,9 +48,23 @@ def cast_from_cursor(context, *, direction, custom_direction, distance, evaluate
         normal=tuple(hit.normal) if got else (0.0, 0.0, 0.0),
         hit_distance=hit.distance if got else 0.0, triangles=int(stats.triangles or 0),
         objects_used=int(stats.objects_used), objects_skipped=len(stats.objects_skipped),
+        skipped_names=", ".join(name for name, _why in stats.objects_skipped[:SKIPPED_NAMED]),
         build_ms=ray.build_seconds * 1e3, cast_ms=ray.cast_seconds * 1e3,
         reused=bool(stats.reused), note=ray.note,
         object=obj, instancer=instancer)
+
+
+SAME_POSE = 1e-6    # cursor locations (m) and rotations (quaternion parts) this close are the same
+
+
+def snap_changes(scene, result):
+    """Snapping the cursor to ``result``'s hit would move or turn it."""
+    cursor = scene.cursor
+    target = Vector(result.normal).to_track_quat('Z', 'Y')
+    now = cursor.matrix.to_quaternion()
+    moved = (Vector(result.location) - cursor.location).length > SAME_POSE
+    turned = min((now - target).magnitude, (now + target).magnitude) > SAME_POSE * 10
+    return moved or turned
 
 
 def snap_cursor_to_hit(scene, result):
@@ -67,13 +82,11 @@ def snap_cursor_to_hit(scene, result):
         cursor.rotation_euler = rotation.to_euler(mode)
 
 
-def select_hit_object(context, result):
-    """Make the hit object (or, for an instance, its instancer) active and selected.
-
-    Returns '' or a note why the selection was left alone.
-    """
+def selection_target(context, result):
+    """``(object, note)``: the object Select Object would make the one selected and active (the hit
+    object, or for an instance its instancer), or None with a note why the selection stays."""
     if context.mode != 'OBJECT':
-        return "selection left alone outside Object Mode"
+        return None, "selection left alone outside Object Mode"
     view_layer = context.view_layer
     in_layer = view_layer_members(view_layer)
     # an instance hit selects its instancer (the object the user placed), even when the
@@ -82,12 +95,45 @@ def select_hit_object(context, result):
     if target is None or target.as_pointer() not in in_layer:
         target = result.object
     if target is None or target.as_pointer() not in in_layer:
-        return "hit object is not in the view layer: selection left alone"
+        return None, "hit object is not in the view layer: selection left alone"
     if not target.visible_get(view_layer=view_layer) or target.hide_select:
-        return f'"{target.name}" cannot be selected: selection left alone'
+        return None, f'"{target.name}" cannot be selected: selection left alone'
+    return target, ""
+
+
+def _selected_others(context, target):
+    return [obj for obj in context.selected_objects if obj != target]
+
+
+def selection_changes(context, result):
+    """Select Object would change the selection (the target is not yet the only selected and
+    active object)."""
+    target, _note = selection_target(context, result)
+    if target is None:
+        return False
+    view_layer = context.view_layer
+    return (not target.select_get(view_layer=view_layer) or view_layer.objects.active != target
+            or bool(_selected_others(context, target)))
+
+
+def select_hit_object(context, result):
+    """Make the hit object (or, for an instance, its instancer) the one selected and active
+    object, as a click on it would.  The next cast goes into the selection: it then casts into
+    that object alone (the note says so).
+
+    Returns a note: why the selection was left alone, or what the next cast will use.
+    """
+    target, note = selection_target(context, result)
+    if target is None:
+        return note
+    view_layer = context.view_layer
+    others = _selected_others(context, target)
+    for obj in others:
+        obj.select_set(False, view_layer=view_layer)
     target.select_set(True, view_layer=view_layer)
     view_layer.objects.active = target
-    return ""
+    return (f"selected {target.name} only: the next cast goes into it alone" if others
+            else "")
 
 
 class BuildProgress:

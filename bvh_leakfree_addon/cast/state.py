@@ -15,8 +15,8 @@ from .. import api
 from ..utils import reset_properties, runtime_state, tag_redraw
 from .result import FIELDS, state_properties
 
-__all__ = ("CastResultState", "store_result", "clear_result", "register", "unregister",
-           "runtime_hooks_active")
+__all__ = ("CastResultState", "store_result", "store_failure", "clear_result", "register",
+           "unregister", "runtime_hooks_active")
 
 FAR = 1e30   # an infinite distance is stored as this (a float property holds no infinity)
 
@@ -39,7 +39,19 @@ def store_result(context, result):
         setattr(cast, name, value if not isinstance(value, float) or math.isfinite(value)
                 else FAR)
     cast.has_result = True
+    cast.error = ""
     return cast
+
+
+def store_failure(context, message):
+    """The last cast could not be made (``message`` says why): the box says so and shows no
+    earlier result, the overlay draws none."""
+    state = runtime_state(context)
+    if state is None:
+        return None
+    reset_properties(state.cast)
+    state.cast.error = message
+    return state.cast
 
 
 def clear_result(context):

@@ -7,7 +7,7 @@ import contextlib
 
 from .identity import DEFAULT_LIMIT, compare, session_uids, snapshot, users_of, with_users
 from .idtypes import in_words, resolve_types
-from .memory import process_rss_bytes
+from .memory import BLENDER, memory_change, memory_figure, mib_text, process_rss_bytes
 from .numbers import MB, count, signed
 
 __all__ = ("LeakError", "leak_guard", "LeakReport", "change_text", "DEFAULT_LIMIT",
@@ -74,6 +74,10 @@ class LeakReport:
         rss_before: the process's RSS in bytes when the block started (None where the platform
             gives no figure).
         rss_after: the same when it ended.
+        memory_before: Blender's own memory when the block started (a ``MemoryFigure``: what
+            Blender's status bar shows, which follows datablocks where the RSS wobbles; the RSS
+            with a note when Blender's figure cannot be read; None when neither is known).
+        memory_after: the same when it ended.
     """
 
     def __init__(self, *args, **kwargs):
@@ -90,6 +94,8 @@ class LeakReport:
         self.names = tuple(names)
         self.limit = limit
         self.rss_before = process_rss_bytes()
+        self.memory_before = memory_figure()
+        self.memory_after = None
         self._snapshots = {name: snapshot(name) for name in self.names}
         self.before = {name: len(snap) for name, snap in self._snapshots.items()}
         self.after = None
@@ -116,6 +122,7 @@ class LeakReport:
         self.growth = {name: c.net for name, c in self.changes.items() if c.net > 0}
         self.churn = {name: c.added for name, c in self.changes.items() if c.churn}
         self.rss_after = process_rss_bytes()
+        self.memory_after = memory_figure()
 
     @property
     def leaked(self):
@@ -128,6 +135,35 @@ class LeakReport:
         if self.rss_before is None or self.rss_after is None:
             return None
         return self.rss_after - self.rss_before
+
+    @property
+    def memory_growth(self):
+        """Bytes Blender's own memory grew by inside the block.
+
+        Returns:
+            An int (negative when it shrank), or None when unknown or when a reading fell back to
+            the RSS (see ``memory_before``).
+
+        Raises:
+            Nothing.
+        """
+        change = memory_change(self.memory_before, self.memory_after)
+        return None if change is None or self.memory_before.source != BLENDER else change[0]
+
+    def memory_text(self):
+        """Blender's memory change in words.
+
+        Returns:
+            ``"Blender memory +8.4 MiB"`` (a change within the figure's resolution reads
+            ``+0.0``), or '' when unknown.
+
+        Raises:
+            Nothing.
+        """
+        change = memory_change(self.memory_before, self.memory_after)
+        if change is None or self.memory_before.source != BLENDER:
+            return ""
+        return f"{self.memory_before.label} {mib_text(*change, signed=True)}"
 
     def ordered(self):
         """The changes, most telling first.
@@ -166,13 +202,15 @@ class LeakReport:
             max_names: IDs named per type.
 
         Returns:
-            ``+3 images (…); −1 mesh removed (…); RSS +1.2 MB``, or ``no datablock added or
-            removed``.
+            ``+3 images (…); −1 mesh removed (…); Blender memory +0.4 MiB; RSS +1.2 MB``, or
+            ``no datablock added or removed`` and the memory figures.
 
         Raises:
             Nothing.
         """
         parts = self.lines(max_names) or ["no datablock added or removed"]
+        if self.memory_text():
+            parts.append(self.memory_text())
         if self.rss_growth is not None:
             parts.append(f"RSS {signed(self.rss_growth / MB)} MB")
         return "; ".join(parts)

@@ -5,7 +5,8 @@ what is new since the baseline by name, a history graph, the orphan purge and th
 settings (preferences) → state (open lists, the last leak check) → history (samples, the graph's
 picture) → pages (what is new since the baseline, a page at a time) → service (the timer, the
 baseline, the lists) → operators (purge, baseline, undo steps), inspect (the lists' rows),
-leak_check (the cursor ray, any script) → panels (sidebar, File › Clean Up).
+leak_check (the cursor ray, any script) → rows (the table and the lists, as wide as the sidebar
+allows) → panels (sidebar, File › Clean Up).
 """
 from . import inspect, leak_check, operators, panels, service, settings, state
 

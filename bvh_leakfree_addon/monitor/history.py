@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The Datablocks panel's history graph: the tracked datablock total and the process's RSS over
+"""The Datablocks panel's history graph: the tracked datablock total and Blender's own memory over
 the last minutes (a rising line is what a leak looks like).
 
 Drawn without creating any datablock: the picture is a preview image of a
@@ -7,19 +7,23 @@ Drawn without creating any datablock: the picture is a preview image of a
 with ``UILayout.template_icon``.  One preview, created on register, its pixels replaced when a new
 sample comes in, removed on unregister.  Samples are plain floats.
 
-The picture is square (``template_icon`` draws a square): datablocks in the upper half, RSS in the
-lower half, each scaled to its own range over the time shown (the samples' span, between one and
-five minutes; the panel says which).
+The picture is square (``template_icon`` draws a square): datablocks in the upper half, memory in
+the lower half (Blender's own figure, ``core.memory``, which follows datablocks; the process's RSS
+when Blender's cannot be read).  Each half starts at zero and ends at a round value above the
+largest sample (:func:`axis_top`), which the panel names: a wobble of 40 MiB on 1,090 MiB stays a
+wobble instead of filling the pane.  The time shown is the samples' span, between one and five
+minutes; the panel says which.
 """
 import collections
 import math
+from typing import NamedTuple
 
 import bpy.utils.previews
 
 import numpy as np
 
-__all__ = ("HISTORY_SECONDS", "SAMPLE_SECONDS", "SIZE", "History", "render", "Graph",
-           "history", "graph")
+__all__ = ("HISTORY_SECONDS", "SAMPLE_SECONDS", "SIZE", "History", "Series", "Span", "axis_top",
+           "render", "Graph", "history", "graph")
 
 HISTORY_SECONDS = 300.0     # the graph shows the last five minutes at most
 MIN_SPAN_SECONDS = 60.0     # and at least one (a fresh history fills the width, not a sliver)
@@ -30,11 +34,54 @@ MAX_SAMPLES = int(HISTORY_SECONDS / SAMPLE_SECONDS) + 8
 BACKGROUND = (38, 38, 38)
 FRAME = (70, 70, 70)
 TOTAL_COLOR = (255, 150, 50)    # orange: datablocks
-RSS_COLOR = (90, 170, 255)      # blue: memory
+MEMORY_COLOR = (90, 170, 255)   # blue: memory
+MIB = 2.0 ** 20                 # memory axes are in MiB
+
+
+class Series(NamedTuple):
+    """One line of the graph over the time shown: the first and last sample, the lowest and the
+    highest (a dip and a rise show even when first and last are equal)."""
+
+    first: float
+    last: float
+    low: float
+    high: float
+
+
+class Span(NamedTuple):
+    """What the graph shows, for the panel's words: the datablocks, Blender's memory and the RSS
+    (None when unknown), over ``seconds``."""
+
+    totals: Series
+    memory: Series
+    rss: Series
+    seconds: float
+
+
+def _series(values):
+    known = values[~np.isnan(values)]
+    if not len(known):
+        return None
+    return Series(float(known[0]), float(known[-1]), float(known.min()), float(known.max()))
+
+
+def axis_top(high, unit=1.0):
+    """The top of a zero-based axis for values up to ``high``: the next of 1, 2, 2.5, 5 times a
+    power of ten, in ``unit`` (memory: MiB, so that the scale reads "0 to 2,000 MiB"); one unit
+    for nothing."""
+    if not (high > 0.0) or not math.isfinite(high):
+        return unit
+    target = high / unit
+    power = 10.0 ** math.floor(math.log10(target))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if step * power >= target * (1.0 - 1e-12):
+            return step * power * unit
+    return 10.0 * power * unit
 
 
 class History:
-    """The last ``HISTORY_SECONDS`` of samples ``(time, datablocks, rss bytes or None)``."""
+    """The last ``HISTORY_SECONDS`` of samples ``(time, datablocks, rss bytes, Blender memory
+    bytes)`` (memory figures None when unknown)."""
 
     def __init__(self):
         self.samples = collections.deque(maxlen=MAX_SAMPLES)
@@ -44,34 +91,33 @@ class History:
         self.samples.clear()
         self.version += 1
 
-    def sample(self, now, total, rss, force=False):
+    def sample(self, now, total, rss, memory=None, force=False):
         """Record one sample unless the last one is younger than ``SAMPLE_SECONDS``; True when
         recorded."""
         if not force and self.samples and now - self.samples[-1][0] < SAMPLE_SECONDS:
             return False
-        self.samples.append((float(now), float(total), None if rss is None else float(rss)))
+        self.samples.append((float(now), float(total), None if rss is None else float(rss),
+                             None if memory is None else float(memory)))
         self.version += 1
         return True
 
     def window(self, now):
-        """Samples of the last ``HISTORY_SECONDS`` as arrays ``(times, totals, rss)`` (rss NaN
-        where unknown)."""
+        """Samples of the last ``HISTORY_SECONDS`` as arrays ``(times, totals, rss, memory)``
+        (NaN where unknown)."""
         rows = [s for s in self.samples if now - s[0] <= HISTORY_SECONDS]
         if not rows:
             empty = np.zeros(0)
-            return empty, empty, empty
-        data = np.array([(t, n, math.nan if r is None else r) for t, n, r in rows], dtype=float)
-        return data[:, 0], data[:, 1], data[:, 2]
+            return empty, empty, empty, empty
+        data = np.array([(t, n, math.nan if r is None else r, math.nan if m is None else m)
+                         for t, n, r, m in rows], dtype=float)
+        return data[:, 0], data[:, 1], data[:, 2], data[:, 3]
 
     def span(self, now):
-        """``(first, last)`` of (datablocks, RSS) in the window, for the panel's labels."""
-        times, totals, rss = self.window(now)
+        """:class:`Span` of the window, or None without samples."""
+        times, totals, rss, memory = self.window(now)
         if not len(times):
             return None
-        known = rss[~np.isnan(rss)]
-        return ((totals[0], totals[-1]),
-                (known[0], known[-1]) if len(known) else None,
-                now - times[0])
+        return Span(_series(totals), _series(memory), _series(rss), now - times[0])
 
 
 def _rgba(color, alpha=255):
@@ -87,29 +133,28 @@ _BACKGROUND = _rgba(BACKGROUND)
 _FRAME = _rgba(FRAME)
 
 
-def render(times, totals, rss, now, size=SIZE):
+def render(times, totals, rss, memory, now, size=SIZE):
     """The picture as ``(size, size)`` packed RGBA pixels (uint32), bottom row first (Blender's
-    order)."""
+    order): datablocks above, Blender's memory below (the RSS where Blender's is unknown), each
+    from zero to :func:`axis_top` of its largest sample."""
     image = np.full((size, size), _BACKGROUND, dtype=np.uint32)
     half = size // 2
     image[[0, half - 1, half + 1, size - 1], :] = _FRAME
     span = min(HISTORY_SECONDS, max(MIN_SPAN_SECONDS, now - times[0])) if len(times) else 1.0
     x = (times - (now - span)) / span * (size - 1)
     _plot(image, x, totals, half + 3, size - 4, TOTAL_COLOR)
-    known = ~np.isnan(rss)
-    _plot(image, x[known], rss[known], 2, half - 3, RSS_COLOR)
+    lower = memory if len(memory) and not np.isnan(memory).all() else rss
+    known = ~np.isnan(lower)
+    _plot(image, x[known], lower[known], 2, half - 3, MEMORY_COLOR, MIB)
     return image
 
 
-def _plot(image, x, values, bottom, top, color):
-    """A line with a faint fill below it, ``values`` scaled into rows ``bottom`` … ``top``."""
+def _plot(image, x, values, bottom, top, color, unit=1.0):
+    """A line with a faint fill below it, ``values`` scaled from zero (row ``bottom``) to
+    :func:`axis_top` of the largest (row ``top``)."""
     if not len(x):
         return
-    low, high = float(values.min()), float(values.max())
-    if high - low < 1e-9:           # flat: a line in the middle of the pane
-        low, high = low - 1.0, high + 1.0
-    pad = 0.1 * (high - low)
-    low, high = low - pad, high + pad
+    low, high = 0.0, axis_top(float(values.max()), unit)
     width = image.shape[1]
     first = min(width - 1, max(0, int(math.ceil(x[0]))))
     last = min(width - 1, max(first, int(x[-1])))

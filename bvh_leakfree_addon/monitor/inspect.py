@@ -14,6 +14,7 @@ from ..core import idtypes
 from ..core.identity import describe, find_by_uid
 from ..core.idtypes import is_orphan
 from ..core.numbers import count
+from ..names import DELETE_ORPHAN, LIST_NEW, SELECT_USERS, WHO_USES
 from ..utils import reports_errors, runtime_state, view_layer_members
 from . import service
 from .operators import undo_step
@@ -58,7 +59,7 @@ def _lookup(collection, uid):
 
 class WM_OT_bvh_datablock_list(bpy.types.Operator):
     bl_idname = "wm.bvh_datablock_list"
-    bl_label = "List New Datablocks"
+    bl_label = LIST_NEW
     bl_description = ("Open or close the list of the datablocks of this type that are new since "
                       "the baseline, or show another page of it")
     bl_options = {'INTERNAL'}
@@ -114,7 +115,7 @@ def users_lines(id_):
 
 class WM_OT_bvh_datablock_users(bpy.types.Operator):
     bl_idname = "wm.bvh_datablock_users"
-    bl_label = "Who Uses It"
+    bl_label = WHO_USES
     bl_description = "Show which datablocks use this one"
     bl_options = {'INTERNAL'}
 
@@ -133,7 +134,7 @@ class WM_OT_bvh_datablock_users(bpy.types.Operator):
             for text, icon in lines:
                 menu.layout.label(text=text, icon=icon)
 
-        context.window_manager.popup_menu(draw, title="Who Uses It", icon='LINKED')
+        context.window_manager.popup_menu(draw, title=WHO_USES, icon='LINKED')
         return {'FINISHED'}
 
     @reports_errors
@@ -165,7 +166,7 @@ def objects_using(id_):
 
 class WM_OT_bvh_select_users(bpy.types.Operator):
     bl_idname = "wm.bvh_select_users"
-    bl_label = "Select Objects Using It"
+    bl_label = SELECT_USERS
     bl_description = ("Select the objects in this view layer that use this datablock, directly "
                       "or through other datablocks (Ctrl+Z restores the selection)")
     bl_options = {'REGISTER', 'INTERNAL'}   # undo steps pushed by hand (see operators.undo_step)
@@ -191,13 +192,13 @@ class WM_OT_bvh_select_users(bpy.types.Operator):
         if not objects:
             self.report({'INFO'}, f"No object in this view layer uses {label}")
             return {'CANCELLED'}
-        undo_step(context, "Before Select Objects Using It")
+        undo_step(context, f"Before {SELECT_USERS}")
         for obj in context.selected_objects:
             obj.select_set(False)
         for obj in objects:
             obj.select_set(True)
         layer_objects.active = objects[0]
-        undo_step(context, "Select Objects Using It")
+        undo_step(context, SELECT_USERS)
         names = ", ".join(obj.name for obj in objects[:3]) + (", …" if len(objects) > 3 else "")
         self.report({'INFO'}, f"Selected {count(len(objects), 'object')} using {label}: {names}")
         return {'FINISHED'}
@@ -205,7 +206,7 @@ class WM_OT_bvh_select_users(bpy.types.Operator):
 
 class WM_OT_bvh_delete_orphan(bpy.types.Operator):
     bl_idname = "wm.bvh_delete_orphan"
-    bl_label = "Delete Orphan"
+    bl_label = DELETE_ORPHAN
     bl_description = ("Delete this unused datablock (only an orphan: nothing uses it and it has "
                       "no fake user); Ctrl+Z brings it back")
     bl_options = {'REGISTER', 'INTERNAL'}   # undo steps pushed by hand (see operators.undo_step)
@@ -225,7 +226,7 @@ class WM_OT_bvh_delete_orphan(bpy.types.Operator):
             reason = "it has a fake user" if id_.use_fake_user else f"{id_.users} user(s)"
             self.report({'WARNING'}, f"{label} is not an orphan ({reason}): kept")
             return {'CANCELLED'}
-        undo_step(context, "Before Delete Orphan")
+        undo_step(context, f"Before {DELETE_ORPHAN}")
         bpy.data.batch_remove([id_])
         del id_
         undo_step(context, f"Delete {label}")

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The Leak Check: runs something many times under ``leak_guard`` and reports what grew, by name.
+"""The Leak Check: runs something many times under ``leak_guard`` and reports what grew, by name,
+and how Blender's own memory and the process's RSS moved.
 
-* ``object.bvh_leak_check`` runs the cast's cold build + cast on the selection (``cursor_ray``, the
-  ray from the cursor both features use, with the cast's settings from the preferences);
+* ``object.bvh_leak_check`` ("Leak Check: Add-on's Cast") runs the add-on's own cold build + cast
+  on the selection: it checks the add-on, not the artist's scene (``cursor_ray``, the ray from the
+  cursor both features use, with the cast's settings from the preferences);
 * ``wm.bvh_leak_check_script`` runs a Text datablock (a script in the Text Editor).  The script
   runs only when the user asks (a click, or an explicit operator call), never on load or from a
   timer; each run in a fresh namespace, as Text › Run Script does.  An error raised by the script
@@ -28,9 +30,10 @@ from bpy.props import IntProperty, StringProperty
 
 from ..core.idtypes import in_words
 from ..core.leaks import change_text, leak_guard
-from ..core.memory import process_rss_bytes
-from ..core.numbers import MB, count, duration, signed
+from ..core.memory import BLENDER, memory_change, memory_figure, mib_text, process_rss_bytes
+from ..core.numbers import MB, count, duration
 from ..cursor_ray import CastError, cast_from_cursor, inputs_of
+from ..names import LEAK_CHECK, LEAK_CHECK_SCRIPT, label
 from ..utils import get_preferences, reports_errors, runtime_state
 from . import service
 from .operators import undo_step
@@ -121,26 +124,55 @@ def _growth_text(report):
     return ", ".join(f"{in_words(name)} +{n}" for name, n in sorted(report.growth.items()))
 
 
-def _finish(context, report, *, runs, started, rss_before, error="", **values):
+class Baseline:
+    """The memory figures a check compares with, taken after its first run (one-time allocations,
+    e.g. the BVH's first tree, are not a leak)."""
+
+    def __init__(self):
+        self.rss = None
+        self.memory = None
+
+    def take(self):
+        self.rss = process_rss_bytes()
+        self.memory = memory_figure()
+
+
+def memory_text(before, after, rss_before, rss_after):
+    """``"Blender memory +0.0 MiB, RSS +0.4 MiB"``: Blender's own figure (what follows
+    datablocks) first, the RSS beside it; a part that is unknown is left out."""
+    parts = []
+    change = memory_change(before, after)
+    if change is not None and before.source == BLENDER:
+        parts.append(f"{before.label} {mib_text(*change, signed=True)}")
+    elif after is not None and after.note:
+        parts.append(after.note)
+    if rss_before is not None and rss_after is not None:
+        parts.append(f"RSS {mib_text(rss_after - rss_before, signed=True)}")
+    return ", ".join(parts)
+
+
+def _finish(context, report, *, runs, started, baseline, error="", **values):
     """Store the result for the panel, refresh the monitor, report in one line."""
     seconds = time.perf_counter() - started
     rss_after = process_rss_bytes()
-    rss_mb = ((rss_after - rss_before) / MB
-              if rss_before is not None and rss_after is not None else 0.0)
+    rss_mb = ((rss_after - baseline.rss) / MB
+              if baseline.rss is not None and rss_after is not None else 0.0)
+    memory = memory_text(baseline.memory, memory_figure(), baseline.rss, rss_after)
     growth = _growth_text(report)
     lines = report_lines(report, runs)
     store_leak_check(context, iterations=runs, growth=growth, lines="\n".join(lines),
-                     rss_mb=rss_mb, seconds=seconds, error=error, **values)
+                     rss_mb=rss_mb, memory=memory, seconds=seconds, error=error, **values)
     service.tick(force=True)
-    return seconds, rss_mb, growth, lines
+    return seconds, memory, growth, lines
 
 
 class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
     bl_idname = "object.bvh_leak_check"
-    bl_label = "BVH Leak Check"
-    bl_description = ("Build a fresh BVH and cast from the 3D cursor many times on the selection "
-                      "(with the Ray Cast from 3D Cursor settings), then report which datablocks "
-                      "were added or removed, by name, and how much the process's memory grew")
+    bl_label = LEAK_CHECK
+    bl_description = ("Check this add-on, not your scene: build a fresh BVH and cast from the 3D "
+                      "cursor many times on the selection, then report which datablocks that "
+                      "added or removed, by name, and how memory moved.  To check a script of "
+                      f"yours, use {LEAK_CHECK_SCRIPT}")
     bl_options = {'REGISTER'}
 
     iterations: IntProperty(
@@ -168,7 +200,7 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
     def _check(self, context, cast):
         """``cast``: the cast's inputs (never snaps or selects: the scene stays)."""
         started = time.perf_counter()
-        rss_before, done, ray, stopped = None, 0, None, ""
+        baseline, done, ray, stopped = Baseline(), 0, None, ""
         progress = _Progress(context, self.iterations)
         try:
             with leak_guard(raise_on_leak=False) as report:
@@ -177,30 +209,30 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
                         ray = cast_from_cursor(context, reuse=False, **cast)
                         done = i + 1
                         if i == 0:  # after the first run: one-time allocations are not a leak
-                            rss_before = process_rss_bytes()
+                            baseline.take()
                         progress.update(done)
                 except (KeyboardInterrupt, SystemExit) as ex:
                     stopped = _stop_text(ex, done)
         except CastError as ex:
-            self.report({'ERROR'}, f"Leak check: {ex}")
+            self.report({'ERROR'}, f"{LEAK_CHECK}: {ex}")
             return {'CANCELLED'}
         finally:
             progress.end()
         objects = ray.stats.objects_used if ray is not None else 0
-        seconds, rss_mb, growth, lines = _finish(
-            context, report, runs=max(done, 1), started=started, rss_before=rss_before,
+        seconds, memory, growth, lines = _finish(
+            context, report, runs=max(done, 1), started=started, baseline=baseline,
             error=stopped, source='CAST', objects=objects, script="")
         if stopped:
             self.report({'WARNING'}, f"Leak check {stopped} of {count(self.iterations, 'run')}" +
                         (f": {'; '.join(lines)}" if lines else ": no datablock growth so far"))
             return {'CANCELLED'}
-        text = (f"Leak check: {self.iterations} builds + casts on {count(objects, 'object')} in "
-                f"{duration(seconds)}: ")
+        text = (f"{LEAK_CHECK}: {self.iterations} builds + casts on {count(objects, 'object')} "
+                f"in {duration(seconds)}: ")
         if growth:
             self.report({'WARNING'}, text + f"datablocks grew ({growth}): {'; '.join(lines)}; "
-                                            f"RSS {signed(rss_mb)} MB")
+                                            f"{memory}")
         else:
-            self.report({'INFO'}, text + f"no datablock growth, RSS {signed(rss_mb)} MB")
+            self.report({'INFO'}, text + f"the add-on added no datablock; {memory}")
         return {'FINISHED'}
 
 
@@ -251,10 +283,10 @@ def _after_load(operator, context, error, done, name, started):
 
 class WM_OT_bvh_leak_check_script(bpy.types.Operator):
     bl_idname = "wm.bvh_leak_check_script"
-    bl_label = "Leak Check Script"
+    bl_label = label(LEAK_CHECK_SCRIPT)
     bl_description = ("Run a script from the Text Editor several times and report which "
-                      "datablocks it added or removed, by name, who uses them, and how much the "
-                      "process's memory grew (Ctrl+Z takes back what the script changed)")
+                      "datablocks it added or removed, by name, who uses them, and how memory "
+                      "moved.  What the script added stays in the file: Ctrl+Z takes it back")
     bl_options = {'REGISTER'}   # undo steps pushed by hand: no redo panel re-running the script
 
     text: StringProperty(
@@ -294,19 +326,20 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
     def _check(self, context):
         text = bpy.data.texts.get(self.text)
         if text is None:
-            self.report({'ERROR'}, f"Leak check: no script named '{self.text}' in this file")
+            self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)}: no script named '{self.text}' "
+                                   "in this file")
             return {'CANCELLED'}
         name = text.name
         try:
             code = _compile(text)
         except ScriptError as ex:
-            self.report({'ERROR'}, f"Leak check: {ex}")
+            self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)}: {ex}")
             return {'CANCELLED'}
         del text     # the script may remove or rename it
         runs = self.iterations     # read now: a file the script loads may take this operator
         started = time.perf_counter()
-        rss_before, error, done, stopped = None, "", 0, ""
-        undo_step(context, "Before Leak Check")
+        baseline, error, done, stopped = Baseline(), "", 0, ""
+        undo_step(context, f"Before {label(LEAK_CHECK_SCRIPT)}")
         progress = _Progress(context, runs)
         try:
             with _watch_loads() as loads, leak_guard(raise_on_leak=False) as report:
@@ -325,18 +358,18 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
                         break
                     done = run
                     if run == 1:
-                        rss_before = process_rss_bytes()
+                        baseline.take()
                     progress.update(run)
         finally:
             progress.end()
-            undo_step(context, f"Leak Check '{name}'")
+            undo_step(context, f"{label(LEAK_CHECK_SCRIPT)} '{name}'")
         if loads[0]:
             return _after_load(self, context, error, done, name, started)
-        seconds, rss_mb, growth, lines = _finish(
-            context, report, runs=max(done, 1), started=started, rss_before=rss_before,
+        seconds, memory, growth, lines = _finish(
+            context, report, runs=max(done, 1), started=started, baseline=baseline,
             error=error or stopped, source='TEXT', objects=0, script=name)
         if error:
-            self.report({'ERROR'}, f"Leak check stopped: {error}" +
+            self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)} stopped: {error}" +
                         (f" (so far: {'; '.join(lines)})" if lines else ""))
             return {'CANCELLED'}
         if stopped:
@@ -344,25 +377,25 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
                         (f": {'; '.join(lines)}" if lines else ": no datablock added or removed "
                                                                "so far"))
             return {'CANCELLED'}
-        text = f"Leak check: {count(done, 'run')} of '{name}' in {duration(seconds)}: "
+        text = (f"{label(LEAK_CHECK_SCRIPT)}: {count(done, 'run')} of '{name}' in "
+                f"{duration(seconds)}: ")
         if lines:
             kind = 'WARNING' if growth else 'INFO'
-            self.report({kind}, text + "; ".join(lines) + f"; RSS {signed(rss_mb)} MB")
+            kept = "; still in the file (Ctrl+Z removes it)" if growth else ""
+            self.report({kind}, text + "; ".join(lines) + f"{kept}; {memory}")
         else:
-            self.report({'INFO'}, text + f"no datablock added or removed, RSS {signed(rss_mb)} MB")
+            self.report({'INFO'}, text + f"no datablock added or removed; {memory}")
         return {'FINISHED'}
 
 
 # --- Menu entries (F3 search finds what is in a menu) --------------------------------------------
 def draw_cleanup_entries(self, _context):
-    """File › Clean Up: the Leak Check of the cast and of a script (the purge's entry is drawn by
-    the panels module just before)."""
+    """File › Clean Up: the Leak Check of the add-on's cast and of a script (the purge's entry is
+    drawn by the panels module just before)."""
     layout = self.layout
     layout.operator_context = 'INVOKE_DEFAULT'
-    layout.operator(OBJECT_OT_bvh_leak_check.bl_idname, text="Leak Check: BVH Build + Cast",
-                    icon='VIEWZOOM')
-    layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text="Leak Check: Script…",
-                    icon='TEXT')
+    layout.operator(OBJECT_OT_bvh_leak_check.bl_idname, text=LEAK_CHECK, icon='VIEWZOOM')
+    layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text=LEAK_CHECK_SCRIPT, icon='TEXT')
 
 
 def draw_text_menu_entry(self, context):
@@ -370,8 +403,8 @@ def draw_text_menu_entry(self, context):
     layout = self.layout
     layout.separator()
     layout.operator_context = 'INVOKE_DEFAULT'
-    op = layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text="Leak Check This Script…",
-                         icon='VIEWZOOM')
+    op = layout.operator(WM_OT_bvh_leak_check_script.bl_idname, text=LEAK_CHECK_SCRIPT,
+                         icon='TEXT')
     text = getattr(context, "edit_text", None)
     op.text = text.name if text is not None else ""
 

@@ -9,6 +9,7 @@ from bpy.props import BoolProperty, EnumProperty
 
 from ..core.datablocks import format_counts, purge_orphans, purge_preview
 from ..core.idtypes import in_words
+from ..names import PURGE, PURGE_ALL, PURGE_MESHES, RESET_BASELINE, label
 from ..utils import reports_errors
 from . import service
 
@@ -67,62 +68,99 @@ def type_lines(preview, shown=NAMES_SHOWN):
     return lines
 
 
+DELETE = "Delete"
+DELETE_CASCADE = "Delete + What Becomes Unused"
+DELETE_LINKED = "Delete, Linked Data Too"
+
+
 def confirmation_sections(plan):
     """The confirmation popup's text, per button: ``[(lines [(text, icon)], button or None)]``
     where a button is ``(text, icon, recursive, include_linked)``; tested headless."""
     direct = [("These unused datablocks will be deleted:", 'TRASH')]
     direct += [(text, 'DOT') for text in type_lines(plan.direct)]
-    direct.append(("Datablocks with a fake user are kept; Ctrl+Z brings back what is local to "
-                   "this file.", 'INFO'))
-    sections = [(direct, ("Delete", 'TRASH', False, False))]
+    sections = [(direct, (DELETE, 'TRASH', False, False))]
     cascade = _extra(plan.cascade, plan.direct)
     if cascade:
-        lines = [("Then unused, deleted too by the next button:", 'ORPHAN_DATA')]
+        lines = [(f"Then unused, deleted too by \"{DELETE_CASCADE}\":", 'ORPHAN_DATA')]
         lines += [(text, 'DOT') for text in type_lines(cascade)]
-        sections.append((lines, ("Delete + What Becomes Unused", 'ORPHAN_DATA', True, False)))
+        sections.append((lines, (DELETE_CASCADE, 'ORPHAN_DATA', True, False)))
     else:
         sections.append(([("Nothing else becomes unused.", 'CHECKMARK')], None))
     linked = _extra(plan.linked, plan.cascade or plan.direct)
     if linked:
-        lines = [("Linked from libraries (the library files stay as they are):", 'LINKED')]
+        lines = [(f"Linked from libraries, deleted too by \"{DELETE_LINKED}\" (the library "
+                  "files stay as they are):", 'LINKED')]
         lines += [(text, 'DOT') for text in type_lines(linked)]
         lines.append((LINKED_UNDO, 'ERROR'))
-        sections.append((lines, ("Delete, Linked Data Too", 'LINKED', True, True)))
+        sections.append((lines, (DELETE_LINKED, 'LINKED', True, True)))
     return sections
+
+
+#: the last line of text, above the buttons
+KEEP_NOTE = ("Datablocks with a fake user are kept; Ctrl+Z brings back what is local to this "
+             "file.", 'INFO')
 
 
 def confirmation_lines(plan):
     """Every line of the confirmation's text, in order (buttons left out)."""
-    return [line for lines, _button in confirmation_sections(plan) for line in lines]
+    return [line for lines, _button in confirmation_sections(plan) for line in lines] + [KEEP_NOTE]
 
 
 def _confirmation(plan, types, include_linked):
-    """Draw function of the confirmation popup: :func:`confirmation_sections`, each followed by
-    its button.  Holds ints and strings only (never an ID).  The buttons call the operator with
-    EXEC_DEFAULT."""
+    """Draw function of the confirmation popup: every section's text first, then the buttons
+    (the popup opens with a button under the mouse, and its tooltip opens below it: text placed
+    below a button would be hidden).  Holds ints and strings only (never an ID).  The buttons call
+    the operator with EXEC_DEFAULT; each has a tooltip of its own (:meth:`description`)."""
     sections = confirmation_sections(plan)
 
     def draw(menu, _context):
         layout = menu.layout
         layout.operator_context = 'EXEC_DEFAULT'
-        for index, (lines, button) in enumerate(sections):
+        for index, (lines, _button) in enumerate(sections):
             if index:
                 layout.separator()
             for text, icon in lines:
                 layout.label(text=text, icon=icon)
+        layout.label(text=KEEP_NOTE[0], icon=KEEP_NOTE[1])
+        layout.separator()
+        for _lines, button in sections:
             if button is not None:
                 text, icon, recursive, linked = button
                 op = layout.operator("wm.bvh_purge_orphans", text=text, icon=icon)
                 op.types = types
                 op.recursive = recursive
                 op.include_linked = linked or include_linked
+                op.confirmed = True
 
     return draw
 
 
+def purge_title(types):
+    """The confirmation's title: the name of the button that opened it (without its "…")."""
+    return label(PURGE_ALL if types == 'ALL' else PURGE_MESHES)
+
+
+def purge_description(types, recursive, include_linked, confirmed):
+    """The tooltip of each purge button: the sidebar's and File › Clean Up's (which list first) and
+    each of the confirmation's buttons (which delete), each saying what it does."""
+    if not confirmed:
+        what = "every unused datablock" if types == 'ALL' else "the unused meshes"
+        return (f"List {what} by name, then delete them when you confirm; the confirmation also "
+                "shows what would become unused (unlike File › Clean Up › Purge Unused Data…, "
+                "which counts per type).  A fake user keeps a datablock; Ctrl+Z brings back what "
+                "was deleted")
+    if include_linked:
+        return ("Delete the listed orphans, what becomes unused, and unused data linked from "
+                "library files (they only leave this file; the library files are not changed)")
+    if recursive:
+        return ("Delete the listed orphans and, after them, what becomes unused because of it "
+                "(e.g. a material only they used): everything the confirmation lists")
+    return "Delete only the orphans listed first; what becomes unused by it stays"
+
+
 class WM_OT_bvh_purge_orphans(bpy.types.Operator):
     bl_idname = "wm.bvh_purge_orphans"
-    bl_label = "Purge Orphan Data"
+    bl_label = PURGE
     bl_description = ("Delete datablocks that have no users (never those with a fake user); "
                       "shows what will go first; Ctrl+Z brings back what was local to the file, "
                       "not linked data")
@@ -141,6 +179,14 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
         name="Include Linked", default=False,
         description="Also delete unused datablocks linked from library files (they only leave "
                     "this file; the library files are not changed)")
+    confirmed: BoolProperty(
+        name="Confirmed", default=False, options={'HIDDEN', 'SKIP_SAVE'},
+        description="Run from the confirmation's buttons (their tooltips say what each deletes)")
+
+    @classmethod
+    def description(cls, _context, properties):
+        return purge_description(properties.types, properties.recursive,
+                                 properties.include_linked, properties.confirmed)
 
     @classmethod
     def poll(cls, context):
@@ -157,7 +203,7 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
             return {'CANCELLED'}
         context.window_manager.popup_menu(
             _confirmation(plan, self.types, self.include_linked),
-            title="Purge Orphan Data", icon='ORPHAN_DATA')
+            title=purge_title(self.types), icon='ORPHAN_DATA')
         # The popup is not tied to this operator (its buttons run it again with EXEC): disabling
         # the add-on while it is open then cannot leave Blender holding a freed operator type.
         return {'CANCELLED'}
@@ -165,13 +211,13 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
     @reports_errors
     def execute(self, context):
         types = 'ALL' if self.types == 'ALL' else {self.types}
-        undo_step(context, "Before Purge Orphan Data")
+        undo_step(context, f"Before {PURGE}")
         removed = purge_orphans(types, recursive=self.recursive, include_linked=self.include_linked)
         service.tick(force=True)
         if not removed:
             self.report({'INFO'}, NOTHING_TO_PURGE)
             return {'CANCELLED'}
-        undo_step(context, "Purge Orphan Data")
+        undo_step(context, PURGE)
         linked = "; linked data: Ctrl+Z cannot bring it back, File › Revert reloads it" \
             if self.include_linked else ""
         self.report({'INFO'}, f"Removed {format_counts(removed)}{linked}")
@@ -193,7 +239,7 @@ def undo_step(context, message):
 
 class WM_OT_bvh_reset_baseline(bpy.types.Operator):
     bl_idname = "wm.bvh_reset_baseline"
-    bl_label = "Reset Datablock Baseline"
+    bl_label = RESET_BASELINE
     bl_description = ("Take the current datablock counts as the baseline the Datablocks panel's "
                       "+/- column compares with")
     bl_options = {'REGISTER'}
@@ -212,4 +258,5 @@ class WM_OT_bvh_reset_baseline(bpy.types.Operator):
 
 
 __all__ = ("WM_OT_bvh_purge_orphans", "WM_OT_bvh_reset_baseline", "PurgePlan", "purge_plan",
-           "confirmation_sections", "confirmation_lines", "type_lines", "undo_step")
+           "confirmation_sections", "confirmation_lines", "type_lines", "undo_step",
+           "purge_title", "purge_description")

@@ -34,12 +34,12 @@ import numpy as np
 from ..core.datablocks import count_type
 from ..core.identity import session_uids, snapshot
 from ..core.idtypes import id_collection_names
-from ..core.memory import process_rss_bytes
+from ..core.memory import blender_memory, process_rss_bytes
 from ..utils import tag_redraw
 from . import history
 from .pages import PAGE_SIZE, new_since
 from .settings import MESHES, monitor_settings
-from .state import clear_leak_check, open_lists
+from .state import clear_leak_check, open_lists, show_first_page
 
 ITEMS_PER_TICK = 2500        # IDs counted per type and tick on average (~0.1 ms)
 LINKED_COST_FACTOR = 4       # files with libraries pay a Python loop for the local/linked split
@@ -209,7 +209,15 @@ def _refresh_list(mon, name, page, count=None, force=False):
         return False
     mon.list_keys[name] = (page, count, uids, now)
     view = new_since(baseline, page * PAGE_SIZE, PAGE_SIZE, uids=uids)
-    if mon.lists.get(name) == view:
+    previous = mon.lists.get(name)
+    if page > 0 and previous is not None and view.new > previous.new:
+        # newest first: what arrived is on the first page, and a later page now shows other
+        # rows than it did; go to the first page (issue 23.13: it stayed on page 4)
+        show_first_page(bpy.context, name)
+        page = 0
+        mon.list_keys[name] = (page, count, uids, now)
+        view = new_since(baseline, 0, PAGE_SIZE, uids=uids)
+    if previous == view:
         return False
     mon.lists[name] = view
     return True
@@ -231,7 +239,9 @@ def _sample(force=False):
     """A history sample (and a new picture) when one is due; True when the graph changed."""
     if not _monitor.figures:
         return False
-    if not history.history.sample(time.time(), tracked_total(), process_rss_bytes(), force):
+    memory = blender_memory()
+    if not history.history.sample(time.time(), tracked_total(), process_rss_bytes(),
+                                  memory[0] if memory is not None else None, force):
         return False
     return history.graph.update(history.history, time.time())
 

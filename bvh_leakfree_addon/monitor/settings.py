@@ -14,6 +14,9 @@ TABLE_CHOICES = ("objects", "materials", "images", "textures", "node_groups", "c
                  "collections", "cameras", "lights", "worlds", "armatures", "shape_keys",
                  "particles", "scenes", "texts")
 _TABLE_DEFAULT = TABLE_CHOICES[:8]
+#: a click on a type replaces the choice, as in every Blender multiple-choice row: the heading
+#: says how to pick more than one
+TYPES_HEADING = "Types in the Table (Shift+click to pick several)"
 #: every type the panel can show, so every type whose list of new datablocks can be opened
 LISTABLE = (MESHES,) + TABLE_CHOICES
 
@@ -23,6 +26,7 @@ class MonitorSettings(bpy.types.PropertyGroup):
 
     interval: FloatProperty(
         name="Refresh Interval", default=0.5, min=0.1, max=60.0, step=10, precision=1,
+        unit='TIME_ABSOLUTE',
         description="Seconds between two refreshes of the Datablocks panel's figures (very large "
                     "files refresh their counts less often to keep Blender responsive)")
     alert_threshold: IntProperty(
@@ -39,7 +43,7 @@ class MonitorSettings(bpy.types.PropertyGroup):
                for name in TABLE_CHOICES],
         default=set(_TABLE_DEFAULT),
         description="Datablock types listed in the Datablocks panel's table (meshes are always "
-                    "shown)")
+                    "shown); Shift+click picks several")
 
     def draw(self, layout):
         col = layout.column()
@@ -51,7 +55,7 @@ class MonitorSettings(bpy.types.PropertyGroup):
         sub = col.column()
         sub.active = self.show_table
         sub.use_property_split = False
-        sub.label(text="Types in the Table")
+        sub.label(text=TYPES_HEADING)
         grid = sub.grid_flow(columns=4, even_columns=True)
         grid.prop(self, "types")
 

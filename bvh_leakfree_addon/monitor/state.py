@@ -17,7 +17,7 @@ from ..utils import reset_properties, runtime_state
 from .settings import LISTABLE
 
 __all__ = ("MonitorState", "store_leak_check", "clear_leak_check", "open_lists",
-           "LEAK_CHECK_SOURCES")
+           "LEAK_CHECK_SOURCES", "show_first_page")
 
 LEAK_CHECK_SOURCES = (
     ('CAST', "Build + Cast", "The add-on's own BVH build and cast from the 3D cursor"),
@@ -62,7 +62,10 @@ class MonitorState(bpy.types.PropertyGroup):
         name="Error", description="The error that stopped the last leak check (empty: none)")
     leak_check_rss_mb: FloatProperty(
         name="RSS Growth", description="Growth of the process's resident memory during the last "
-        "leak check, in MB (negative: it shrank)")
+        "leak check, in MiB (negative: it shrank)")
+    leak_check_memory: StringProperty(
+        name="Memory", description="How Blender's own memory and the process's RSS moved during "
+        "the last leak check, in words (e.g. 'Blender memory +0.0 MiB, RSS +0.4 MiB')")
     leak_check_seconds: FloatProperty(
         name="Duration", description="Wall time of the last leak check, in seconds")
 
@@ -78,6 +81,14 @@ def open_lists(context=None):
     if not expanded:
         return {}
     return {name: mon.pages[LISTABLE.index(name)] for name in LISTABLE if name in expanded}
+
+
+def show_first_page(context, name):
+    """Show the first page of the list of ``name`` (new datablocks arrived: newest first, they are
+    there)."""
+    state = runtime_state(context)
+    if state is not None:
+        state.monitor.pages[LISTABLE.index(name)] = 0
 
 
 def store_leak_check(context, **values):

@@ -16,6 +16,7 @@ from test_cast_support import (
 )
 
 CURSOR_LOCATION = (0.3, -0.2, 0.4)
+INSIDE = "started inside Shell: hit its inside (a back face)"   # the result says where it began
 CURSOR_ROTATION = (0.4, -0.7, 1.1)
 
 AXIS_MODES = {
@@ -74,7 +75,7 @@ def test_axis_modes_cast_along_the_expected_ray(inside_sphere, mode):
     assert (Vector(state.ray_direction) - expected).length < 1e-6
     assert (Vector(state.ray_origin) - Vector(CURSOR_LOCATION)).length < 1e-6
     assert state.direction == mode
-    assert state.note == ""
+    assert state.note == INSIDE
     _assert_same_as_scene_ray_cast(expected)
 
 
@@ -158,7 +159,7 @@ def test_view_mode_in_a_real_viewport(inside_sphere, perspective, region_kind):
         assert bpy.ops.object.bvh_cast_from_cursor(direction='VIEW') == {'FINISHED'}
     state = cast_state()
     assert (Vector(state.ray_direction) - expected).length < 1e-5
-    assert state.note == ""
+    assert state.note == INSIDE
     _assert_same_as_scene_ray_cast(expected)
     if perspective:  # the ray goes away from the eye: the eye is behind the cursor
         assert (Vector(CURSOR_LOCATION) - eye).dot(Vector(state.ray_direction)) > 0.0

@@ -19,9 +19,7 @@ from test_cast_support import (
 )
 
 OP = "object.bvh_cast_from_cursor"
-REPORT = re.compile(r'^Hit "(?P<name>[^"]+)" face (?P<face>\d+) at \((?P<loc>[-\d., ]+)\), '
-                    r'(?P<dist>[\d.]+) m \((?P<tris>[\d,]+) tris, (?P<objs>\d+) objects?, '
-                    r'(?P<ms>[\d.]+) ms\)$')
+REPORT = re.compile(r'^Hit "(?P<name>[^"]+)", (?P<dist>[\d.]+) m away, face (?P<face>\d+)$')
 
 
 @pytest.fixture
@@ -35,8 +33,14 @@ def two_cubes(addon):
 
 
 def test_bl_options_and_description(addon):
-    cls = addon.cast.operators.OBJECT_OT_bvh_cast_from_cursor
-    assert {'REGISTER', 'UNDO'} <= set(cls.bl_options)
+    """Issue 23.4: the cast is an undo step only when it changes something, through the step
+    operator of the same name (which F9 adjusts); the cast itself pushes none."""
+    operators = addon.cast.operators
+    cls = operators.OBJECT_OT_bvh_cast_from_cursor
+    assert set(cls.bl_options) == {'REGISTER'}
+    step = operators.OBJECT_OT_bvh_cast_from_cursor_step
+    assert set(step.bl_options) == {'REGISTER', 'UNDO', 'INTERNAL'}
+    assert step.bl_label == cls.bl_label == "Ray Cast from 3D Cursor"
     assert cls.bl_label == "Ray Cast from 3D Cursor"
     assert cls.bl_description
     for prop in bpy.ops.object.bvh_cast_from_cursor.get_rna_type().properties:
@@ -51,8 +55,10 @@ def test_hit_report_text_and_state(two_cubes, capfd):
     assert match, cast_report()
     assert match["name"] == "Low"
     assert int(match["face"]) == state.polygon_index
-    assert match["tris"] == "24" and match["objs"] == "2"
     assert float(match["dist"]) == pytest.approx(2.0, abs=0.01)
+    # Issue 23.7: Blender's status bar shortens a long report in the middle: the distance comes
+    # early, so it is never the part that goes.
+    assert cast_report().index(" m away") < 40
     assert state.hit and state.object_name == "Low"
     assert (Vector(state.location) - Vector((0.2, 0.1, 1.0))).length < 1e-5
     assert (Vector(state.normal) - Vector((0, 0, 1))).length < 1e-5
@@ -72,9 +78,10 @@ def test_build_and_cast_times_are_measured_stored_and_reported(addon, two_cubes,
     state = cast_state()
     assert state.build_ms == pytest.approx(4.0, abs=1e-3)
     assert state.cast_ms == pytest.approx(2.5, abs=1e-3)
-    assert cast_report().endswith("(24 tris, 2 objects, 6.5 ms)")
-    assert "BVH built 4.0 ms, cast 2.50 ms" in [line[0] for line in
-                                               addon.cast.result.result_lines(state)]
+    lines = [line[0] for line in addon.cast.result.result_lines(state)]
+    assert "BVH built 4.0 ms, cast 2.50 ms" in lines
+    assert "Cast into 2 selected objects (24 tris)" in lines
+    assert " ms" not in cast_report()     # the times are in the box, the status bar is short
 
 
 def test_miss_is_a_warning_and_finished(two_cubes, capfd):
@@ -134,7 +141,10 @@ def test_select_hit_makes_the_hit_object_active(two_cubes):
     assert bpy.context.view_layer.objects.active == far
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_NEG_Z', select_hit=True)
     assert bpy.context.view_layer.objects.active == low
-    assert low.select_get() and far.select_get()
+    # Issue 23.13: as a click would, the hit becomes the one selected object, and the result
+    # says the next cast goes into it alone (the cast uses the selection).
+    assert low.select_get() and not far.select_get()
+    assert cast_state().note == "selected Low only: the next cast goes into it alone"
 
 
 def test_without_select_hit_or_snap_nothing_changes(two_cubes):
@@ -184,6 +194,27 @@ def test_cameras_next_to_geometry_are_skipped_not_an_error(two_cubes):
     cam.select_set(True)
     assert bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_NEG_Z') == {'FINISHED'}
     assert cast_state().hit and cast_state().objects_skipped >= 1
+
+
+def test_the_result_says_what_the_ray_could_hit(addon, two_cubes):
+    """Issue 23.6: "2 skipped" was never explained, and nothing said unselected objects are not
+    hit: the result names the skipped objects, a miss says it, the panel says it under the
+    button."""
+    for name, data in (("Lamp", bpy.data.lights.new("Lamp", 'POINT')),
+                       ("Cam", bpy.data.cameras.new("Cam"))):
+        obj = bpy.data.objects.new(name, data)
+        bpy.context.scene.collection.objects.link(obj)
+        obj.select_set(True)
+    bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_NEG_Z')
+    texts = [line[0] for line in addon.cast.result.result_lines(cast_state())]
+    assert "Cast into 2 selected objects (24 tris)" in texts
+    assert "Skipped, no surface: Lamp, Cam" in texts or "Skipped, no surface: Cam, Lamp" in texts
+    bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_Z')
+    texts = [line[0] for line in addon.cast.result.result_lines(cast_state())]
+    assert "Unselected objects are not hit" in texts
+    assert cast_report().endswith("(2 selected objects)")
+    panels = addon.cast.panels
+    assert panels.TARGETS_NOTE == "Hits selected objects only"
 
 
 def test_evaluated_uses_modifiers(addon):

@@ -134,7 +134,7 @@ def test_deleted_mark_is_by_identity_too(addon, scene):
     bpy.data.objects.remove(scene)
     cube(name, location=(40.0, 0.0, 0.0))       # a new object takes the name
     texts = [text for text, *_ in addon.cast.result.result_lines(cast_state())]
-    assert f"Hit: {name} (deleted)" in texts
+    assert f"Hit: {name} (deleted since)" in texts
 
 
 # --- every operator, hostile state: the 51-case style sweep --------------------------------------

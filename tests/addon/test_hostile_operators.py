@@ -221,10 +221,10 @@ def test_the_purge_confirmation_says_linked_data_cannot_be_undone(addon, tmp_pat
     bpy.data.meshes.new("local")
     ops = sys.modules[addon.__name__ + ".monitor.operators"]
     sections = ops.confirmation_sections(ops.purge_plan('MESH'))
-    local = [text for text, _icon in sections[0][0]]
+    every = [text for text, _icon in ops.confirmation_lines(ops.purge_plan('MESH'))]
     linked = [text for text, _icon in sections[2][0]]
-    assert not any(text.endswith("Ctrl+Z undoes.") for text in local)
-    assert any("Ctrl+Z brings back what is local" in text for text in local)
+    assert not any(text.endswith("Ctrl+Z undoes.") for text in every)
+    assert any("Ctrl+Z brings back what is local" in text for text in every)
     assert ops.LINKED_UNDO in linked
     assert "cannot bring linked data back" in ops.LINKED_UNDO
     description = bpy.ops.wm.bvh_purge_orphans.get_rna_type().description

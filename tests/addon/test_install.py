@@ -23,7 +23,7 @@ def test_enabled_addon_is_the_code_package(addon):
     assert ADDON_MODULE in bpy.context.preferences.addons
     prefs = bpy.context.preferences.addons[ADDON_MODULE].preferences
     assert prefs is not None and prefs.bl_rna.identifier == "BVHLeakFreePreferences"
-    assert prefs.sidebar_category == "BVH"
+    assert prefs.sidebar_category == "Ray Cast"
 
 
 def test_every_registered_class_is_registered_while_enabled(addon):
@@ -37,7 +37,7 @@ def test_manifest_is_read_by_blender(installed_zip):
     try:
         mod = sys.modules[ADDON_MODULE]
         info = addon_utils.module_bl_info(mod)
-        assert info["name"] == "BVH Leak-Free Ray Cast"
+        assert info["name"] == "Leak-Free Ray Cast"
         assert tuple(info["version"]) == _manifest_version()
     finally:
         disable_addon()

@@ -29,17 +29,19 @@ def test_leak_check_on_selection_reports_no_growth(addon, capfd):
     before = id_collection_sizes()
     assert bpy.ops.object.bvh_leak_check(iterations=10) == {'FINISHED'}
     out = capfd.readouterr().out
-    assert "Leak check: 10 builds + casts on 3 objects" in out
-    assert "no datablock growth" in out
+    assert "Leak Check: Add-on's Cast: 10 builds + casts on 3 objects" in out
+    assert "the add-on added no datablock; Blender memory " in out
     assert id_collection_sizes() == before
     state = bpy.context.window_manager.bvh_leakfree.monitor
     assert state.leak_check_done and state.leak_check_clean
     assert state.leak_check_iterations == 10 and state.leak_check_objects == 3
     assert state.leak_check_growth == ""
     lines = addon.monitor.panels.leak_check_lines(state)
-    assert lines[:3] == [("Leak check: 10 builds + casts", 'VIEWZOOM'),
-                         ("on 3 objects", 'BLANK1'), ("No datablock growth", 'CHECKMARK')]
-    assert lines[-1][0].startswith("RSS ") and lines[-1][0].endswith(("ms", " s"))
+    assert lines[:3] == [("Leak Check: Add-on's Cast", 'VIEWZOOM'),
+                         ("10 builds + casts on 3 objects", 'BLANK1'),
+                         ("The add-on's build + cast added no datablock", 'CHECKMARK')]
+    assert lines[-2][0].startswith("Blender memory +") and ", RSS " in lines[-2][0]
+    assert lines[-2][0].endswith(" MiB") and lines[-1][0].startswith("Took ")
 
 
 def test_leak_check_without_arguments_runs_its_declared_default(addon, monkeypatch, capfd):
@@ -58,7 +60,8 @@ def test_leak_check_without_arguments_runs_its_declared_default(addon, monkeypat
     assert bpy.ops.object.bvh_leak_check() == {'FINISHED'}
     assert default == 100 and runs == [False] * default    # every build cold
     assert bpy.context.window_manager.bvh_leakfree.monitor.leak_check_iterations == default
-    assert f"Leak check: {default} builds + casts on 1 object" in capfd.readouterr().out
+    assert f"Leak Check: Add-on's Cast: {default} builds + casts on 1 object" in \
+        capfd.readouterr().out
 
 
 def test_leak_check_needs_a_selection(addon):
@@ -84,14 +87,14 @@ def test_leak_check_lines_show_growth_short_and_in_ms(addon):
     state.leak_check_iterations = 100
     state.leak_check_objects = 1
     state.leak_check_seconds = 0.034
+    state.leak_check_memory = "Blender memory +0.0 MiB, RSS +0.4 MiB"
     lines = addon.monitor.panels.leak_check_lines(state)
-    assert lines[0] == ("Leak check: 100 builds + casts", 'VIEWZOOM')
-    assert lines[1] == ("on 1 object", 'BLANK1')
+    assert lines[0] == ("Leak Check: Add-on's Cast", 'VIEWZOOM')
+    assert lines[1] == ("100 builds + casts on 1 object", 'BLANK1')
     assert lines[2] == ("+100 meshes (leak, leak.001, leak.002, …; all orphans) = 1 per run",
                         'ERROR')
-    assert lines[3] == ("RSS +0.0 MB, took 34 ms", 'MEMORY')     # not "0.0 s"
-    # The fixed lines fit the default sidebar width (the panel wraps the rest to the region)
-    assert all(len(text) <= 32 for text, _icon in (lines[0], lines[1], lines[3]))
+    assert lines[3] == ("Blender memory +0.0 MiB, RSS +0.4 MiB", 'MEMORY')
+    assert lines[4] == ("Took 34 ms", 'TIME')     # not "0.0 s"
 
 
 @pytest.mark.parametrize("seconds,text", [(0.0004, "< 1 ms"), (0.034, "34 ms"),
@@ -121,6 +124,7 @@ def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):
     lines = addon.monitor.panels.leak_check_lines(state)
     assert lines[2] == ("+10 meshes (leaked, leaked.001, leaked.002, …; all orphans) = 2 per run",
                         'ERROR')
+    assert not any(text.startswith("The add-on's build + cast added no") for text, _ in lines)
 
 
 def test_leak_check_result_is_forgotten_on_file_load(addon):
@@ -137,3 +141,35 @@ def test_leak_check_result_is_forgotten_on_file_load(addon):
     for fn in ours:
         fn(bpy.context.scene)
     assert not state.leak_check_done and state.leak_check_iterations == 0
+
+
+def test_a_clean_check_under_a_growing_table_says_whose_growth_it_is(addon):
+    """Issue 23.2: "No datablock growth" under a red "+31 Meshes" row read as "no leak".  The
+    result names what it checked, and that the table's growth is not the add-on's."""
+    for i in range(2):
+        _ico(f"ico{i}", (i * 3.0, 0.0, -5.0))
+    monitor = addon.monitor.service
+    monitor.tick(force=True)
+    for _ in range(31):
+        bpy.data.meshes.new("artist_leak")
+    monitor.tick(force=True)
+    assert monitor.growth("meshes") == 31
+    assert bpy.ops.object.bvh_leak_check(iterations=3) == {'FINISHED'}
+    state = bpy.context.window_manager.bvh_leakfree.monitor
+    lines = [text for text, _icon in addon.monitor.panels.leak_check_lines(state, table_grew=True)]
+    assert lines[0] == "Leak Check: Add-on's Cast"
+    assert "The add-on's build + cast added no datablock" in lines
+    assert any(text.startswith("The growth in the table above is not the add-on's") and
+               "Leak Check: Script…" in text for text in lines)
+    assert not any(text.lower().startswith("no datablock growth") for text in lines)
+    quiet = [text for text, _icon in addon.monitor.panels.leak_check_lines(state)]
+    assert not any("table above" in text for text in quiet)
+
+
+def test_the_check_reports_blenders_memory_beside_the_rss(addon, capfd):
+    _ico("ico", (0.0, 0.0, -5.0))
+    assert bpy.ops.object.bvh_leak_check(iterations=3) == {'FINISHED'}
+    state = bpy.context.window_manager.bvh_leakfree.monitor
+    assert state.leak_check_memory.startswith("Blender memory +")
+    assert ", RSS " in state.leak_check_memory and state.leak_check_memory.endswith(" MiB")
+    assert state.leak_check_memory in capfd.readouterr().out

@@ -41,7 +41,8 @@ def test_the_leak_check_of_a_text_names_what_it_grew(scene, capfd):
     _text(ISSUE_SCRIPT)
     assert bpy.ops.wm.bvh_leak_check_script(text="leaky.py", iterations=2) == {'FINISHED'}
     out = capfd.readouterr().out
-    assert "Leak check: 2 runs of 'leaky.py' in " in out
+    assert "Leak Check: Script: 2 runs of 'leaky.py' in " in out
+    assert "still in the file (Ctrl+Z removes it)" in out        # issue 23.13
     state = _state()
     assert state.leak_check_done and not state.leak_check_clean
     assert state.leak_check_source == 'TEXT' and state.leak_check_script == "leaky.py"
@@ -56,8 +57,12 @@ def test_the_leak_check_of_a_text_names_what_it_grew(scene, capfd):
     for line in lines:
         assert line in out
     panel = scene.monitor.panels.leak_check_lines(state)
-    assert panel[0] == ("Leak check: 2 runs of 'leaky.py'", 'TEXT')
-    assert [icon for _t, icon in panel[1:5]] == ['ERROR', 'ERROR', 'ERROR', 'INFO']
+    assert panel[:2] == [("Leak Check: Script", 'TEXT'), ("2 runs of 'leaky.py'", 'BLANK1')]
+    assert [icon for _t, icon in panel[2:6]] == ['ERROR', 'ERROR', 'ERROR', 'INFO']
+    # Issue 23.13: what the script added stays until Ctrl+Z, and the result says so.
+    assert ("What the script added is still in the file: Ctrl+Z removes it",
+            'LOOP_BACK') in panel
+    assert panel[-2][0].startswith("Blender memory ") and panel[-1][0].startswith("Took ")
 
 
 def test_a_clean_script_and_churn(scene, capfd):
@@ -69,8 +74,8 @@ def test_a_clean_script_and_churn(scene, capfd):
     assert state.leak_check_clean and state.leak_check_growth == ""
     assert state.leak_check_lines == "images churned: 1 added (new), 1 removed (old), net 0"
     lines = scene.monitor.panels.leak_check_lines(state)
-    assert ("No datablock growth", 'CHECKMARK') in lines
     assert ("images churned: 1 added (new), 1 removed (old), net 0", 'INFO') in lines
+    assert not any("still in the file" in text for text, _icon in lines)   # nothing grew
     _text("x = 1\n", "nothing.py")
     assert bpy.ops.wm.bvh_leak_check_script(text="nothing.py", iterations=2) == {'FINISHED'}
     assert "no datablock added or removed" in capfd.readouterr().out
@@ -82,8 +87,8 @@ def test_an_error_in_the_script_is_reported_with_its_line_and_what_grew_so_far(s
     with pytest.raises(RuntimeError) as info:
         bpy.ops.wm.bvh_leak_check_script(text="broken.py", iterations=5)
     message = str(info.value)
-    assert ("Leak check stopped: 'broken.py' raised ValueError at line 4 on run 2 of 5: too many "
-            "meshes") in message
+    assert ("Leak Check: Script stopped: 'broken.py' raised ValueError at line 4 on run 2 of 5: "
+            "too many meshes") in message
     assert "+2 meshes (leak, leak.001; all orphans)" in message
     assert "Traceback" not in message
     assert "Traceback" in capfd.readouterr().err        # the details are in the console
@@ -91,7 +96,7 @@ def test_an_error_in_the_script_is_reported_with_its_line_and_what_grew_so_far(s
     assert state.leak_check_error.startswith("'broken.py' raised ValueError at line 4")
     assert not state.leak_check_clean
     lines = scene.monitor.panels.leak_check_lines(state)
-    assert lines[1][1] == 'ERROR' and lines[1][0].startswith("Stopped: 'broken.py' raised")
+    assert lines[2][1] == 'ERROR' and lines[2][0].startswith("Stopped: 'broken.py' raised")
 
 
 @pytest.mark.parametrize("body,message", [

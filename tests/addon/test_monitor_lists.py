@@ -215,8 +215,9 @@ def test_ticks_sample_the_history_and_redraw_the_picture(mon, addon):
         bpy.data.meshes.new("leak")
     mon.tick(force=True)
     assert len(history.history.samples) == 2 and history.graph.renders == renders + 1
-    (first, last), rss, _seconds = history.history.span(history.history.samples[-1][0])
-    assert last - first == 30
+    span = history.history.span(history.history.samples[-1][0])
+    assert span.totals.last - span.totals.first == 30
+    assert span.memory is not None and span.memory.last > 0       # Blender's own figure
 
 
 def test_the_picture_rises_with_a_leak(addon):
@@ -224,7 +225,7 @@ def test_the_picture_rises_with_a_leak(addon):
     h = history.History()
     now = 1000.0
     for i in range(60):
-        h.sample(now - 120 + 2 * i, 100 + 5 * i, 2e8)
+        h.sample(now - 120 + 2 * i, 100 + 5 * i, 2e8, 1e8)
     image = history.render(*h.window(now), now)
     assert image.shape == (history.SIZE, history.SIZE) and image.dtype == np.uint32
     line = image == history._rgba(history.TOTAL_COLOR)
@@ -249,13 +250,47 @@ def test_a_thousand_redraws_of_the_graph_create_no_datablock(addon):
 
 
 def test_history_lines(addon):
-    panels = addon.monitor.panels
+    """Issue 23.9: each half says what it shows and its scale (zero to its top), and the figures
+    now, lowest and highest, so a dip and a rise show even when first and last agree."""
+    panels, history = addon.monitor.panels, addon.monitor.history
     assert panels.history_lines(None) == [("No samples yet", 'TIME')]
-    assert panels.history_lines(((1, 1), None, 12.0))[-1] == ("Over the last 60 s", 'TIME')
-    lines = panels.history_lines(((100, 125), (200 * 2 ** 20, 240 * 2 ** 20), 300.0))
-    assert lines == [("Top: 125 datablocks (+25)", 'OUTLINER_DATA_MESH'),
-                     ("Bottom: RSS 240 MB (+40)", 'MEMORY'),
-                     ("Over the last 5 min", 'TIME')]
+    MiB = 2 ** 20
+    span = history.Span(history.Series(192, 192, 150, 200),
+                        history.Series(1090 * MiB, 1090 * MiB, 1050 * MiB, 1130 * MiB),
+                        history.Series(1400 * MiB, 1420 * MiB, 1380 * MiB, 1440 * MiB), 300.0)
+    assert panels.history_lines(span) == [
+        ("Upper half: datablocks in the rows above, 0 to 200", 'OUTLINER_DATA_MESH'),
+        ("192 now, 150 to 200 in the last 5 min", 'BLANK1'),
+        ("Lower half: Blender memory, 0 to 2,000 MiB", 'MEMORY'),
+        ("1,090 MiB now, 1,050 to 1,130 MiB in the last 5 min", 'BLANK1'),
+        ("Process memory (RSS): 1,420 MiB now, 60 MiB up and down", 'BLANK1')]
+    no_blender = span._replace(memory=None, seconds=12.0)
+    lines = panels.history_lines(no_blender)
+    assert lines[2] == ("Lower half: process memory (RSS), 0 to 2,000 MiB", 'MEMORY')
+    assert lines[1][0].endswith("in the last 60 s")
+
+
+@pytest.mark.parametrize("high, unit, top", [
+    (0, 1, 1), (7, 1, 10), (192, 1, 200), (200, 1, 200), (201, 1, 250), (1090, 1, 2000),
+    (1130 * 2 ** 20, 2 ** 20, 2000 * 2 ** 20), (0.5, 1, 0.5)])
+def test_axis_tops_are_round_and_above_the_highest(addon, high, unit, top):
+    assert addon.monitor.history.axis_top(high, unit) == pytest.approx(top)
+
+
+def test_a_wobble_is_not_drawn_as_a_leak(addon):
+    """Issue 23.9: 40 MiB of wobble on 1,090 MiB filled the memory pane; from zero it is a flat
+    line (a few rows), while the datablocks' rise still shows."""
+    history = addon.monitor.history
+    h = history.History()
+    now = 1000.0
+    for i in range(60):
+        wobble = (40 if i % 7 == 0 else 0) * 2 ** 20
+        h.sample(now - 120 + 2 * i, 100 + 2 * i, 1.4e9 + wobble, 1090 * 2 ** 20 + wobble)
+    image = history.render(*h.window(now), now)
+    line = image == history._rgba(history.MEMORY_COLOR)
+    rows = [np.flatnonzero(line[:history.SIZE // 2, col]) for col in range(image.shape[1])]
+    tops = [r.max() for r in rows if len(r)]
+    assert max(tops) - min(tops) <= 3, (min(tops), max(tops))
 
 
 def test_an_unchanged_list_is_not_recomputed_a_renamed_or_old_one_is(mon, monkeypatch):
@@ -293,3 +328,25 @@ def test_an_unchanged_list_is_not_recomputed_a_renamed_or_old_one_is(mon, monkey
     clock[0] += mon.MAX_PERIOD_SECONDS            # … until the rows are old enough
     mon.tick()
     assert len(built) == 4 and mon.new_list("materials").rows[1].users == 2
+
+
+def test_a_list_on_a_later_page_goes_to_the_first_when_new_items_arrive(mon, addon):
+    """Issue 23.13: the "newest first" list stayed on page 4 when new items arrived."""
+    mon.reset_baseline()
+    for i in range(40):
+        bpy.data.materials.new(f"mat{i}")
+    _list("materials")
+    for _ in range(3):
+        _list("materials", 'NEXT')
+    index = addon.monitor.settings.LISTABLE.index("materials")
+    assert _state().pages[index] == 3
+    mon.tick(force=True)
+    assert mon.new_list("materials").start == 3 * addon.monitor.pages.PAGE_SIZE
+    bpy.data.materials.new("newest")
+    mon.tick(force=True)
+    assert _state().pages[index] == 0
+    view = mon.new_list("materials")
+    assert view.start == 0 and view.rows[0].name == "newest"
+    _list("materials", 'NEXT')              # paging by hand still works
+    mon.tick(force=True)
+    assert _state().pages[index] == 1

@@ -164,3 +164,70 @@ def test_a_view_cast_reads_head_on_in_the_view_it_was_cast_in(addon):
     assert len(_segments(geometry["glyph"][len(ring):])) == 4   # the cross: away from the viewer
     square = [(screen(p) - center).length for p in geometry["end"]]
     assert square and max(square) > 0.9 * overlay.END_MARKER_PX   # the far end shows too
+
+
+def _corners(points, center):
+    """The distinct corners of line segments around ``center`` (rounded: shared ends count once)."""
+    return {tuple(round(c, 6) for c in (p - center)) for p in points}
+
+
+def test_the_hit_marker_is_a_double_diamond_not_a_ring(addon):
+    """Issue 23.8: head-on the hit lies right behind the cursor; Blender's cursor and the direction
+    glyph are rings, so the hit is a diamond (two, nested) in the surface: four corners each."""
+    overlay = addon.cast.overlay
+    cast = _cast((0, 0, -1), hit=True, distance=3.0)
+    end = Vector(cast.location)
+    marker = overlay.overlay_geometry(cast, lambda _point: PIXEL)["marker"]
+    assert len(_segments(marker)) == 8
+    corners = _corners(marker, end)
+    assert len(corners) == 8
+    radii = sorted({round(Vector(c).length / PIXEL, 2) for c in corners})
+    assert radii == [overlay.MARKER_INNER_PX, overlay.MARKER_RADIUS_PX]
+    glyph = overlay.overlay_geometry(cast, lambda _point: PIXEL)["glyph"]
+    ring = glyph[:2 * overlay.GLYPH_SEGMENTS]
+    assert len(_corners(ring, ORIGIN)) == overlay.GLYPH_SEGMENTS      # the glyph stays a ring
+    assert overlay.MARKER_RADIUS_PX < overlay.GLYPH_RADIUS_PX
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0, 1.25])
+def test_every_size_grows_with_the_interface_scale(addon, scale):
+    """Issue 23.8: at Resolution Scale 2 Blender's cursor doubles; so do the glyph, the arrow, the
+    marker, the normal and a miss's end square."""
+    overlay = addon.cast.overlay
+    hit = _cast((0.3, -0.8, -0.5), hit=True, distance=3.0)
+    miss = _cast((0.3, -0.8, -0.5), distance=40.0)
+    one = {**overlay.overlay_geometry(hit, lambda _point: PIXEL),
+           "end": overlay.overlay_geometry(miss, lambda _point: PIXEL)["end"]}
+    scaled = {**overlay.overlay_geometry(hit, lambda _point: PIXEL, scale=scale),
+              "end": overlay.overlay_geometry(miss, lambda _point: PIXEL, scale=scale)["end"]}
+    centers = {"glyph": ORIGIN, "arrow": ORIGIN, "marker": Vector(hit.location),
+               "normal": Vector(hit.location), "end": ORIGIN + Vector(miss.ray_direction) * 40.0}
+    for key, center in centers.items():
+        assert one[key], key
+        for a, b in zip(one[key], scaled[key], strict=True):
+            assert (b - center).length == pytest.approx(scale * (a - center).length, rel=1e-5), key
+    assert one["ray"] == scaled["ray"]          # the ray itself is where it is
+
+
+def test_ui_scale_reads_the_preferences(addon):
+    """The effective scale (Resolution Scale times the display's) in a window; in background mode
+    Blender gives 0 there, and the overlay draws nothing anyway: 1.  The GUI test measures the
+    drawing at Resolution Scale 2."""
+    overlay = addon.cast.overlay
+    system = bpy.context.preferences.system.ui_scale
+    assert overlay.ui_scale() == pytest.approx(system if system > 0 else 1.0)
+    fake = SimpleNamespace(preferences=SimpleNamespace(system=SimpleNamespace(ui_scale=2.0)))
+    assert overlay.ui_scale(fake) == 2.0
+    fake.preferences.system.ui_scale = float("nan")
+    assert overlay.ui_scale(fake) == 1.0
+
+
+def test_the_hit_label_names_the_object_and_distance(addon):
+    overlay = addon.cast.overlay
+    select_only(cube("Target"))
+    set_cursor((0.0, 0.0, 4.0))
+    bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_NEG_Z')
+    assert overlay.label_text(cast_state()) == "Target, 3.00 m"
+    bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_Z')
+    assert overlay.label_text(cast_state()) == ""          # a miss: its end square says it
+    assert overlay.label_text(None) == ""

@@ -119,5 +119,5 @@ def test_cast_from_cursor_helper_for_other_operators(addon, shell):
     assert result.hit and result.object_name == "Shell"
     assert result.hit_distance == pytest.approx(5.0, abs=0.05)
     assert result.triangles > 0 and result.objects_used == 1
-    assert addon.cast.result.report_text(result).startswith('Hit "Shell" face ')
+    assert addon.cast.result.report_text(result).startswith('Hit "Shell", 5.00 m away, face ')
     assert not cast_state().has_result  # the helper itself stores nothing

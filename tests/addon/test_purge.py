@@ -134,7 +134,7 @@ def test_recursive_choice_shows_its_full_result_before_the_click(addon):
     direct, cascade = (_texts(lines) for lines, _button in sections)
     assert "3 meshes: orphan, orphan.001, orphan.002" in direct
     assert "1 material: Dots Stroke" in direct
-    assert cascade == ["Then unused, deleted too by the next button:",
+    assert cascade == ['Then unused, deleted too by "Delete + What Becomes Unused":',
                        "1 image: only_on_orphans", "1 material: Mat.orphaned"]
     previewed = {(name, uid) for name, items in plan.cascade.items() for uid, _n in items}
     before = _every_uid()

@@ -18,7 +18,14 @@ from helpers import (
 CYCLES = 100
 EXPECTED_HOOKS = {
     "cast.overlay: SpaceView3D draw handler (cast overlay)",
+    "cast.overlay: SpaceView3D draw handler (cast overlay's hit label)",
     "cast.state: load_post handler (clears the last cast)",
+    "cast.undo: undo_pre handler (undo follows the cast)",
+    "cast.undo: redo_pre handler (undo follows the cast)",
+    "cast.undo: undo_post handler (undo follows the cast)",
+    "cast.undo: redo_post handler (undo follows the cast)",
+    "cast.undo: load_post handler (undo follows the cast)",
+    "cast.undo: Scene.bvh_leakfree_cast_step (the cast's undo step)",
     "monitor.service: app timer monitor._timer",
     "monitor.service: load_post handler monitor._on_load_post",
     "monitor.service: preview collection monitor.history (graph)",

@@ -19,7 +19,7 @@ def _timer_hooks():
 
 def test_rename_with_no_sidebar_on_the_tab_starts_no_timer(addon):
     prefs = addon.utils.get_preferences()
-    assert _ui_region().active_panel_category != "BVH"   # never drawn without a GPU
+    assert _ui_region().active_panel_category != "Ray Cast"   # never drawn without a GPU
     prefs.sidebar_category = "Ray Tools"
     assert _timer_hooks() == []
     assert not bpy.app.timers.is_registered(addon.sidebar._follow_tick)

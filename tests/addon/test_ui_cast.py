@@ -11,11 +11,11 @@ def _menu_entries(menu):
             if "bvh_leakfree_addon" in name]
 
 
-def test_panel_registered_first_in_the_bvh_tab(addon):
+def test_panel_registered_first_in_the_ray_cast_tab(addon):
     panel = addon.cast.panels.VIEW3D_PT_bvh_cast
     assert panel.is_registered
     assert panel.bl_space_type == 'VIEW_3D' and panel.bl_region_type == 'UI'
-    assert panel.bl_category == "BVH" and panel.bl_order == 0
+    assert panel.bl_category == "Ray Cast" and panel.bl_order == 0
     assert issubclass(panel, addon.sidebar.BVHSidebarPanel)
 
 
@@ -28,7 +28,7 @@ def test_sidebar_tab_rename_moves_every_panel(addon):
         assert cls.is_registered and cls.bl_category == "Ray Tools"
         assert getattr(bpy.types, cls.__name__).bl_category == "Ray Tools"
     prefs.sidebar_category = "  "  # blank → back to the default tab
-    assert all(cls.bl_category == "BVH" for cls in panels)
+    assert all(cls.bl_category == "Ray Cast" for cls in panels)
 
 
 @pytest.mark.parametrize("menu", ["VIEW3D_MT_object", "VIEW3D_MT_snap"])
@@ -56,11 +56,12 @@ def test_result_lines_for_a_hit_and_a_miss(addon):
     assert texts[2] == "Location: (0.00, 0.00, 1.00)"
     assert texts[3] == "Normal: (0.000, 0.000, 1.000)"
     assert texts[4] == "Distance: 3.000 m"
-    assert texts[5] == "12 tris, 1 object"
+    assert texts[5] == "Cast into 1 selected object (12 tris)"
     assert texts[6].startswith("BVH ")
     bpy.ops.object.bvh_cast_from_cursor(direction='GLOBAL_Z', distance=10.0)
     texts = [line[0] for line in addon.cast.result.result_lines(cast_state())]
-    assert texts[:3] == ["Ray: Global +Z (0.00, 0.00, 1.00)", "straight up", "No hit within 10 m"]
+    assert texts[:4] == ["Ray: Global +Z (0.00, 0.00, 1.00)", "straight up", "No hit within 10 m",
+                         "Unselected objects are not hit"]
 
 
 def test_panel_poll(addon):

@@ -9,7 +9,8 @@ way a user would, saving a screenshot at each stage: the sidebar on the add-on's
 cast button and what the casts leave on screen, the stale-result mark, F3 search and the redo
 panel, the preferences and a tab rename, a leak in the Datablocks panel, the purge confirmation
 and Ctrl+Z, the Leak Check of the cast and of a script, the lists, who uses a datablock, the
-history graph, F3 "leak" and the Text menu.
+history graph, F3 "leak" and the Text menu; and issue 23's: the undo of a cast that snapped,
+a cursor on a surface, the overlay at Resolution Scale 2, the table in a narrow sidebar.
 
 Every step waits for what it needs on screen (gui.py's waits: a region drawn, Blender seeing the
 pointer, a popup open, the screen still, a state reached), never a fixed delay.  It fails (exit
@@ -26,10 +27,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # gui.py and the steps beside it
 
+import steps_artist  # noqa: E402
 import steps_cast  # noqa: E402
 import steps_common  # noqa: E402
 import steps_monitor  # noqa: E402
 from gui import run  # noqa: E402
 
-run(steps_common.START + steps_cast.PLAN + steps_common.PREFERENCES + steps_monitor.PLAN
-    + steps_common.END)
+run(steps_common.START + steps_cast.PLAN + steps_artist.PLAN_CAST + steps_common.PREFERENCES
+    + steps_monitor.PLAN + steps_artist.PLAN_MONITOR + steps_common.END)

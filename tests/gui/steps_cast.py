@@ -1,6 +1,8 @@
 """GUI steps of the cast: the first cast with the defaults (a click on the sidebar button: View, a
 miss) and what it leaves on screen, the stale-result mark after a sidebar change, Cast Again and its
-overlay, F3 search, the redo panel and an F9 change (marked stale too)."""
+overlay, F3 search (a cast that changes nothing: no undo step), a cast that snaps and selects (an
+undo step: the redo panel and an F9 change, marked stale too; Ctrl+Z puts the cursor back and the
+result box follows; Ctrl+Shift+Z)."""
 import bpy
 
 from bpy_extras.view3d_utils import location_3d_to_region_2d
@@ -23,10 +25,11 @@ from gui import (
     view3d_area,
     wait_drawn,
 )
-from mathutils import Quaternion
-from steps_common import f3_search, last_operator_name, ran_through_ui, sidebar_click
+from mathutils import Quaternion, Vector
+from steps_common import f3_search, last_operator_name, ran_through_ui, sidebar_click, undo
 
 CAST_OPERATOR = "OBJECT_OT_bvh_cast_from_cursor"
+STEP_OPERATOR = "OBJECT_OT_bvh_cast_from_cursor_step"   # the same cast as an undo step
 # The sidebar's "Ray Cast from 3D Cursor" button: the first row of the first panel, this many
 # pixels below the top of the sidebar region (factory settings, UI scale 1).
 BUTTON_BELOW_REGION_TOP = 40
@@ -183,6 +186,16 @@ def step_return():
     key("Return")
 
 
+def _step_number():
+    return addon_module("cast.undo").step_of(bpy.context.scene)
+
+
+def _last_undoable():
+    """What F9 offers: the last registered operator with an undo step (Blender's rule)."""
+    return next((op for op in reversed(bpy.context.window_manager.operators)
+                 if {'REGISTER', 'UNDO'} <= set(op.bl_options)), None)
+
+
 def step_f3_check():
     last = last_operator_name()
     check(last == CAST_OPERATOR,
@@ -190,6 +203,66 @@ def step_f3_check():
     cast = bpy.context.window_manager.bvh_leakfree.cast
     check(getattr(cast, "hit", False), "the cast from F3 hit something")
     check(_stale_texts() == [], f"the F3 cast has the sidebar's settings ({_stale_texts()})")
+    # Issue 23.4: none of the casts so far changed anything: none is an undo step
+    offered = _last_undoable()
+    check(_step_number() == 0 and (offered is None or offered.bl_idname != STEP_OPERATOR),
+          f"the casts that changed nothing made no undo step (scene's cast step "
+          f"{_step_number()}, F9 offers {offered.bl_idname if offered else 'nothing'})")
+
+
+def step_snap_on():
+    """Issue 23.4: a cast that snaps the cursor and selects the hit changes something: an undo
+    step, with a redo panel."""
+    settings = _settings()
+    settings.snap_cursor = settings.select_hit = True
+    STATE["cursor_before_snap"] = bpy.context.scene.cursor.location.copy()
+    STATE["selected_before_snap"] = sorted(o.name for o in bpy.context.selected_objects)
+    STATE["box_before_snap"] = addon_module("cast.undo").snapshot(_cast_state())
+
+
+def step_snap_check():
+    cast = _cast_state()
+    cursor = bpy.context.scene.cursor.location
+    selected = sorted(o.name for o in bpy.context.selected_objects)
+    check(cast.hit and (cursor - Vector(cast.location)).length < 1e-4,
+          f"Snap Cursor moved the cursor to the hit ({tuple(cursor)}; {_report(cast)})")
+    check(selected == [cast.object_name],
+          f"Select Object made the hit the one selected object ({selected})")
+    check(_step_number() > 0, f"the cast is an undo step (scene's cast step {_step_number()})")
+    report = _report(cast)
+    check(report.index(" m away") < 40, f"the status bar's report keeps the distance: {report}")
+    STATE["cursor_after_snap"] = cursor.copy()
+    STATE["box_after_snap"] = addon_module("cast.undo").snapshot(cast)
+
+
+def _differing(a, b):
+    """The properties in which two snapshots of the result box differ (for a failure's message)."""
+    return {key: (a.get(key), b.get(key)) for key in set(a) | set(b) if a.get(key) != b.get(key)}
+
+
+def _cursor_at(name):
+    return (bpy.context.scene.cursor.location - STATE[name]).length < 1e-4
+
+
+def step_snap_undone_check():
+    undo_module = addon_module("cast.undo")
+    selected = sorted(o.name for o in bpy.context.selected_objects)
+    check(_cursor_at("cursor_before_snap"),
+          f"Ctrl+Z put the cursor back ({tuple(bpy.context.scene.cursor.location)})")
+    check(selected == STATE["selected_before_snap"], f"and the selection ({selected})")
+    now = undo_module.snapshot(_cast_state())
+    check(now == STATE["box_before_snap"],
+          f"and the result box shows what it showed before the cast "
+          f"({_differing(now, STATE['box_before_snap'])})")
+
+
+def step_snap_redone_check():
+    check(_cursor_at("cursor_after_snap"),
+          f"Ctrl+Shift+Z put the cursor at the hit again "
+          f"({tuple(bpy.context.scene.cursor.location)})")
+    now = addon_module("cast.undo").snapshot(_cast_state())
+    check(now == STATE["box_after_snap"],
+          f"and the result box shows the cast again ({_differing(now, STATE['box_after_snap'])})")
 
 
 def _hud():
@@ -223,40 +296,59 @@ def _hud_expanded():
 
 
 def step_redo_change():
-    """Issue 15.4, the other way round: Direction changed to View in the Adjust Last Operation
-    panel (its properties, then the redo it runs): the sidebar keeps Global -Z."""
-    bpy.context.window_manager.operators[-1].properties.direction = 'VIEW'
+    """Issue 15.4, the other way round: Direction changed to Cursor -Z in the Adjust Last
+    Operation panel (its properties, then the redo it runs): the sidebar keeps Global -Z."""
+    offered = _last_undoable()
+    check(offered is not None and offered.bl_idname == STEP_OPERATOR,
+          f"the redo panel is the cast's ({offered.bl_idname if offered else None})")
+    offered.properties.direction = 'CURSOR_NEG_Z'
     with context_override():
-        result = bpy.ops.ed.undo_redo()
+        # undo=True: as the panel's own redo (from Python, Blender would keep the redone cast
+        # out of the undo history)
+        result = bpy.ops.ed.undo_redo('EXEC_DEFAULT', True)
     check(result == {'FINISHED'}, f"the redo of the cast returned {result}")
 
 
 def step_redo_change_check():
     cast = _cast_state()
-    check(cast.direction == 'VIEW' and _settings().direction == 'GLOBAL_NEG_Z',
+    check(cast.direction == 'CURSOR_NEG_Z' and _settings().direction == 'GLOBAL_NEG_Z',
           f"F9 changed the cast ({cast.direction}), not the sidebar "
           f"({_settings().direction})")
     texts = _stale_texts()
-    check(texts == ["Made with other settings:", "Direction: View, now Global -Z"],
+    check(texts == ["Made with other settings:", "Direction: Cursor -Z, now Global -Z"],
           f"an F9 change marks the result as made with other settings ({texts})")
+    # the redo cast again, along the view: the cursor is where that hit is now
+    STATE["cursor_after_snap"] = bpy.context.scene.cursor.location.copy()
+    STATE["box_after_snap"] = addon_module("cast.undo").snapshot(cast)
+    check(_cursor_at("cursor_after_snap") and cast.hit
+          and (bpy.context.scene.cursor.location - Vector(cast.location)).length < 1e-4,
+          f"the redone cast snapped the cursor to its own hit ({_report(cast)}, cursor "
+          f"{tuple(bpy.context.scene.cursor.location)})")
 
 
 def step_restore_defaults():
-    """Back to the default Direction (View), so that the later pictures show default settings."""
-    _settings().property_unset("direction")
+    """Back to the default settings (Direction View, no snap or select), so that the later
+    pictures show them; every object selected again (in an undo step of its own)."""
+    for name in ("direction", "snap_cursor", "select_hit"):
+        _settings().property_unset(name)
+    with context_override():
+        bpy.ops.object.select_all(action='SELECT')
+        bpy.ops.ed.undo_push(message="GUI test: select all")
 
 
 def step_defaults_check():
     check(_settings().direction == 'VIEW', "the sidebar's Direction is View again")
-    if INTERACTIVE:     # the last cast is the F9 one, made with View
-        check(_stale_texts() == [], f"with the defaults back the result is current "
-                                    f"({_stale_texts()})")
+    if INTERACTIVE:     # the last cast is the F9 one, made with Cursor -Z (its redo)
+        check(_stale_texts() == ["Made with other settings:", "Direction: Cursor -Z, now View"],
+              f"with the defaults back the result is marked as made with others "
+              f"({_stale_texts()})")
 
 
 def _f3_cast():
-    """F3, the operator's name, Return: the cast through the interface, and what it shows."""
+    """F3, the operator's name, Return: the cast through the interface, and what it shows; then a
+    cast that snaps and selects: its redo panel, an F9 change, Ctrl+Z and Ctrl+Shift+Z."""
     if not INTERACTIVE:
-        print("gui: no X input or no ImageMagick: F3 typing and the redo panel skipped")
+        print("gui: no X input or no ImageMagick: F3 typing, the redo panel and undo skipped")
         return [step_f3_prepare]
     search, _popup = f3_search(OPERATOR_LABEL, "the cast", prepare=step_f3_prepare)
     note, ran = ran_through_ui(CAST_OPERATOR, f"F3 › '{OPERATOR_LABEL}' › Return")
@@ -265,6 +357,10 @@ def _f3_cast():
         *shot("03_f3_search"),
         note, step_return, ran,
         step_f3_check,
+        step_snap_on,
+        *cast_button_click("Snap Cursor and Select Object on"),
+        step_snap_check,
+        *shot("03a_snap_cast_status_bar"),
         Wait("the Adjust Last Operation panel shown (the cast's redo panel)", _hud_shown),
         _HUD.still("the Adjust Last Operation panel still"),
         step_redo_expand,
@@ -274,6 +370,61 @@ def _f3_cast():
         step_redo_change,
         step_redo_change_check,
         *shot("03c_redo_change_marks_result"),
+        *undo("the cursor where it was before the snapping cast",
+              lambda: _cursor_at("cursor_before_snap")),
+        step_snap_undone_check,
+        *shot("03d_undo_puts_the_cursor_back"),
+        *undo("the snapping cast", lambda: _cursor_at("cursor_after_snap"),
+              keys="ctrl+shift+z"),
+        step_snap_redone_check,
+    ]
+
+
+# --- 23.8: the overlay at Resolution Scale 2 ------------------------------------------------------
+def step_resolution_scale(scale):
+    """Resolution Scale SCALE; at 2 the sidebar and the navigation gizmos are hidden for the
+    picture (they would cover the sphere)."""
+    def step():
+        bpy.context.preferences.view.ui_scale = scale
+        space = view3d_area().spaces.active
+        space.show_region_ui = space.show_gizmo_navigate = scale == 1.0
+    step.__name__ = f"step_resolution_scale_{scale:g}"
+    return step
+
+
+def step_overlay_scaled_check():
+    """Head-on hit (the hero cast): on screen the glyph's ring and the hit's diamond are as many
+    pixels as at scale 1 times the interface scale, as Blender's own cursor grows."""
+    overlay = addon_module("cast.overlay")
+    area = view3d_area()
+    win_region, rv3d = region(area, 'WINDOW'), area.spaces.active.region_3d
+    cast = _cast_state()
+    scale = overlay.ui_scale()
+    check(scale >= 1.9, f"the interface scale is {scale:.2f} at Resolution Scale 2")
+    geometry = overlay.view_geometry(cast, win_region, rv3d)
+
+    def screen(point):
+        return location_3d_to_region_2d(win_region, rv3d, point)
+
+    center = screen(cast.ray_origin)
+    ring = [(screen(p) - center).length for p in geometry["glyph"][:2 * overlay.GLYPH_SEGMENTS]]
+    expected = overlay.GLYPH_RADIUS_PX * scale
+    check(0.9 * expected < min(ring) and max(ring) < 1.1 * expected,
+          f"the glyph's ring is {min(ring):.1f}-{max(ring):.1f} px ({expected:.1f} expected)")
+    check(cast.hit and len(geometry["marker"]) == 16,
+          "the hit is a double diamond (8 segments), not a ring")
+    check(overlay.label_text(cast).startswith(f"{cast.object_name}, "),
+          f"the hit's label: {overlay.label_text(cast)!r}")
+
+
+def overlay_at_resolution_scale_2():
+    return [
+        step_resolution_scale(2.0),
+        *wait_drawn("viewport", "the viewport at Resolution Scale 2"),
+        step_overlay_scaled_check,
+        *shot("02e_overlay_at_resolution_scale_2"),
+        step_resolution_scale(1.0),
+        *wait_drawn("viewport", "the viewport back at Resolution Scale 1"),
     ]
 
 
@@ -291,6 +442,7 @@ PLAN = [
     *cast_button_click("the cursor on the line of sight"),
     step_hero_check,
     *shot("02_cast_hit_overlay"),
+    *overlay_at_resolution_scale_2(),
     step_hero_done,
     step_sidebar_change,
     step_sidebar_change_check,

@@ -43,6 +43,8 @@ from gui import (
     window,
 )
 
+TAB = "Ray Cast"    # the sidebar tab's default name (issue 23.12: not "BVH")
+
 
 # --- Shared pieces ------------------------------------------------------------------------------
 def last_operator():
@@ -131,12 +133,13 @@ def close_popup(watch, what):
             watch.restored(f"{what} closed by Escape (the screen near the pointer as before it)")]
 
 
-def undo(what, done):
-    """Plan entries: Ctrl+Z with the pointer over the viewport; wait until DONE() says the undo
-    happened."""
+def undo(what, done, keys="ctrl+z"):
+    """Plan entries: Ctrl+Z (or KEYS, e.g. Ctrl+Shift+Z) with the pointer over the viewport; wait
+    until DONE() says the undo happened."""
     def step_ctrl_z():
-        key("ctrl+z")
-    return [*pointer_to_viewport(), step_ctrl_z, Wait(f"Ctrl+Z to bring back {what}", done)]
+        key(keys)
+    step_ctrl_z.__name__ = f"step_{keys.replace('+', '_')}"
+    return [*pointer_to_viewport(), step_ctrl_z, Wait(f"{keys} to bring back {what}", done)]
 
 
 def monitor_current(what):
@@ -202,6 +205,10 @@ def step_scene():
     space = area.spaces.active
     space.region_3d.view_distance = 14
     space.show_region_ui = True
+    # The scene made from Python is in no undo step yet: one, so that Ctrl+Z after a cast goes
+    # back to this scene (as after a user's own last edit), not to the factory one.
+    with context_override():
+        bpy.ops.ed.undo_push(message="GUI test scene")
 
 
 def _sidebar_category():
@@ -235,7 +242,7 @@ def step_prefs_open():
     STATE["prefs_area"] = area
     area.type = 'PREFERENCES'
     bpy.context.preferences.active_section = 'ADDONS'
-    bpy.context.window_manager.addon_search = "BVH"
+    bpy.context.window_manager.addon_search = "Leak-Free"
 
 
 def step_prefs_expand():
@@ -246,6 +253,14 @@ def step_prefs_expand():
 
 
 def step_prefs_check():
+    """Issue 23.11/23.12: the add-on is 'Leak-Free Ray Cast' in the list (not beside the BVH
+    motion-capture importer), Refresh Interval has a unit, the types' row says Shift+click."""
+    info = addon_utils.module_bl_info(addon_module())
+    check(info["name"] == "Leak-Free Ray Cast", f"the add-on's name in the list: {info['name']}")
+    settings = addon_module("monitor.settings")
+    check(settings.MonitorSettings.bl_rna.properties["interval"].unit == 'TIME_ABSOLUTE',
+          "Refresh Interval is shown in seconds")
+    check("Shift+click" in settings.TYPES_HEADING, f"the types' heading: {settings.TYPES_HEADING}")
     prefs = bpy.context.preferences.addons[ADDON].preferences
     check(prefs is not None and type(prefs).bl_idname == ADDON,
           f"the add-on preferences class is registered under the extension's module name "
@@ -276,8 +291,8 @@ def step_prefs_close():
 def step_tab_rename():
     """Issue 15.7: rename the sidebar tab in the preferences while the sidebar shows it."""
     ui = region(view3d_area(), 'UI')
-    check(ui.active_panel_category == "BVH", f"the sidebar shows the BVH tab "
-                                              f"({ui.active_panel_category})")
+    check(ui.active_panel_category == TAB, f"the sidebar shows the '{TAB}' tab "
+                                           f"({ui.active_panel_category})")
     bpy.context.preferences.addons[ADDON].preferences.sidebar_category = "Ray Tools"
 
 
@@ -344,7 +359,7 @@ START = [
                        "changed)")] if INTERACTIVE else []),
     step_install,
     step_scene,
-    Wait("the sidebar's tab 'BVH' chosen (possible once the sidebar is drawn with its tabs)",
+    Wait(f"the sidebar's tab '{TAB}' chosen (possible once the sidebar is drawn with its tabs)",
          _choose_tab),
     step_panels_check,
     *shot("01_sidebar"),
@@ -364,7 +379,7 @@ PREFERENCES = [
     step_tab_renamed_check("Ray Tools"),
     *shot("04b_sidebar_tab_renamed"),
     step_tab_restore,
-    wait_tab("BVH"),
-    step_tab_renamed_check("BVH"),
+    wait_tab(TAB),
+    step_tab_renamed_check(TAB),
 ]
 END = [step_finish]

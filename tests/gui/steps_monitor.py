@@ -93,6 +93,32 @@ def step_leak_check():
     check(orphans >= STATE["leaked"], f"the core counts {orphans} orphan meshes")
 
 
+def step_leak_check_under_the_red_row():
+    """Issue 23.2: the add-on's Leak Check under a red Meshes row says what it checked, and that
+    the table's growth is not the add-on's."""
+    result = _ui(bpy.ops.object.bvh_leak_check, 'EXEC_DEFAULT', iterations=5)
+    check(result == {'FINISHED'}, f"the Leak Check ran ({result})")
+    service = addon_module("monitor.service")
+    check(service.growth("meshes") >= STATE["leaked"] and addon_module("monitor.panels").is_alert(
+        "meshes"), f"the Meshes row is red (+{service.growth('meshes')})")
+    mon = bpy.context.window_manager.bvh_leakfree.monitor
+    lines = [text for text, _icon in addon_module("monitor.panels").leak_check_lines(
+        mon, table_grew=True)]
+    check(lines[0] == "Leak Check: Add-on's Cast"
+          and "The add-on's build + cast added no datablock" in lines
+          and any("is not the add-on's" in text for text in lines),
+          f"the Leak Check says what it checked ({lines})")
+    check(any(text.startswith("Blender memory ") for text in lines),
+          "and Blender's memory beside the RSS")
+
+
+def step_f3_purge_entries():
+    """Issue 23.10: F3 "purge" shows ours beside Blender's Purge Unused Data…: its name says it
+    lists what goes."""
+    names = addon_module("names")
+    check(names.PURGE_ALL == "List and Purge Orphans…", f"our purge's name: {names.PURGE_ALL}")
+
+
 def step_purge_invoke():
     """Purge All Orphans… as the button does: the confirmation opens at the pointer."""
     with context_override(view3d_area(), 'UI'):
@@ -147,6 +173,11 @@ def step_purge_check():
     check(redo is None or redo.bl_idname != "WM_OT_bvh_purge_orphans",
           f"no Adjust Last Operation panel offers the purge (F9 would offer "
           f"{redo.bl_idname if redo else 'nothing'})")
+
+
+def _last_undoable():
+    return next((op for op in reversed(bpy.context.window_manager.operators)
+                 if {'REGISTER', 'UNDO'} <= set(op.bl_options)), None)
 
 
 def step_undo_noted():
@@ -273,12 +304,20 @@ def rise(batch):
 def step_graph_check():
     history = addon_module("monitor.history")
     samples = list(history.history.samples)
-    totals = [total for _t, total, _rss in samples[-5:]]
+    totals = [sample[1] for sample in samples[-5:]]
     check(len(samples) >= 5 and totals == sorted(totals) and totals[-1] > totals[0],
           f"the history's last samples rise ({totals})")
     check(history.graph.icon_id != 0 and history.graph.renders > 0,
           f"the graph is a preview image (icon {history.graph.icon_id}, "
           f"{history.graph.renders} pictures drawn)")
+    # Issue 23.9: each half says what it shows and its scale from zero; Blender's own memory
+    lines = [text for text, _icon in addon_module("monitor.panels").history_lines(
+        history.history.span(samples[-1][0]))]
+    check(lines[0].startswith("Upper half: datablocks in the rows above, 0 to ")
+          and any(text.startswith("Lower half: Blender memory, 0 to ") for text in lines),
+          f"the graph's scales are named ({lines[:3]})")
+    check(all(sample[3] is not None and sample[3] > 0 for sample in samples[-5:]),
+          "the history samples Blender's own memory")
     for name in ("meshes", "materials", "images", "node_groups"):   # close the lists
         _ui(bpy.ops.wm.bvh_datablock_list, 'EXEC_DEFAULT', collection=name, action='TOGGLE')
     _scroll_sidebar(top=True, pages=1)
@@ -299,7 +338,7 @@ def step_menus_check():
     text_menu = [getattr(fn, "__qualname__", "") for fn in
                  bpy.types.TEXT_MT_text._dyn_ui_initialize()]
     check("draw_cleanup_entries" in cleanup, "File › Clean Up has the Leak Check entries")
-    check("draw_text_menu_entry" in text_menu, "Text › has 'Leak Check This Script…'")
+    check("draw_text_menu_entry" in text_menu, "Text › has 'Leak Check: Script…'")
     _scroll_sidebar(top=True)
 
 
@@ -338,6 +377,11 @@ def _f9_and_undo():
         print("gui: no X input or no ImageMagick: F9 and Ctrl+Z after the purge skipped")
         return []
     opening, f9_popup = popup("the F9 popup", lambda: key("F9"))
+    # The casts that changed something were undone and redone, which empties Blender's list of
+    # operators: F9 may have nothing to offer (then no popup opens), and never the purge.
+    opening[-1] = Wait("the F9 popup on screen, or nothing for F9 to offer",
+                       lambda: _last_undoable() is None or f9_popup._changed(),
+                       detail=f9_popup._detail)
     return [
         *pointer_to_viewport(), *opening,
         *shot("06b_f9_offers_no_purge"),
@@ -366,11 +410,16 @@ def _f3_leak_and_text_menu():
     if not INTERACTIVE:
         return []
     search, search_popup = f3_search("leak", "the Leak Check")
+    purge, purge_popup = f3_search("purge", "our purge and Blender's",
+                                   prepare=step_f3_purge_entries)
     opening, menu = popup("the Text menu", step_text_menu)
     return [
         *search,
         *shot("11_f3_leak"),
         *close_popup(search_popup, "the F3 search popup"),
+        *purge,
+        *shot("11b_f3_purge"),
+        *close_popup(purge_popup, "the F3 search popup"),
         step_pointer_to_text, wait_pointer("over the Text editor"),
         *opening,
         *shot("12_text_menu_leak_check"),
@@ -383,6 +432,8 @@ PLAN = [
     step_leak_check,
     monitor_current("the leaked meshes"),
     *shot("05_datablocks_leak"),
+    step_leak_check_under_the_red_row,
+    *shot("05b_leak_check_under_a_red_row"),
     *_purge_through_the_confirmation(),
     *_f9_and_undo(),
     step_cast_leak_check,

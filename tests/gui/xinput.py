@@ -113,3 +113,10 @@ def click(button=1):
     xtst.XTestFakeButtonEvent(display, button, 1, 0)
     xtst.XTestFakeButtonEvent(display, button, 0, 0)
     x11.XSync(display, 0)
+
+
+def button(pressed, number=1):
+    """Press (``pressed``) or release a pointer button, e.g. to drag: press, move, release."""
+    x11, xtst, display = _open()
+    xtst.XTestFakeButtonEvent(display, number, 1 if pressed else 0, 0)
+    x11.XSync(display, 0)
