@@ -20,7 +20,6 @@ started while one runs (a script running the Leak Check on itself would never en
 Menu entries (F3 finds them under "leak"): File › Clean Up (both) and the Text Editor's Text menu.
 """
 import builtins
-import contextlib
 import sys
 import time
 import traceback
@@ -37,75 +36,13 @@ from ..names import LEAK_CHECK, LEAK_CHECK_SCRIPT, label
 from ..utils import get_preferences, reports_errors, runtime_state
 from . import service
 from .operators import undo_step
+from .runs import Progress, Stopped, one_at_a_time, stop_text, watch_loads
 from .state import store_leak_check
 
 __all__ = ("OBJECT_OT_bvh_leak_check", "WM_OT_bvh_leak_check_script", "report_lines",
            "draw_cleanup_entries", "draw_text_menu_entry", "register", "unregister")
 
 NAMES_IN_LINES = 3
-RUNNING_MESSAGE = ("a leak check is running already (a script cannot start one: it would run "
-                   "itself again and again)")
-_running = []     # the leak check under way (at most one), see _one_at_a_time
-
-
-@contextlib.contextmanager
-def _one_at_a_time():
-    """Refuse a second leak check while one runs (``ValueError``: reported in one line)."""
-    if _running:
-        raise ValueError(RUNNING_MESSAGE)
-    _running.append(True)
-    try:
-        yield
-    finally:
-        _running.clear()
-
-
-class Stopped(Exception):
-    """The check was stopped from outside the work it runs: Ctrl+C, ``sys.exit()``."""
-
-
-def _stop_text(ex, runs):
-    how = "Ctrl+C" if isinstance(ex, KeyboardInterrupt) else "sys.exit()"
-    return f"stopped by {how} after {count(runs, 'run')}"
-
-
-class _Progress:
-    """The window manager's progress bar, read from the context at each call (a script may load
-    a file, which replaces the window manager)."""
-
-    def __init__(self, context, total):
-        self.context = context
-        self._call("progress_begin", 0, total)
-
-    def _call(self, name, *args):
-        wm = self.context.window_manager
-        if wm is not None:
-            with contextlib.suppress(ReferenceError):
-                getattr(wm, name)(*args)
-
-    def update(self, value):
-        self._call("progress_update", value)
-
-    def end(self):
-        self._call("progress_end")
-
-
-@contextlib.contextmanager
-def _watch_loads():
-    """``[count]`` of files loaded while the block runs (a handler of its own, removed after)."""
-    loads = [0]
-
-    @bpy.app.handlers.persistent
-    def loading(*_args):
-        loads[0] += 1
-
-    handlers = bpy.app.handlers.load_pre
-    handlers.append(loading)
-    try:
-        yield loads
-    finally:
-        if loading in handlers:
-            handlers.remove(loading)
 
 
 def report_lines(report, runs):
@@ -194,14 +131,14 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
         prefs = get_preferences(context)
         if prefs is None:
             raise ValueError("the add-on is not enabled (its cast settings are missing)")
-        with _one_at_a_time():
+        with one_at_a_time():
             return self._check(context, inputs_of(prefs.cast))
 
     def _check(self, context, cast):
         """``cast``: the cast's inputs (never snaps or selects: the scene stays)."""
         started = time.perf_counter()
         baseline, done, ray, stopped = Baseline(), 0, None, ""
-        progress = _Progress(context, self.iterations)
+        progress = Progress(context, self.iterations)
         try:
             with leak_guard(raise_on_leak=False) as report:
                 try:
@@ -212,7 +149,7 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
                             baseline.take()
                         progress.update(done)
                 except (KeyboardInterrupt, SystemExit) as ex:
-                    stopped = _stop_text(ex, done)
+                    stopped = stop_text(ex, done)
         except CastError as ex:
             self.report({'ERROR'}, f"{LEAK_CHECK}: {ex}")
             return {'CANCELLED'}
@@ -254,7 +191,7 @@ def _run(code, text_name, run, runs):
     try:
         exec(code, namespace)   # noqa: S102 - the user's own script, run on the user's click
     except (KeyboardInterrupt, SystemExit) as ex:
-        raise Stopped(_stop_text(ex, run - 1)) from None
+        raise Stopped(stop_text(ex, run - 1)) from None
     except Exception as ex:
         traceback.print_exc(file=sys.stderr)
         frames = [f for f in traceback.extract_tb(ex.__traceback__) if f.filename == text_name]
@@ -320,7 +257,7 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context):
-        with _one_at_a_time():
+        with one_at_a_time():
             return self._check(context)
 
     def _check(self, context):
@@ -340,9 +277,9 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
         started = time.perf_counter()
         baseline, error, done, stopped = Baseline(), "", 0, ""
         undo_step(context, f"Before {label(LEAK_CHECK_SCRIPT)}")
-        progress = _Progress(context, runs)
+        progress = Progress(context, runs)
         try:
-            with _watch_loads() as loads, leak_guard(raise_on_leak=False) as report:
+            with watch_loads() as loads, leak_guard(raise_on_leak=False) as report:
                 for run in range(1, runs + 1):
                     try:
                         _run(code, name, run, runs)

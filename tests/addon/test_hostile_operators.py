@@ -116,7 +116,7 @@ def test_ctrl_c_in_any_operator_is_one_line(addon, monkeypatch, capfd):
     monkeypatch.setattr(service, "reset_baseline", interrupted)
     assert bpy.ops.wm.bvh_reset_baseline() == {'CANCELLED'}
     out = capfd.readouterr().out
-    assert "Reset Datablock Baseline: stopped by Ctrl+C" in out
+    assert "Reset Baseline: stopped by Ctrl+C" in out
     assert "Traceback" not in out
 
 
