@@ -41,6 +41,7 @@ from .core import cache as _cache
 from .core import camera as _camera
 from .core import embree as _embree
 from .core import handles as _handles
+from .core import watch as _watch
 from .core.blenderproc import create_bvh_tree_multi_objects
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, Visibility, build
 from .core.datablocks import DatablockCount, datablock_counts, orphans, purge_orphans, purge_preview
@@ -188,7 +189,8 @@ def shutdown():
     Raises:
         Nothing.
     """
-    _cache.shutdown()
+    _cache.clear()
+    _watch.remove_hooks()   # the next build adds the change watch again, as "unknown changes"
     _embree.release()
     _handles.forget_stale()
 

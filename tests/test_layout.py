@@ -217,6 +217,41 @@ def test_no_module_over_400_lines():
     assert long == {}
 
 
+# --- The change watch is the core's only runtime hook ---------------------------------------------
+HOOK_OWNER = "core.watch"
+
+
+def touches_app_handlers(source):
+    """Lines of ``source`` that reach ``bpy.app.handlers`` (an attribute chain ending in
+    ``app.handlers``, or an import of ``bpy.app.handlers``)."""
+    return [node.lineno for node in ast.walk(ast.parse(source)) if _reaches_handlers(node)]
+
+
+def _reaches_handlers(node):
+    if isinstance(node, ast.Attribute):
+        return (node.attr == "handlers" and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "app")
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "bpy.app.handlers" or (
+            node.module == "bpy.app" and any(alias.name == "handlers" for alias in node.names))
+    if isinstance(node, ast.Import):
+        return any(alias.name == "bpy.app.handlers" for alias in node.names)
+    return False
+
+
+def test_only_the_change_watch_touches_app_handlers_in_the_core():
+    touching = {name: lines for name, path in MODULES.items() if _part(name) == "core"
+                and (lines := touches_app_handlers(path.read_text(encoding="utf-8")))}
+    assert set(touching) == {HOOK_OWNER}, touching
+    # the check sees each way in
+    assert touches_app_handlers("import bpy\nbpy.app.handlers.load_post.append(f)") == [2]
+    assert touches_app_handlers("from bpy.app.handlers import persistent") == [1]
+    assert touches_app_handlers("handlers = bpy.app.handlers") == [1]
+    assert touches_app_handlers("from bpy.app import handlers") == [1]
+    assert touches_app_handlers("bpy.app.timers.register(f)") == []
+    assert touches_app_handlers("from bpy.app import timers") == []
+
+
 # --- The benchmark tool (tools/bench/) ----------------------------------------------------------
 BENCH_DIR = PACKAGE_DIR.parent / "tools" / "bench"
 BENCH_MODULES = _modules(BENCH_DIR)

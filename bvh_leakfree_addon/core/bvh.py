@@ -8,6 +8,7 @@ Level 2: world-space bounding boxes of every contributing object or instance, in
 space, nearest box first, stopping when the next box starts beyond the best hit (the way
 ``Scene.ray_cast`` works).
 
+A build is planned and finished by ``fastpath``, gathered by ``gather`` (see ``SceneBVH._build``).
 The queries are in ``queries``.  ``SceneBVH.tree`` (one world-space ``BVHTree`` over all
 triangles) is built on first access.  Batches of rays (``ray_cast_many``, ``cast_camera``,
 ``visibility``) go to a backend (``backends``): the object-space trees (``rays``) or an Embree
@@ -19,10 +20,10 @@ import bpy
 
 import numpy as np
 
-from . import cache, fastpath, gather, handles, merge, validate
+from . import fastpath, gather, handles, merge, validate
 from .queries import Queries
 from .results import BuildStats, Hit, RayResults
-from .toplevel import boxes_of, make_top_level
+from .toplevel import make_top_level
 from .visibility import Visibility
 
 __all__ = ("build", "SceneBVH", "Hit", "BuildStats", "RayResults", "Visibility")
@@ -81,6 +82,27 @@ def build(objects, depsgraph=None, *, evaluated=True, instances=True, epsilon=0.
     live = depsgraph if depsgraph is not None else bpy.context.evaluated_depsgraph_get()
     bvh._build(live, reuse=reuse, progress=progress)
     return bvh
+
+
+def _gather(plan, progress):
+    """``(items, builder, instancers)`` of the build ``plan``: the last build's rows with their
+    matrices read again when only transforms changed (``plan.moved``; no builder), else every
+    object walked."""
+    moved = plan.moved
+    items = gather.moved_items(moved, plan.depsgraph) if moved is not None else None
+    if items is not None:
+        plan.stats.objects_skipped.extend(moved.skipped)
+        plan.stats.meshes_reused = len(moved.trees)
+        plan.stats.transforms_only = True
+        return items, None, {}
+    plan.moved = None
+    evaluated, instances, epsilon = plan.flags
+    try:
+        return gather.gather(plan.objects, plan.depsgraph, evaluated, instances, epsilon,
+                             plan.reuse, plan.stats, progress)
+    except ReferenceError:
+        validate.check_objects(plan.objects)   # names the deleted object (or stale reference)
+        raise
 
 
 class SceneBVH(Queries):
@@ -145,81 +167,39 @@ class SceneBVH(Queries):
 
     # -- building -----------------------------------------------------------------------------
     def _build(self, depsgraph, reuse=True, progress=None, drop_deleted=False):
-        """Build from the live ``depsgraph`` (the one given to ``build()``, or proven alive by
-        ``handles``)."""
-        start = time.perf_counter()
-        deleted = []
-        if drop_deleted:   # update(): objects deleted since the last build leave the BVH
-            objects, deleted, refetched = validate.live_objects(self._input)
-            if deleted or refetched:
-                self._input = objects
-                self._raw_input = None   # no longer the caller's list: never adopted for it
-        objects = self._input            # validated by _init; liveness is checked while gathering
-        evaluated, instances, epsilon = self._flags
-        stamp_arg = self._dg.for_stamp(depsgraph)
-        # read before gathering: whatever changes from now on bumps the count
-        stamp = fastpath.stamp_now(stamp_arg) if evaluated else None
-        stats = BuildStats()
-        stats.objects_skipped.extend((name, "deleted since the last build") for name in deleted)
-        # Box arrays of earlier builds can be reused (a transforms-only rebuild); the latest
-        # build itself is let go, so that trees only it used are freed before new ones are built.
-        recent = cache.recent_build()
-        earlier = [boxes_of(state.top) for state in (self._state, recent) if state is not None]
-        previous = self._state if self._state is not None else (
-            recent if fastpath.same_inputs(self._raw_input, recent) else None)
-        movable = previous.movable if reuse and not deleted and fastpath.movable(
-            previous, stamp, self._flags) else None
-        del recent, previous
-        cache.forget_recent()
-        cache.next_generation()
-        items = gather.moved_items(movable, depsgraph) if movable is not None else None
-        if items is not None:      # only transforms changed: the last build's rows, new matrices
-            builder, instancers = None, {}
-            stats.objects_skipped.extend(movable.skipped)
-            stats.meshes_reused = len(movable.trees)
-            stats.transforms_only = True
-        else:
-            movable = None
-            try:
-                items, builder, instancers = gather.gather(objects, depsgraph, evaluated,
-                                                           instances, epsilon, reuse, stats,
-                                                           progress)
-            except ReferenceError:
-                validate.check_objects(objects)   # names the deleted object (or stale reference)
-                raise
-            if (stamp is not None and not instancers and not items.any_instances
-                    and builder.rows is not None and not builder.saw_edit_mode):
-                movable = fastpath.Movable(
-                    objs=tuple(items.objs), entries=tuple(items.entries), keys=tuple(items.keys),
-                    uids=objects.uids()[items.src], skipped=tuple(stats.objects_skipped[len(
-                        deleted):]))
-        top, used = make_top_level(items, stats, earlier)
-        stats.embree_fallback = top.float32_frame.reason
-        for obj in objects if instancers else ():
-            if obj.as_pointer() in instancers and obj.as_pointer() not in used:
-                stats.objects_skipped.append((obj.name, gather.no_geometry_reason(obj, depsgraph)))
-        stats.objects_used = len(used)
-        cache.evict()
-        stats.instances = len(top)
-        stats.trees = len({id(e) for e in top.entries})
-        stats.triangles = int(sum(e.triangles for e in top.entries))
-        stats.reused = stats.meshes_rebuilt == 0
-        stats.build_seconds = time.perf_counter() - start
-        if stamp is None or (builder is not None and builder.saw_edit_mode) or \
-                stamp != fastpath.stamp_now(stamp_arg):
-            stamp = None
-        # what later queries cannot re-read: a foreign depsgraph (no view layer's own) is never
-        # used again, and find_nearest under non-uniform scale needs the build's triangles
-        rows = None if self._dg.foreign else np.nonzero(~top.similar)[0]
-        if rows is None or len(rows):
-            merge.ensure_arrays(top, objects, depsgraph, rows)
-        state = fastpath.BuildState(inputs=self._raw_input, objects=objects, evaluated=evaluated,
-                                    instances=instances, epsilon=epsilon, stamp=stamp, top=top,
-                                    stats=stats, movable=movable if stamp is not None else None)
-        self._set_state(state)
-        fastpath.remember(state)
+        """One build from the live ``depsgraph`` (the one given to ``build()``, or proven alive by
+        ``handles``): plan (what the fast path lets go unread) → gather (each row's tree and
+        world matrix) → top level (immutable arrays) → finish (the cache's eviction, the stats,
+        the state the fast path keeps)."""
+        plan = fastpath.plan(self._state, self._raw_input, self._input, self._flags,
+                             self._dg.for_stamp(depsgraph), depsgraph, reuse, drop_deleted,
+                             time.perf_counter())
+        self._input, self._raw_input = plan.objects, plan.inputs
+        items, builder, instancers = _gather(plan, progress)
+        top = self._top_level(plan, items, instancers)
+        rows = fastpath.rows_to_keep(plan, items, builder, instancers)
+        self._set_state(fastpath.finish(plan, top, builder is not None and builder.saw_edit_mode,
+                                        rows))
         if progress is not None:
             progress(1.0)
+
+    def _top_level(self, plan, items, instancers):
+        """The immutable top level of ``items``; instancers that gave no geometry say why; the
+        triangles later queries cannot read again are read now: all of them for a foreign
+        depsgraph (no view layer's own: never used again), else those ``find_nearest`` needs under
+        non-uniform scale."""
+        stats = plan.stats
+        top, used = make_top_level(items, stats, plan.earlier)
+        stats.embree_fallback = top.float32_frame.reason
+        for obj in plan.objects if instancers else ():
+            if obj.as_pointer() in instancers and obj.as_pointer() not in used:
+                stats.objects_skipped.append(
+                    (obj.name, gather.no_geometry_reason(obj, plan.depsgraph)))
+        stats.objects_used = len(used)
+        rows = None if self._dg.foreign else np.nonzero(~top.similar)[0]
+        if rows is None or len(rows):
+            merge.ensure_arrays(top, plan.objects, plan.depsgraph, rows)
+        return top
 
     def update(self, *, reuse=True, progress=None):
         """Follow the scene: rebuild what changed since the build (nothing, when nothing did).

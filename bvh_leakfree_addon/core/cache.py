@@ -1,41 +1,38 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The geometry cache: object-space trees reused across builds, and the proof that they are current.
+"""The geometry cache: object-space trees reused across builds, each under a key that proves it
+current.  Builds find a tree with :func:`lookup` and keep a new one with :func:`store`.
 
 How a cached tree is proven current (nothing written into any data, no guessing from memory
 addresses alone):
 
 * Evaluated meshes: the key is the evaluated mesh's address and the *geometry stamp* of the object
-  whose geometry it is (:func:`evaluated_key`), which the change watch (``watch``) renews whenever
-  Blender re-makes that object's evaluated geometry (an edit of any kind, a modifier, shape key or
-  geometry-node input, a swapped mesh, a dependency, an animated frame) and never reuses.  So an
+  whose geometry it is (:func:`evaluated_key`, the one place it is spelt), which the change watch
+  (``watch``) renews whenever Blender re-makes that object's evaluated geometry (an edit of any
+  kind, a modifier, shape key or geometry-node input, a swapped mesh, a dependency, an animated
+  frame) and never reuses.  So an
   edit always misses the cache, even when the evaluated mesh keeps its address (5.3 keeps it, and
   reports ``session_uid`` 0 for it: ``compat``).  A transform change does not touch the stamp: no
-  mesh work is done.  The vertex/polygon/corner counts are checked too.
+  mesh work is done.  The vertex, polygon and corner counts are in the key too.
 * Everything else (curves, text, metaballs, surfaces, meshes in edit mode, ``evaluated=False``): the
-  tree is keyed on a digest of the triangles themselves, read with ``to_mesh()``.
+  tree is keyed on a digest of the triangles themselves, read with ``to_mesh()``
+  (``geometry.content_key``).
 
 Entries of geometry that no longer exists (the object's geometry was rebuilt, or the object was
 deleted) are dropped after the build that no longer used them, entries unused for a few builds
 too, and the least recently used ones while the cache is over its limit in bytes
-(:func:`set_limit`); :func:`clear` drops everything, :func:`shutdown` also removes the change
-watch.
+(:func:`set_limit`); :func:`clear` drops everything.
 
-The latest full build is kept here for the fast paths (``fastpath``: :func:`remember_build`).
-Other memories of the core (the BlenderProc drop-in's) register with :func:`add_holder`.
+Other memories of the core register with :func:`add_holder`, so that :func:`clear` empties them
+and :func:`size` counts them: the fast path's latest build (``fastpath``), the BlenderProc drop-in's
+latest tree (``blenderproc_memory``).
 """
-from . import watch
+__all__ = ("evaluated_key", "lookup", "store", "drop_replaced", "touch", "touch_all", "evict",
+           "resized", "add_holder", "discard", "clear", "size", "set_limit", "limit",
+           "next_generation")
 
-__all__ = ("evaluated_key", "lookup_marked", "store_marked", "lookup", "store",
-           "drop_replaced", "touch", "evict", "resized", "add_holder",
-           "discard", "clear", "shutdown", "size", "set_limit", "limit", "generation",
-           "remember_build", "recent_build", "forget_recent")
-
-_entries = {}
-ENTRIES = _entries  # the same dict, read directly by the gatherer's inlined lookup (never rebound)
+_entries = {}       # key -> GeomEntry
 _by_owner = {}      # owner (see drop_replaced) -> keys of the entries built for it
-OWNERS = _by_owner  # the same dict, read by the gatherer's inlined store (never rebound)
 _replaced_many = set()  # owners with several trees a build (geometry nodes) rebuilt this build
-_recent = None      # fastpath.BuildState of the latest full build, see remember_build
 _holders = []       # (size, clear) of other memories the cache reports and clears (add_holder)
 _generation = 0
 KEEP_GENERATIONS = 8          # entries unused for this many builds are dropped
@@ -43,37 +40,17 @@ DEFAULT_LIMIT_BYTES = 1 << 30   # least recently used entries go first beyond th
 _limit_bytes = DEFAULT_LIMIT_BYTES
 
 
-def check_of(data):
-    return (data.as_pointer(), len(data.vertices), len(data.polygons), len(data.loops))
+def evaluated_key(address, stamp, vertices, polygons, corners, epsilon):
+    """The cache key of an evaluated mesh's tree: the mesh's address (``as_pointer()``), the
+    geometry stamp of the object whose geometry it is (``watch.stamp_of``; for geometry nodes'
+    pieces, the instancer's), its vertex, polygon and corner counts, and the tree's epsilon."""
+    return ("evaluated", address, stamp, vertices, polygons, corners, epsilon)
 
 
-def evaluated_key(data, pointer):
-    """Cache key of evaluated mesh ``data``, the geometry of the object with ``as_pointer()``
-    ``pointer`` (an instancer for geometry its nodes made): its address and that object's
-    geometry stamp (call ``watch.geometry_stamps()`` first)."""
-    return ("evaluated", data.as_pointer(), watch.stamp_of(pointer))
-
-
-def lookup_marked(data, pointer, epsilon, check=None):
-    """The cached entry proven current for evaluated mesh ``data`` of the object ``pointer`` (see
-    :func:`evaluated_key`), or None (``check``: ``check_of(data)`` when the caller has it)."""
-    entry = _entries.get(evaluated_key(data, pointer))
-    if entry is None or entry.epsilon != epsilon or \
-            entry.check != (check if check is not None else check_of(data)):
-        return None
-    return entry
-
-
-def store_marked(data, pointer, entry, owner, check=None, source=None):
-    """Remember ``entry`` for evaluated mesh ``data`` of the object ``pointer`` (see
-    :func:`evaluated_key`), built for ``owner`` (see :func:`drop_replaced`) from the geometry of
-    ``source`` (see :func:`store`)."""
-    entry.check = check if check is not None else check_of(data)
-    store(evaluated_key(data, pointer), entry, owner, source)
-
-
-def lookup(key):
-    return _entries.get(key)
+#: ``lookup(key)``: the tree cached under ``key`` (:func:`evaluated_key` or
+#: ``geometry.content_key``), or None.  The key proves the tree current, so a lookup is one read
+#: of the store (the dict's own ``get``: the walk calls it for every object).
+lookup = _entries.get
 
 
 def drop_replaced(owner):
@@ -88,8 +65,10 @@ def drop_replaced(owner):
     if owner[1] == "generated":
         _replaced_many.add(owner)
         return
-    for key in [k for k in _by_owner.get(owner, ()) if _entries[k].last_used < _generation]:
-        _delete(key)
+    keys = _by_owner.get(owner)
+    if keys:
+        for key in [k for k in keys if _entries[k].last_used < _generation]:
+            _delete(key)
 
 
 def store(key, entry, owner, source=None):
@@ -137,12 +116,15 @@ def _deleted(obj):
 
 
 def touch(entry):
+    """``entry`` is used by the build under way (kept by :func:`evict`)."""
     entry.last_used = _generation
 
 
-def generation():
-    """The current build's generation (what :func:`touch` stamps)."""
-    return _generation
+def touch_all(entries):
+    """:func:`touch` each of ``entries`` (a moves-only rebuild reuses every tree of the last)."""
+    generation = _generation
+    for entry in entries:
+        entry.last_used = generation
 
 
 def next_generation():
@@ -211,13 +193,11 @@ def discard(entries):
 
 
 def clear():
-    """Forget every cached tree and the latest build (the next build starts cold), and empty the
-    registered holders (:func:`add_holder`)."""
-    global _recent
+    """Forget every cached tree (the next build starts cold), and empty the registered holders
+    (:func:`add_holder`)."""
     _entries.clear()
     _by_owner.clear()
     _replaced_many.clear()
-    _recent = None
     for _size, empty in _holders:
         empty()
 
@@ -229,13 +209,6 @@ def add_holder(size, empty):
         _holders.append((size, empty))
 
 
-def shutdown():
-    """:func:`clear`, and remove the change watch (the next build adds it again, as "unknown
-    changes")."""
-    clear()
-    watch.remove_hooks()
-
-
 def size():
     """(trees, triangles, bytes) currently cached (the object-space trees and the holders')."""
     trees, triangles = len(_entries), sum(e.triangles for e in _entries.values())
@@ -244,22 +217,3 @@ def size():
         more = measure()
         trees, triangles, nbytes = trees + more[0], triangles + more[1], nbytes + more[2]
     return trees, triangles, nbytes
-
-
-def forget_recent():
-    """Stop holding the latest full build (a new full build is starting: the trees only that
-    build used must not stay alive through this one)."""
-    global _recent
-    _recent = None
-
-
-def remember_build(state):
-    """Keep the latest full build (a ``fastpath.BuildState``) so ``build()`` with the same object
-    list can adopt it when nothing changed."""
-    global _recent
-    _recent = state
-
-
-def recent_build():
-    """The latest full build's ``BuildState``, or None."""
-    return _recent

@@ -2,17 +2,16 @@
 """Gathering: every contributing object and instance with its object-space tree and world matrix.
 
 The top level being gathered is :class:`Items` (parallel lists, one row per object or instance);
-:class:`Builder` finds each row's tree in the cache (proven current, see ``cache``) or builds it.
-This is the hot loop of a build: per-object Python work is kept minimal (each value read once),
-world matrices and the bounds of new trees are read for all objects at once where Blender allows
-it (``viewlayer``), numpy work goes to ``toplevel``.
+:class:`Builder` finds each row's tree in the cache (``cache.lookup``, under a key that proves it
+current) or builds it and keeps it there (``cache.store``).  This is the hot loop of a build:
+per-object Python work is kept minimal (each value read once), world matrices and the bounds of
+new trees are read for all objects at once where Blender allows it (``viewlayer``), numpy work
+goes to ``toplevel``.
 """
 import operator
 
-from mathutils.bvhtree import BVHTree
-
 from . import cache, geometry, validate, viewlayer, watch
-from .geometry import GEOMETRY_TYPES, GeomEntry
+from .geometry import GEOMETRY_TYPES
 from .instances import has_instances, has_nodes_modifier, walk_instances
 from .toplevel import Items
 
@@ -53,6 +52,9 @@ class Builder:
         self.pending_bounds = []
         self.saw_edit_mode = False  # edit-mode geometry can change without any depsgraph update
         self.rows = None            # viewlayer.Rows of the input objects, when batch reads work
+        # the change watch's geometry stamps (read once: it is put back first if Blender dropped
+        # it, which re-makes every stamp)
+        self.stamps, self.base_stamp = watch.geometry_stamps()
 
     def entry_for(self, src_eval, src_orig, pointer, source, defer_bounds=None):
         """The object-space tree of ``src_eval``'s geometry (an evaluated or temporary instance
@@ -68,7 +70,7 @@ class Builder:
         if self.evaluated and src_eval.type == 'MESH':
             data = src_eval.data
             if not data.is_editmode:
-                return self._entry_marked(src_eval, data, pointer, owner, source, defer_bounds)
+                return self.mesh_entry(src_eval, data, pointer, owner, source, defer_bounds)
             self.saw_edit_mode = True
         elif src_eval.original.mode != 'OBJECT':
             self.saw_edit_mode = True
@@ -76,26 +78,30 @@ class Builder:
         use_eval = self.evaluated or src_eval.type == 'META'
         return self._entry_converted(src_eval if use_eval else src_orig, owner, source)
 
-    def _entry_marked(self, src_eval, data, pointer, owner, source, defer_bounds):
-        check = cache.check_of(data)
-        entry = cache.lookup_marked(data, pointer, self.epsilon, check)
-        if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
-            # reuse=False still shares within this build
-            cache.touch(entry)
-            seen = self.entries_seen
-            if id(entry) not in seen:
-                seen[id(entry)] = entry
-                self.stats.meshes_reused += 1
-            return entry
-        if check[2] == 0:    # no polygons
+    def mesh_entry(self, src_eval, data, pointer, owner, source, defer_bounds=None):
+        """The tree of the evaluated mesh ``data`` of ``src_eval`` (not in Edit Mode): the cached
+        one when its key (``cache.evaluated_key``: address, the geometry stamp of the object
+        ``pointer``, counts, epsilon) finds one, else built now (``BVHTree.FromObject``) and
+        cached for ``owner`` and ``source`` (see :meth:`entry_for`).  None without faces."""
+        npoly = len(data.polygons)
+        nloop = len(data.loops)
+        key = cache.evaluated_key(data.as_pointer(), self.stamps.get(pointer, self.base_stamp),
+                                  len(data.vertices), npoly, nloop, self.epsilon)
+        entry = cache.lookup(key)
+        seen = self.entries_seen
+        if entry is not None and (self.use_cache or id(entry) in seen):
+            return self._reused(entry)     # reuse=False still shares within this build
+        if npoly == 0:
             return None
         cache.drop_replaced(owner)
         entry = geometry.entry_from_object(src_eval, self.depsgraph, data, self.epsilon,
-                                           bounds=defer_bounds is None)
+                                           bounds=defer_bounds is None, counts=(npoly, nloop))
         if entry.bmin is None:
             self.pending_bounds.append((entry, data, defer_bounds))
-        cache.store_marked(data, pointer, entry, owner, check, source)
-        return self._rebuilt(entry)
+        cache.store(key, entry, owner, source)
+        seen[id(entry)] = entry          # as _rebuilt does (one call less per new tree)
+        self.stats.meshes_rebuilt += 1
+        return entry
 
     def finish(self):
         """Complete deferred work (bounds of new trees) while the evaluated meshes are current.
@@ -183,7 +189,6 @@ def _triangles(src):
 def gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats, progress):
     """Every contributing object and instance with its tree and world matrix (the hot loop:
     keep per-object Python work minimal, numpy work goes to ``toplevel``)."""
-    watch.geometry_stamps()     # the watch that stamps geometry changes is in place
     builder = Builder(depsgraph, evaluated, epsilon, use_cache, stats)
     items = Items()
     instancers = {}
@@ -226,35 +231,25 @@ def moved_items(movable, depsgraph):
     items.uids = movable.uids
     items.instancers = [None] * len(items.objs)
     items.batch = rows.matrices()
-    generation = cache.generation()
-    for entry in movable.trees:
-        entry.last_used = generation
+    cache.touch_all(movable.trees)
     return items
 
 
 def _gather_objects(builder, objects, instances, items, instancers, progress):
     """Every input object's own geometry (instances come later, from the depsgraph).
 
-    The common case (an evaluated mesh object in object mode: the cache's proof, and a new tree
-    built right here when it fails) is inlined, each value read once; everything else goes through
-    ``Builder.entry_for``.  World matrices are read here only when no batch read is possible.
+    The common case (an evaluated mesh object in object mode) goes straight to
+    ``Builder.mesh_entry``, each value read once; everything else through ``Builder.entry_for``.
+    World matrices are read here only when no batch read is possible.
     """
     depsgraph = builder.depsgraph
-    stats = builder.stats
-    skipped = stats.objects_skipped
+    skipped = builder.stats.objects_skipped
     n = len(objects)
     step = max(1, n // 20)
     keys = getattr(objects, "keys", None) or [obj.as_pointer() for obj in objects]
     marked = builder.evaluated
-    epsilon = builder.epsilon
-    use_cache = builder.use_cache
-    seen = builder.entries_seen
-    cached = cache.ENTRIES
-    owners = cache.OWNERS
-    stamps, base_stamp = watch.geometry_stamps()
-    generation = cache.generation()
-    from_object = BVHTree.FromObject
-    pending = builder.pending_bounds
+    mesh_entry = builder.mesh_entry
+    entry_for = builder.entry_for
     per_row = builder.rows is None
     to_row = geometry.matrix_row
     objs_append = items.objs.append
@@ -269,78 +264,26 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
         if not obj_eval.is_evaluated:
             skipped.append((obj.name, validate.not_evaluated_reason(obj, depsgraph)))
             continue
+        key = keys[i]
         # instancers (collection, verts, faces, particles: ``is_instancer``) and objects with a
         # geometry-nodes modifier (which may output instances) are looked up among instances
         wants_instances = instances and (obj_eval.is_instancer or
                                          has_nodes_modifier(obj_eval))
         if wants_instances:
-            instancers[keys[i]] = obj
+            instancers[key] = obj
             if not _shows_own_geometry(obj_eval, depsgraph):
                 continue
-        elif marked and obj_eval.type == 'MESH':
-            # the common case, each value read once (the same steps as Builder._entry_marked)
-            data = obj_eval.data
-            if not data.is_editmode:
-                npoly = len(data.polygons)
-                nloop = len(data.loops)
-                address = data.as_pointer()
-                check = (address, len(data.vertices), npoly, nloop)
-                key = ("evaluated", address, stamps.get(keys[i], base_stamp))
-                entry = found = cached.get(key)
-                if entry is not None and entry.epsilon == epsilon and entry.check == check and (
-                        use_cache or id(entry) in seen):
-                    # proven current (reuse=False still shares within this build)
-                    entry.last_used = generation
-                    if id(entry) not in seen:
-                        seen[id(entry)] = entry
-                        stats.meshes_reused += 1
-                elif npoly == 0:
-                    skipped.append((obj.name, "no faces"))
-                    continue
-                else:
-                    owner = (keys[i], "evaluated")
-                    if owner in owners:
-                        cache.drop_replaced(owner)
-                    try:
-                        if nloop == 3 * npoly:   # all triangles: the tree's normals are theirs
-                            entry = GeomEntry(from_object(obj_eval, depsgraph, epsilon=epsilon),
-                                              None, None, npoly, epsilon)
-                        else:
-                            entry = geometry.entry_from_object(obj_eval, depsgraph, data,
-                                                               epsilon, bounds=False)
-                    except ValueError as ex:
-                        skipped.append((obj.name, f"no evaluated geometry ({ex})"))
-                        continue
-                    if entry.bmin is None:
-                        pending.append((entry, data, i))
-                    entry.check = check
-                    if found is None:     # what cache.store does for a new key, inlined
-                        entry.key, entry.owner, entry.source = key, owner, obj
-                        entry.last_used = generation
-                        entry.size = entry.nbytes
-                        cached[key] = entry
-                        owned = owners.get(owner)
-                        if owned is None:
-                            owners[owner] = {key}
-                        else:
-                            owned.add(key)
-                    else:
-                        cache.store(key, entry, owner, obj)
-                    seen[id(entry)] = entry
-                    stats.meshes_rebuilt += 1
-                objs_append(obj)
-                entries_append(entry)
-                keys_append(keys[i])
-                src_append(i)
-                if per_row:
-                    matrices_append(to_row(obj_eval.matrix_world))
-                continue
-        if obj_eval.type not in GEOMETRY_TYPES:
+        kind = obj_eval.type
+        if kind not in GEOMETRY_TYPES:
             if not wants_instances:
                 skipped.append((obj.name, f"{obj.type.lower()} object has no surface geometry"))
             continue
         try:
-            entry = builder.entry_for(obj_eval, obj, keys[i], obj, defer_bounds=i)
+            data = obj_eval.data if marked and kind == 'MESH' else None
+            if data is not None and not data.is_editmode:
+                entry = mesh_entry(obj_eval, data, key, (key, "evaluated"), obj, i)
+            else:
+                entry = entry_for(obj_eval, obj, key, obj, defer_bounds=i)
         except ValueError as ex:   # e.g. no evaluated mesh for an object disabled in viewports
             skipped.append((obj.name, f"no evaluated geometry ({ex})"))
             continue
@@ -350,7 +293,7 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
             continue
         objs_append(obj)
         entries_append(entry)
-        keys_append(keys[i])
+        keys_append(key)
         src_append(i)
         if per_row:
             matrices_append(to_row(obj_eval.matrix_world))

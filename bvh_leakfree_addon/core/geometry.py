@@ -42,11 +42,10 @@ class GeomEntry:
     """
 
     __slots__ = ("tree", "bmin", "bmax", "triangles", "tri_poly", "co", "tris", "first_tri",
-                 "epsilon", "check", "last_used", "key", "has_ngons", "arrays", "owner", "source",
-                 "size")
+                 "epsilon", "last_used", "key", "has_ngons", "arrays", "owner", "source", "size")
 
     def __init__(self, tree, bmin, bmax, triangles, epsilon, *, tri_poly=None, co=None,
-                 tris=None, first_tri=None, check=None, key=None, has_ngons=False):
+                 tris=None, first_tri=None, key=None, has_ngons=False):
         self.tree = tree
         self.bmin = bmin
         self.bmax = bmax
@@ -56,7 +55,6 @@ class GeomEntry:
         self.tris = tris
         self.first_tri = first_tri
         self.epsilon = epsilon
-        self.check = check
         self.last_used = 0
         self.key = key
         self.has_ngons = has_ngons
@@ -217,16 +215,16 @@ def entry_from_arrays(co, tris, tri_poly, epsilon, key=None):
                      first_tri=None, key=key, has_ngons=True)
 
 
-def entry_from_object(obj_eval, depsgraph, mesh, epsilon, bounds=True):
+def entry_from_object(obj_eval, depsgraph, mesh, epsilon, bounds=True, counts=None):
     """A tree over an evaluated mesh object's final mesh, built in C by ``BVHTree.FromObject``.
 
     ``mesh`` is that final mesh (``obj_eval.data``); it is read for bounds (unless ``bounds`` is
     False: the caller then fills them in with :func:`fill_bounds`) and, when it has non-triangle
-    polygons, for the triangle normals.
+    polygons, for the triangle normals.  ``counts``: its ``(polygons, corners)`` when the caller
+    has read them.
     """
     tree = BVHTree.FromObject(obj_eval, depsgraph, epsilon=epsilon)
-    npoly = len(mesh.polygons)
-    nloop = len(mesh.loops)
+    npoly, nloop = counts if counts is not None else (len(mesh.polygons), len(mesh.loops))
     triangles = nloop - 2 * npoly
     if nloop == 3 * npoly:   # all triangles: FromObject's normals are the triangle normals
         entry = GeomEntry(tree, None, None, triangles, epsilon)

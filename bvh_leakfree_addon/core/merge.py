@@ -5,8 +5,9 @@ non-uniform scale).
 
 Trees built by ``BVHTree.FromObject`` keep no triangle arrays (that is what makes cold builds
 fast).  When they are wanted, their arrays are read again from the evaluated meshes, found by their
-cache key (address and geometry stamp: a mesh re-evaluated since the build is never mistaken for
-the one the tree was built from: the caller gets a clear error and should call ``update()``).
+cache key (``cache.evaluated_key``: address, geometry stamp, counts: a mesh re-evaluated since the
+build is never mistaken for the one the tree was built from: the caller gets a clear error and
+should call ``update()``).
 Objects deleted since the build are skipped (their triangles, if not read before, count as
 changed).
 """
@@ -85,24 +86,18 @@ def ensure_arrays(top, objects, depsgraph, rows=None):
     return [entry for group in missing.values() for entry in group.values()]
 
 
-def _take(data, pointer, missing):
+def _take(data, pointer, epsilon, missing):
     """Read ``data``'s triangles (the geometry of the object ``pointer``) into the missing
-    entries built from it (the key and the check both match)."""
-    key = cache.evaluated_key(data, pointer)
-    group = missing.get(key)
+    entries built from it (their cache key is the one ``data`` has now)."""
+    key = cache.evaluated_key(data.as_pointer(), watch.stamp_of(pointer), len(data.vertices),
+                              len(data.polygons), len(data.loops), epsilon)
+    group = missing.pop(key, None)
     if not group:
-        return
-    check = cache.check_of(data)
-    found = [entry for entry in group.values() if entry.check == check]
-    if not found:
         return
     arrays = mesh_arrays(data)
-    for entry in found:
+    for entry in group.values():
         entry.arrays = arrays
         cache.resized(entry)
-        del group[id(entry)]
-    if not group:
-        del missing[key]
 
 
 def _alive(obj):
@@ -115,6 +110,8 @@ def _alive(obj):
 
 def _refetch(top, objects, depsgraph, missing):
     watch.geometry_stamps()     # a watch Blender dropped since is put back: keys then all differ
+    # the build's epsilon (every tree of a build has it; it is part of the key)
+    epsilon = next(entry.epsilon for group in missing.values() for entry in group.values())
     # the objects whose geometry it is first (usually one per entry), then every input object
     sources = {id(e.source): e.source for group in missing.values() for e in group.values()
                if e.source is not None}.values()
@@ -125,10 +122,10 @@ def _refetch(top, objects, depsgraph, missing):
             continue
         obj_eval = obj.evaluated_get(depsgraph)
         if obj_eval.is_evaluated and obj_eval.type == 'MESH':
-            _take(obj_eval.data, obj.as_pointer(), missing)
+            _take(obj_eval.data, obj.as_pointer(), epsilon, missing)
     if missing and any(inst is not None for inst in top.instancers):
         wanted = {inst.as_pointer(): inst for inst in top.instancers
                   if inst is not None and _alive(inst)}
         instances.instanced_meshes(
             depsgraph, wanted,
-            lambda mesh, pointer: _take(mesh, pointer, missing) if missing else None)
+            lambda mesh, pointer: _take(mesh, pointer, epsilon, missing) if missing else None)

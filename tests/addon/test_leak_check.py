@@ -107,14 +107,14 @@ def test_leak_check_catches_a_real_leak_and_names_it(addon, monkeypatch, capfd):
     """A build step that leaks (a mesh copy per build, the BlenderProc bug) is reported."""
     for i in range(2):
         _ico(f"ico{i}", (i * 3.0, 0.0, -5.0))
-    gather = sys.modules[addon.__name__ + ".core.gather"]
-    real = gather.GeomEntry
+    geometry = sys.modules[addon.__name__ + ".core.geometry"]
+    real = geometry.GeomEntry
 
     def leaky_entry(*args, **kwargs):
         bpy.data.meshes.new("leaked")          # never removed: an orphan mesh per new tree
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gather, "GeomEntry", leaky_entry)
+    monkeypatch.setattr(geometry, "GeomEntry", leaky_entry)
     assert bpy.ops.object.bvh_leak_check(iterations=5) == {'FINISHED'}
     out = capfd.readouterr().out
     assert "datablocks grew (meshes +10): +10 meshes (leaked, leaked.001, leaked.002, …; all " \

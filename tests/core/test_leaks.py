@@ -77,7 +77,7 @@ STAGES = [
     (core_geometry, "read_matrices"),
     (core_geometry, "fill_bounds"),
     (core_geometry, "entry_from_object"),
-    (core_cache, "store_marked"),
+    (core_cache, "store"),
     (core_geometry, "mesh_arrays"),          # between to_mesh() and to_mesh_clear()
     (core_geometry, "content_key"),
     (core_geometry, "entry_from_arrays"),

@@ -21,7 +21,7 @@ def plan(cfg):
 
 def reads_floor(objects):
     """The floor plus the per-object reads a safe cold build makes (``gather``'s walk for an
-    evaluated mesh: checks, cache key and proof), with no bookkeeping at all."""
+    evaluated mesh: checks, the cache key), with no bookkeeping at all."""
     import bpy
 
     from mathutils.bvhtree import BVHTree
@@ -36,9 +36,8 @@ def reads_floor(objects):
             data = ev.data
             if not data.is_editmode:
                 npoly, nloop = len(data.polygons), len(data.loops)
-                address = data.as_pointer()
-                _proof = ((address, len(data.vertices), npoly, nloop),
-                          ("evaluated", address, stamps.get(obj.as_pointer(), base)))
+                _key = ("evaluated", data.as_pointer(), stamps.get(obj.as_pointer(), base),
+                        len(data.vertices), npoly, nloop, 0.0)
         out.append(from_object(ev, depsgraph))
     return out
 
