@@ -32,12 +32,15 @@ Importable without registering the add-on; works in ``blender -b`` and the PyPI 
 Type arguments (``leak_guard``, ``datablock_counts``, ``orphans``, ``purge_*``) take ``bpy.data``
 collection names (``'meshes'``) and Blender's ID type codes (``'MESH'``) alike.
 """
+import atexit as _atexit
+
 import bpy as _bpy
 
 from .core import backends as _backends
 from .core import cache as _cache
 from .core import camera as _camera
 from .core import embree as _embree
+from .core import handles as _handles
 from .core.blenderproc import create_bvh_tree_multi_objects
 from .core.bvh import BuildStats, Hit, RayResults, SceneBVH, Visibility, build
 from .core.datablocks import DatablockCount, datablock_counts, orphans, purge_orphans, purge_preview
@@ -67,19 +70,21 @@ def camera_rays(camera, resolution=None, *, depsgraph=None):
         resolution: ``(width, height)`` in pixels, or None for the render resolution ×
             percentage of the depsgraph's scene.
         depsgraph: where the camera is evaluated (animation, constraints, parents); default the
-            context's.
+            context's.  Checked: anything but a ``bpy.types.Depsgraph`` or None is a
+            ``TypeError`` naming it.
 
     Returns:
         ``(origins, directions)``: float64 arrays shaped (height, width, 3), directions of unit
         length, row 0 at the top of the image.
 
     Raises:
-        TypeError: ``camera`` is not a camera object, or a resolution side is not an integer.
+        TypeError: ``camera`` is not a camera object, a resolution side is not an integer, or
+            ``depsgraph`` is not a depsgraph.
         ReferenceError: the camera was deleted.
         ValueError: a panoramic camera, a bad resolution, or a camera with a non-finite or
             zero-scale world matrix.
     """
-    if depsgraph is None:
+    if _handles.check_depsgraph(depsgraph) is None:
         depsgraph = _bpy.context.evaluated_depsgraph_get()
     return _camera.camera_rays(camera, resolution, depsgraph).owned()
 
@@ -174,8 +179,8 @@ def set_cache_limit(limit_bytes):
 def shutdown():
     """Release what the core holds: cached trees, the change watch and the shared Embree device.
 
-    The add-on's unregister calls it; scripts may call it when they are done.  A later
-    :func:`build` starts again from nothing.
+    The add-on's unregister calls it; scripts may call it when they are done, and it runs at
+    interpreter exit for those that do not.  A later :func:`build` starts again from nothing.
 
     Returns:
         None.
@@ -185,3 +190,11 @@ def shutdown():
     """
     _cache.shutdown()
     _embree.release()
+    _handles.forget_stale()
+
+
+# At exit, before the bpy module's own exit (registered when bpy was imported: exit functions run
+# last-in first-out).  Else the bpy module reports the trees still cached as "Not freed memory
+# blocks" (5.x), and 4.2 / 4.5 crash / hang in their own exit while the change watch is installed
+# (measured after update() dropped a deleted object: tests/core/test_hostile_queries.py).
+_atexit.register(shutdown)

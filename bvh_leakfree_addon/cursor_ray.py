@@ -198,12 +198,14 @@ def cast_from_cursor(context, *, direction, custom_direction, distance, evaluate
     """Cast one ray from the 3D cursor into the selected objects; a :class:`CursorRay`.
 
     Changes nothing in the user's data.  Raises :class:`CastError` (a ``ValueError``) with a
-    message for the user on bad input: no geometry selected, a cursor or direction that is not a
-    finite number, ``distance <= 0``; the core's own errors become ``CastError`` too (one place
-    turns every expected error into a message).  ``reuse`` and ``progress`` (callable(fraction)
-    for long builds) are passed to ``api.build``.
+    message for the user on bad input: no geometry selected, a cursor, direction or distance that
+    is not a finite number, ``distance <= 0``; the core's own errors become ``CastError`` too (one
+    place turns every expected error into a message).  ``reuse`` and ``progress``
+    (callable(fraction) for long builds) are passed to ``api.build``.
     """
-    if not (distance > 0.0):
+    if math.isnan(distance):
+        raise CastError("Distance must be a finite number (got nan)")
+    if not distance > 0.0:
         raise CastError(f"Distance must be greater than 0 (got {distance})")
     objects = cast_objects(context)
     if not any(_has_geometry(obj, instances) for obj in objects):

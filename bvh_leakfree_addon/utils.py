@@ -97,8 +97,9 @@ def reports_errors(method):
     ERROR report and ``{'CANCELLED'}``, never as a Python traceback in the report.
 
     Expected errors (``ValueError``, ``TypeError``, ``ReferenceError``: bad input or state the
-    operator's own checks did not name) report their message.  Anything else is a bug: the report
-    says so in one line and the traceback goes to the system console, for the bug report.
+    operator's own checks did not name) report their message; Ctrl+C (``KeyboardInterrupt``)
+    stops the operator with a one-line warning.  Anything else is a bug: the report says so in
+    one line and the traceback goes to the system console, for the bug report.
     """
     # Blender checks the argument count of execute (self, context) and invoke (self, context,
     # event): the wrapper keeps the method's.
@@ -114,10 +115,24 @@ def reports_errors(method):
 def _reporting(operator, method, *args):
     try:
         return method(operator, *args)
+    except KeyboardInterrupt:
+        _report(operator, 'WARNING', "stopped by Ctrl+C")
     except (ValueError, TypeError, ReferenceError) as ex:
-        operator.report({'ERROR'}, f"{operator.bl_label}: {ex}")
+        _report(operator, 'ERROR', str(ex))
     except Exception as ex:  # noqa: BLE001 - a bug: reported in one line, logged in full
         traceback.print_exc(file=sys.stderr)
-        operator.report({'ERROR'}, f"{operator.bl_label} failed ({type(ex).__name__}: {ex}); "
-                                   "details are in the system console")
+        _report(operator, 'ERROR', f"failed ({type(ex).__name__}: {ex}); details are in the "
+                                   f"system console", sep=" ")
     return {'CANCELLED'}
+
+
+def _report(operator, kind, text, sep=": "):
+    """``operator.report`` of ``"<label><sep><text>"``; to the console instead when the
+    operator's class went away while it ran (a script it ran reset the preferences, which
+    disables the add-on: the operator is freed memory then)."""
+    cls = type(operator)
+    message = f"{cls.bl_label}{sep}{text}"
+    if cls.is_registered:
+        operator.report({kind}, message)
+    else:
+        print(f"{kind.title()}: {message}", file=sys.stderr)

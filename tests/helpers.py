@@ -108,3 +108,66 @@ def id_collection_sizes():
     """len() of every ID type's collection of bpy.data (never ``all_ids`` (5.2): see
     ``core.compat``)."""
     return {name: len(getattr(bpy.data, name)) for name in id_collection_names()}
+
+
+# --- Crash-class cases: each in a fresh interpreter ---------------------------------------------
+_PRELUDE = """\
+import faulthandler, os, sys
+faulthandler.enable()
+sys.path[:0] = {paths!r}
+import bpy
+bpy.ops.wm.read_factory_settings(use_empty=True)
+"""
+_EPILOGUE = """
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)
+"""
+
+
+class Snippet:
+    """What a snippet run by :func:`run_in_blender` did: ``returncode``, ``stdout``,
+    ``stderr``, and ``lines`` (stdout's lines)."""
+
+    def __init__(self, proc):
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.lines = proc.stdout.splitlines()
+
+    def output(self, tail=6000):
+        return (f"exit code {self.returncode}\n--- stdout ---\n{self.stdout[-tail:]}\n"
+                f"--- stderr ---\n{self.stderr[-tail:]}")
+
+    def check(self):
+        """Assert the snippet ended normally (a segfault fails here, with its output)."""
+        assert self.returncode == 0, self.output()
+        return self
+
+
+def run_in_blender(code, *, timeout=300, exit_normally=False, env=None):
+    """Run ``code`` in a fresh interpreter of this venv, set up as the suite is
+    (tests/conftest.py): ``BLENDER_USER_RESOURCES`` in a throwaway folder before ``import bpy``,
+    factory settings, the repository and tests/, tests/core on ``sys.path``, and
+    ``faulthandler`` on (a segfault prints the Python stack).  The snippet ends with
+    ``os._exit(0)`` (the bpy module 4.2/4.5 may crash in its own exit), unless
+    ``exit_normally``.  Returns a :class:`Snippet`; a crash fails only the test that ran it."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    import textwrap
+
+    user_dir = tempfile.mkdtemp(prefix="bvh_leakfree_user_")
+    paths = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "core")]
+    script = _PRELUDE.format(paths=paths) + textwrap.dedent(code)
+    if not exit_normally:
+        script += _EPILOGUE
+    run_env = dict(os.environ if env is None else env)
+    run_env["BLENDER_USER_RESOURCES"] = user_dir
+    try:
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env=run_env, timeout=timeout, cwd=str(ROOT))
+    finally:
+        shutil.rmtree(user_dir, ignore_errors=True)
+    return Snippet(proc)

@@ -53,6 +53,7 @@ def test_every_dialog_name_the_docs_give_is_one_the_add_on_shows():
     for page, text in _pages():
         for path in re.findall(r"\*\*([^*\n]+…)\*\*", text):
             name = path.split("›")[-1].strip()          # a menu path: its last entry
-            if name not in labels:
+            counted = re.sub(r"\bN ", "", name)       # "Purge N Orphan Meshes…": a count shown
+            if name not in labels and counted not in labels:
                 missing.append(f"{page.name}: **{name}**")
     assert missing == []

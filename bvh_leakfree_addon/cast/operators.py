@@ -31,13 +31,26 @@ from .settings import RAY_OPTIONS, CastSettings, cast_settings, operator_propert
 from .state import store_failure, store_result
 
 __all__ = ("OBJECT_OT_bvh_cast_from_cursor", "OBJECT_OT_bvh_cast_from_cursor_step",
-           "changes_something")
+           "changes_something", "mode_words")
 
 CAST_MODES = {'OBJECT', 'EDIT_MESH', 'EDIT_CURVE', 'EDIT_SURFACE', 'EDIT_TEXT', 'EDIT_METABALL'}
 DESCRIPTION = ("Cast one ray from the 3D cursor into the selected objects (in Edit Mode: also the "
                "objects being edited; unselected objects are not hit) and report the first hit: "
                "object, distance, face, location, normal.  An undo step only when it snaps the "
                "cursor or selects")
+
+
+def mode_words(mode):
+    """``Context.mode`` as the interface names it: ``EDIT_LATTICE`` → "Lattice Edit Mode",
+    ``PAINT_WEIGHT`` → "Weight Paint Mode", ``PARTICLE`` → "Particle Edit Mode"."""
+    kind, _, rest = mode.partition("_")
+    if kind == "EDIT" and rest:
+        return f"{rest.replace('_', ' ').title()} Edit Mode"
+    if kind == "PAINT" and rest:
+        return f"{rest.replace('_', ' ').title()} Paint Mode"
+    if mode == "PARTICLE":
+        return "Particle Edit Mode"
+    return f"{mode.replace('_', ' ').title()} Mode"
 
 
 def changes_something(context, result, snap_cursor, select_hit):
@@ -63,7 +76,9 @@ class _Cast:
             cls.poll_message_set("Needs a scene")
             return False
         if context.mode not in CAST_MODES:
-            cls.poll_message_set(f"{CAST} works in Object Mode and Edit Mode")
+            cls.poll_message_set(f"{CAST} works in Object Mode and in Edit Mode of meshes, "
+                                 f"curves, surfaces, text and metaballs, not in "
+                                 f"{mode_words(context.mode)}")
             return False
         return True
 

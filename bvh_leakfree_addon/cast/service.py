@@ -89,9 +89,11 @@ def selection_target(context, result):
         return None, "selection left alone outside Object Mode"
     view_layer = context.view_layer
     in_layer = view_layer_members(view_layer)
-    target = result.object
+    # an instance hit selects its instancer (the object the user placed), even when the
+    # instanced object is in the view layer too; else the object hit
+    target = result.instancer if result.instancer is not None else result.object
     if target is None or target.as_pointer() not in in_layer:
-        target = result.instancer  # an instanced object is usually not in the view layer
+        target = result.object
     if target is None or target.as_pointer() not in in_layer:
         return None, "hit object is not in the view layer: selection left alone"
     if not target.visible_get(view_layer=view_layer) or target.hide_select:

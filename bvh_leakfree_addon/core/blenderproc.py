@@ -53,7 +53,7 @@ from mathutils import Matrix
 from mathutils.bvhtree import BVHTree
 
 from . import blenderproc_memory as memory
-from . import fastpath, validate
+from . import fastpath, handles, validate
 from .blenderproc_memory import Source, clear, latest
 from .geometry import GEOMETRY_TYPES
 
@@ -85,7 +85,8 @@ def create_bvh_tree_multi_objects(mesh_objects, *, evaluated=False, depsgraph=No
         evaluated: False (BlenderProc's): the original meshes placed by ``matrix_basis`` up the
             parent chain, nothing evaluated.  True: what Blender shows (modifiers, shape keys,
             curves, text; ``matrix_world``), evaluated in ``depsgraph``.
-        depsgraph: for ``evaluated=True`` (default: the context's).
+        depsgraph: for ``evaluated=True`` (default: the context's); anything but a
+            ``bpy.types.Depsgraph`` or None is a ``TypeError`` naming it.
         epsilon: the tree's epsilon (BlenderProc's: 0).
 
     Returns:
@@ -93,11 +94,13 @@ def create_bvh_tree_multi_objects(mesh_objects, *, evaluated=False, depsgraph=No
         concatenated in input order, normal = the polygon's normal (see the module doc).
 
     Raises:
-        TypeError: an item is not a Blender object, or a curve/text object (evaluated=False).
+        TypeError: an item is not a Blender object, or a curve/text object (evaluated=False);
+            ``depsgraph`` is not a depsgraph.
         ValueError: an object without a mesh; with ``evaluated=True`` one outside the
             depsgraph's scene or not evaluated; a bad ``epsilon``.
         ReferenceError: an object was deleted.
     """
+    handles.check_depsgraph(depsgraph)
     epsilon = validate.epsilon(epsilon)
     if evaluated:
         objects = validate.unwrap_objects(mesh_objects, allow_empty=True)

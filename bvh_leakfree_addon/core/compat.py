@@ -26,6 +26,11 @@ not in 5.0.1" (5.1 was not checked).
   next evaluation re-evaluate the mesh on 4.5, 5.2 and 5.3; on 4.2 it changes nothing Blender
   evaluates until ``mesh.update()`` (``Scene.ray_cast`` sees the old surface too).  Callers edit,
   then call ``mesh.update()``, on every version.
+* **4.5: ``Object.evaluated_geometry()``** — an evaluated object's geometry set (its mesh, its
+  instances' transforms and references), for Python.  Geometry that geometry nodes made and
+  instanced is read from it (``instances``); 4.2 has only the depsgraph's temporary instance
+  objects, which Blender wraps in a Python object per access and never frees.
+  :data:`GEOMETRY_SETS`.
 * **5.0: materials always have nodes** — a new material has a node tree and ``use_nodes`` is
   deprecated; before 5.0 the tree appears once ``use_nodes`` is set.  :func:`material_node_tree`.
 * **4.3 and 5.0: grease pencil collections** — 4.2 has ``grease_pencils`` (``GREASEPENCIL``);
@@ -37,7 +42,11 @@ import functools
 import bpy
 
 __all__ = ("id_type_collection_names", "modifier_input", "set_modifier_input",
-           "material_node_tree", "grease_pencil_collection", "EVALUATED_MESH_UID_MARKS_EDITS")
+           "material_node_tree", "grease_pencil_collection", "EVALUATED_MESH_UID_MARKS_EDITS",
+           "GEOMETRY_SETS")
+
+#: 4.5 and later: ``Object.evaluated_geometry()`` hands out an object's evaluated geometry set
+GEOMETRY_SETS = hasattr(bpy.types.Object, "evaluated_geometry")
 
 #: 5.2 and earlier: an evaluated mesh gets a new ``session_uid`` on every re-evaluation; 5.3: the
 #: copy of a mesh datablock reports 0 (see the module).  Nothing in the add-on relies on it.

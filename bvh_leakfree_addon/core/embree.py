@@ -15,6 +15,14 @@ dictionary keyed on the ``TopLevel``: it lives exactly as long as that top level
 cache entries it was built from) and goes with it.  Every scene shares one Embree device (a device
 per scene would cost ~15–20 MB of memory for its thread pool).
 
+Embree works in float32.  So that it keeps its precision wherever the scene is (a survey-size
+scene millions of units from the world origin), the scene's vertices and the rays are given to it
+relative to the centre of the scene (``TopLevel.float32_frame``), and rays starting far outside the
+scene are first moved (in float64) to where they enter its box; distances and locations come back
+in float64.  A scene float32 cannot hold well enough (coordinates beyond Embree's range, objects
+too small for it, or too small next to their distance from the centre) is cast by the mathutils
+backend instead (``SceneBVH`` decides; ``BuildStats.embree_fallback`` says why).
+
 Casting (:func:`cast`): float32 rays in chunks (bounded temporaries) run by a few threads at once
 (``EmbreeScene.run`` releases the GIL); the results are the ``ray_cast_many`` arrays.
 """
@@ -29,13 +37,13 @@ from importlib.metadata import version as dist_version
 
 import numpy as np
 
-from . import merge
+from .linalg import FLOAT32_MAX_COORDINATE
 from .rays import empty_results
 from .results import alive
 
 __all__ = ("ENV_SWITCH", "available", "unavailable_reason", "missing", "forget", "version",
            "EmbreeScene", "scene_for", "existing_scene", "cast", "release", "modules",
-           "shared_device", "threads_for")
+           "shared_device", "threads_for", "relative_rays")
 
 #: environment variable: "0", "off", "false" or "no" hides the Embree backend
 ENV_SWITCH = "BVH_LEAKFREE_EMBREE"
@@ -153,9 +161,11 @@ class EmbreeScene:
     """
 
     __slots__ = ("scene", "tri_obj", "polys", "triangles", "vertices", "rows", "nbytes",
-                 "build_seconds", "__weakref__")
+                 "build_seconds", "origin", "box", "__weakref__")
 
-    def __init__(self, scene, tri_obj, polys, vertices, rows, seconds):
+    def __init__(self, scene, tri_obj, polys, vertices, rows, seconds, origin, box):
+        self.origin = origin      #: (3,) float64: Embree's coordinates are relative to it
+        self.box = box            #: (lo (3,), hi (3,)) of the geometry, relative to ``origin``
         self.scene = scene
         self.tri_obj = tri_obj
         self.polys = polys
@@ -172,26 +182,30 @@ def existing_scene(top):
     return _scenes.get(top)
 
 
-def scene_for(top, objects, depsgraph):
-    """The Embree scene of ``top`` (built now when there is none): ``objects`` and
-    ``depsgraph`` are those of the build, used to read the triangles of trees that keep none
-    (``merge.merged_arrays``; ``RuntimeError`` when the geometry changed since the build)."""
+def scene_for(top, read_arrays):
+    """The Embree scene of ``top`` (built now when there is none): ``read_arrays()`` gives the
+    build's world triangles (``merge.merged_arrays``; its errors propagate)."""
     scene = _scenes.get(top)
     if scene is None:
-        scene = _build(top, objects, depsgraph)
+        scene = _build(top, read_arrays)
         _scenes[top] = scene
     return scene
 
 
-def _build(top, objects, depsgraph):
+def _build(top, read_arrays):
     modules, reason, _missing = _load()
     if modules is None:
         raise RuntimeError(f"the Embree backend is not available: {reason}")
     rtcore, rtcore_scene, mesh_construction = modules
     start = time.perf_counter()
-    co, tris, polys, starts = merge.merged_arrays(top, objects, depsgraph)
+    co, tris, polys, starts = read_arrays()
     if len(co) >= 2 ** 31 or len(tris) >= 2 ** 31:
         raise ValueError(f"too many triangles for the Embree backend ({len(tris):,})")
+    origin = top.float32_frame.origin
+    co -= origin                    # float64: Embree's float32 is precise near the origin
+    box = (co.min(axis=0), co.max(axis=0)) if len(co) else (np.zeros(3), np.zeros(3))
+    pad = 1e-3 * max(float(np.abs(np.concatenate(box)).max()), 1e-30)
+    box = (box[0] - pad, box[1] + pad)
     scene = rtcore_scene.EmbreeScene(_shared_device(rtcore))
     if len(tris):
         # embreex copies element by element: float64 vertices and int32 indices are its fastest
@@ -206,7 +220,8 @@ def _build(top, objects, depsgraph):
     polys = np.ascontiguousarray(polys, dtype=np.int32)
     for array in (tri_obj, polys):
         array.flags.writeable = False
-    return EmbreeScene(scene, tri_obj, polys, nverts, len(top), time.perf_counter() - start)
+    return EmbreeScene(scene, tri_obj, polys, nverts, len(top), time.perf_counter() - start,
+                       origin, box)
 
 
 def _cpus():
@@ -242,7 +257,7 @@ def cast(emb, top, origins, directions, limit):
         _run_threads(threads, bounds, emb, origins, directions, limit32, out)
     hit_objects = np.unique(out["object_index"][out["hit"]])
     for j in hit_objects.tolist():
-        alive(top.objects[j])
+        alive(top.objects[j], top.uids[j])
     return out
 
 
@@ -281,19 +296,51 @@ def _run_threads(threads, bounds, emb, origins, directions, limit32, out):
         raise errors[0]
 
 
+def relative_rays(emb, origins, d, limit32=None):
+    """Where the rays from world ``origins`` (float64) along unit ``d`` start in the Embree
+    scene ``emb``: ``(origins relative to emb.origin (float32), how far each was moved along its
+    ray (None: none was), tfar (float32))``.
+
+    A ray starting outside the scene's box is moved (in float64) to where it enters it, so that
+    Embree's float32 origin is as precise as the geometry (a camera 1,000 km away from a 1 m
+    object would otherwise be rounded by ~6 cm)."""
+    if limit32 is None:
+        limit32 = np.float32(np.inf)
+    rel = origins - emb.origin
+    lo, hi = emb.box
+    outside = ((rel < lo) | (rel > hi)).any(axis=1)
+    if not outside.any():
+        return rel.astype(np.float32), None, np.full(len(rel), limit32, dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        safe = np.where(np.abs(d) < 1e-300, np.copysign(1e-300, d), d)
+        inv = 1.0 / safe
+        t1 = (lo - rel) * inv
+        t2 = (hi - rel) * inv
+        tnear = np.minimum(t1, t2).max(axis=1)
+    # (a ray that passes the box is moved too, so that float32 cannot round it onto the box; one
+    # that would have to go beyond float32's range first misses everything anyway)
+    near = outside & (tnear > 0.0) & (tnear < FLOAT32_MAX_COORDINATE)
+    shift = np.where(near, tnear, 0.0)
+    moved = rel + d * shift[:, None]
+    tfar = np.maximum(np.float64(limit32) - shift, 0.0).astype(np.float32)
+    return moved.astype(np.float32), shift, tfar
+
+
 def _cast_chunk(emb, origins, directions, limit32, out, a, b):
     """Cast rays ``a:b`` and write their results into ``out`` (whole-chunk array operations:
     most rays hit, so masking beats gathering the hits)."""
     o = origins[a:b]
     d = directions[a:b]
-    tfar = np.full(b - a, limit32, dtype=np.float32)
-    res = emb.scene.run(o.astype(np.float32), d.astype(np.float32), dists=tfar, output=1)
+    o32, shift, tfar = relative_rays(emb, o, d, limit32)
+    res = emb.scene.run(o32, d.astype(np.float32), dists=tfar, output=1)
     miss = res["geomID"] < 0
     if miss.all():
         return
     prim = res["primID"]
     prim[miss] = 0
     t = tfar.astype(np.float64)
+    if shift is not None:
+        t += shift
     t[miss] = np.inf
     loc = out["location"][a:b]
     with np.errstate(invalid="ignore"):     # misses: 0 × inf, overwritten below

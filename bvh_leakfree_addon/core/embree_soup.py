@@ -79,7 +79,9 @@ def first_objects(emb, origins, directions):
         return out
 
     def run(a, b):
-        prim = emb.scene.run(origins[a:b].astype(np.float32), directions[a:b].astype(np.float32))
+        d = directions[a:b]
+        o32, _shift, tfar = embree.relative_rays(emb, origins[a:b], d)
+        prim = emb.scene.run(o32, d.astype(np.float32), dists=tfar)
         hit = prim >= 0
         out[a:b][hit] = emb.tri_obj[prim[hit]]
 

@@ -22,13 +22,13 @@ from functools import cached_property
 
 import bpy
 
-from . import cache, watch
+from . import cache, handles, watch
 from .results import BuildStats
 from .toplevel import TopLevel
 from .validate import ObjectList
 
 __all__ = ("BuildState", "Movable", "stamp_now", "as_sequence", "remember", "adoptable", "movable",
-           "same_inputs", "recent_checked")
+           "same_inputs", "recent_checked", "known_uid")
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,3 +142,16 @@ def recent_checked(raw_input):
     if state is None or not _same_objects(raw_input, state.inputs):
         return None
     return state.objects
+
+
+def known_uid(obj):
+    """The ``session_uid`` the latest full build (or ``update()``, see ``handles.remember_stale``)
+    read for that very Python object, or None (to name an object whose reference went stale:
+    ``validate.check_objects``)."""
+    state = cache.recent_build()
+    uids = getattr(state.objects, "_uids", None) if state is not None else None
+    if uids is not None:
+        for known, uid in zip(state.objects, uids.tolist(), strict=False):
+            if known is obj:
+                return uid
+    return handles.stale_uid(obj)

@@ -13,16 +13,10 @@ from mathutils.bvhtree import BVHTree
 
 from . import cache, geometry, validate, viewlayer, watch
 from .geometry import GEOMETRY_TYPES, GeomEntry
+from .instances import has_instances, has_nodes_modifier, walk_instances
 from .toplevel import Items
 
-__all__ = ("Builder", "gather", "moved_items")
-
-
-def _has_nodes_modifier(obj):
-    """Instancers (collection, verts, faces, particles: ``is_instancer``) and objects with a
-    geometry-nodes modifier (which may output instances) are looked up in the depsgraph's
-    instance list."""
-    return any(mod.type == 'NODES' for mod in obj.modifiers)
+__all__ = ("Builder", "gather", "moved_items", "no_geometry_reason")
 
 
 def _shows_own_geometry(obj, depsgraph):
@@ -32,6 +26,17 @@ def _shows_own_geometry(obj, depsgraph):
     if depsgraph.mode == 'RENDER':
         return obj.show_instancer_for_render
     return obj.show_instancer_for_viewport
+
+
+def no_geometry_reason(obj, depsgraph):
+    """Why an object looked up among instances contributed nothing: an instancer (``is_instancer``)
+    whose instances have no faces, or an object whose geometry nodes made no faces: instances
+    without faces, or no instances at all (points or curves: it is no instancer)."""
+    if obj.is_instancer or not has_nodes_modifier(obj):
+        return "instancer without instanced geometry"
+    if has_instances(obj.evaluated_get(depsgraph)):
+        return "geometry-nodes instances without faces"
+    return "only points / curves, no faces (geometry-nodes output)"
 
 
 class Builder:
@@ -67,7 +72,9 @@ class Builder:
             self.saw_edit_mode = True
         elif src_eval.original.mode != 'OBJECT':
             self.saw_edit_mode = True
-        return self._entry_converted(src_eval if self.evaluated else src_orig, owner, source)
+        # a metaball has no modifiers to leave out, and only its evaluated object has a surface
+        use_eval = self.evaluated or src_eval.type == 'META'
+        return self._entry_converted(src_eval if use_eval else src_orig, owner, source)
 
     def _entry_marked(self, src_eval, data, pointer, owner, source, defer_bounds):
         check = cache.check_of(data)
@@ -123,7 +130,9 @@ class Builder:
         arrays = _triangles(src)
         if arrays is None:
             return None
-        co, tris, tri_poly = arrays
+        return self._entry_of_arrays(*arrays, owner, source)
+
+    def _entry_of_arrays(self, co, tris, tri_poly, owner, source):
         key = geometry.content_key(co, tris, tri_poly, self.epsilon)
         entry = cache.lookup(key)
         if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
@@ -132,6 +141,16 @@ class Builder:
         entry = geometry.entry_from_arrays(co, tris, tri_poly, self.epsilon)
         cache.store(key, entry, owner, source)
         return self._rebuilt(entry)
+
+    def entry_for_mesh(self, mesh, owner, source):
+        """The tree of a mesh made by geometry nodes, read from a geometry set (no object of its
+        own: built from its triangles).  A geometry set hands out a copy with a new
+        ``session_uid`` each time, so the tree is keyed on a digest of its triangles.  None when
+        it has no faces."""
+        if len(mesh.polygons) == 0:
+            return None
+        co, tris, tri_poly = geometry.mesh_arrays(mesh)
+        return self._entry_of_arrays(co, tris, tri_poly, owner, source)
 
     def _reused(self, entry):
         cache.touch(entry)
@@ -174,6 +193,7 @@ def gather(objects, depsgraph, evaluated, instances, epsilon, use_cache, stats, 
         builder.rows = rows
     try:
         _gather_objects(builder, objects, instances, items, instancers, progress)
+        items.uids = uids[items.src]
         if builder.rows is not None:
             items.batch = builder.rows.matrices(items.src)
     except BaseException:
@@ -203,6 +223,7 @@ def moved_items(movable, depsgraph):
     items.entries = list(movable.entries)
     items.keys = list(movable.keys)
     items.src = list(range(len(items.objs)))
+    items.uids = movable.uids
     items.instancers = [None] * len(items.objs)
     items.batch = rows.matrices()
     generation = cache.generation()
@@ -248,8 +269,10 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
         if not obj_eval.is_evaluated:
             skipped.append((obj.name, validate.not_evaluated_reason(obj, depsgraph)))
             continue
-        wants_instances = instances and (obj_eval.is_instancer or (
-            len(obj_eval.modifiers) > 0 and _has_nodes_modifier(obj_eval)))
+        # instancers (collection, verts, faces, particles: ``is_instancer``) and objects with a
+        # geometry-nodes modifier (which may output instances) are looked up among instances
+        wants_instances = instances and (obj_eval.is_instancer or
+                                         has_nodes_modifier(obj_eval))
         if wants_instances:
             instancers[keys[i]] = obj
             if not _shows_own_geometry(obj_eval, depsgraph):
@@ -335,47 +358,42 @@ def _gather_objects(builder, objects, instances, items, instancers, progress):
 
 
 def _gather_instances(builder, instancers, items):
-    """Instances of the given instancers, read while the depsgraph iterator holds them (the
-    temporary instance objects are only valid during their iteration step).
+    """Instances of the given instancers (``instances``: without a Python object per instance
+    where Blender allows it).  A temporary instance object is only valid during its iteration
+    step, so its tree is found right then."""
 
-    The iterator is always run to its end, also after an error (re-raised afterwards): leaving a
-    depsgraph instance iterator unfinished leaks its memory (seen in Blender 4.2).
-    """
-    failure = None
-    for inst in builder.depsgraph.object_instances:
-        if failure is not None:
-            continue
+    def add(source, instancer, src, src_orig, key, matrices):
+        if src.type not in GEOMETRY_TYPES:
+            return
         try:
-            _take_instance(builder, instancers, items, inst)
-        except BaseException as ex:  # noqa: BLE001 - re-raised once the iterator is finished
-            failure = ex
-    if failure is not None:
-        raise failure
+            entry = builder.entry_for(src, src_orig, key, source)
+        except ValueError:
+            return
+        if entry is None:
+            return
+        items.any_instances = True
+        for matrix in matrices:
+            items.add(source, instancer, entry, matrix, key)
 
+    def temporary(instancer, src, src_orig, matrix):
+        if src_orig is None:    # geometry made by geometry nodes: no original data
+            if builder.evaluated:
+                add(instancer, instancer, src, None, instancer.as_pointer(), (matrix,))
+            return
+        add(src_orig, instancer, src, src_orig, src_orig.as_pointer(), (matrix,))
 
-def _take_instance(builder, instancers, items, inst):
-    if not inst.is_instance:
+    groups, pieces = walk_instances(builder.depsgraph, instancers, temporary)
+    for group in groups:
+        add(group.src_orig, group.instancer, group.src, group.src_orig,
+            group.src_orig.as_pointer(), group.matrices)
+    if not builder.evaluated:
         return
-    parent = inst.parent
-    if parent is None:
-        return
-    instancer = instancers.get(parent.original.as_pointer())
-    if instancer is None:
-        return
-    src = inst.object
-    if src.type not in GEOMETRY_TYPES:
-        return
-    src_orig = src.original
-    generated = src_orig.as_pointer() == instancer.as_pointer()
-    if generated and not builder.evaluated:
-        return   # geometry made by geometry nodes has no original data
-    try:
-        entry = builder.entry_for(src, None if generated else src_orig, src_orig.as_pointer(),
-                                  src_orig)
-    except ValueError:
-        return
-    if entry is None:
-        return
-    items.any_instances = True
-    items.add(src_orig, instancer, entry, geometry.matrix_row(inst.matrix_world, copy=True),
-              src_orig.as_pointer())
+    for piece in pieces:
+        key = piece.instancer.as_pointer()
+        entry = builder.entry_for_mesh(piece.mesh, (key, "generated"), piece.instancer)
+        if entry is None:
+            continue
+        items.any_instances = True
+        for matrix in piece.matrices:
+            items.add(piece.instancer, piece.instancer, entry, geometry.matrix_row_of(matrix),
+                      key)

@@ -20,7 +20,8 @@ from mathutils.bvhtree import BVHTree
 
 __all__ = ("GEOMETRY_TYPES", "GeomEntry", "mesh_arrays", "edit_mesh_arrays", "to_mesh",
            "to_mesh_clear", "content_key",
-           "entry_from_arrays", "entry_from_object", "fill_bounds", "matrix_row", "read_matrices",
+           "entry_from_arrays", "entry_from_object", "fill_bounds", "matrix_row", "matrix_row_of",
+           "read_matrices",
            "check_finite", "positions")
 
 # Object types whose evaluated geometry can be a triangle mesh.
@@ -310,6 +311,13 @@ def matrix_row(matrix, copy=False):
     if MATRIX_BYTES:
         return bytes(matrix)
     return matrix.copy() if copy else matrix
+
+
+def matrix_row_of(array):
+    """:func:`matrix_row` of a float64 (4, 4) array."""
+    if MATRIX_BYTES:
+        return np.ascontiguousarray(array, dtype=np.float32).tobytes()
+    return Matrix(array.tolist())
 
 
 def read_matrices(matrices, describe, first=0):

@@ -29,7 +29,7 @@ import numpy as np
 from .linalg import FAR
 from .results import alive
 
-__all__ = ("cast_many", "empty_results")
+__all__ = ("cast_many", "empty_results", "boxes_along", "far_ahead", "FAR_AHEAD")
 
 #: rays × boxes per slab-test chunk (float64 temporaries of this many elements stay in cache)
 PAIR_BUDGET = 1 << 16
@@ -38,10 +38,29 @@ PAIR_BUDGET = 1 << 16
 RAY_SLICE = 1 << 16
 #: up to this many boxes, candidates are ordered by a per-row argsort of the dense chunk
 DENSE_SORT_MAX = 64
+#: rays whose row box starts more than this many box sizes ahead are moved closer first
+FAR_AHEAD = 64.0
 
 _get_loc_nor = itemgetter(0, 1)
 _get_index = itemgetter(2)
 _get_dist = itemgetter(3)
+
+
+def boxes_along(top, o, d, limit):
+    """One ray (the single-ray path): indices of the boxes it enters within ``limit``, nearest
+    entry first, and every box's entry distance."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        safe = np.where(np.abs(d) < 1e-300, np.copysign(1e-300, d), d)
+        inv = 1.0 / safe
+        t1 = (top.wmin - top.pad - o) * inv
+        t2 = (top.wmax + top.pad - o) * inv
+        tnear = np.minimum(t1, t2).max(axis=1)
+        tfar = np.maximum(t1, t2).min(axis=1)
+    ok = (tfar >= np.maximum(tnear, 0.0)) & (tnear <= limit)
+    idx = np.nonzero(ok)[0]
+    if len(idx) > 1:
+        idx = idx[np.argsort(tnear[idx], kind="stable")]
+    return idx, tnear
 
 
 def empty_results(n):
@@ -190,6 +209,7 @@ def _rounds(top, o, d, limit, pair_ray, pair_item, pair_tnear):
     tree_of_item, casts = _tree_groups(top.entries)
     inv3 = np.ascontiguousarray(top.inv[:, :3, :3])
     inv_t = np.ascontiguousarray(top.inv[:, :3, 3])
+    sizes = top.box_sizes
     counts = np.bincount(pair_ray, minlength=n)
     first = np.zeros(n, dtype=np.int64)
     np.cumsum(counts[:-1], out=first[1:])
@@ -208,8 +228,9 @@ def _rounds(top, o, d, limit, pair_ray, pair_item, pair_tnear):
             if not len(active):
                 break
         items = pair_item[p]
+        ahead = far_ahead(pair_tnear[p], sizes[items])
         world, pos = _cast_pairs(o[active], d[active], best_t[active], items, inv3, inv_t,
-                                 tree_of_item[items], casts, results)
+                                 tree_of_item[items], casts, results, ahead)
         better = world <= best_t[active]      # NaN (no hit) compares False
         if better.any():
             rays = active[better]
@@ -223,12 +244,26 @@ def _rounds(top, o, d, limit, pair_ray, pair_item, pair_tnear):
     return best_t, best_item, picked
 
 
-def _cast_pairs(o, d, bound, items, inv3, inv_t, trees, casts, results):
-    """Cast each (ray, item) pair in the item's object space with the world limit ``bound``;
-    append the tree's result tuples to ``results``.
+def far_ahead(tnear, size):
+    """How far to move rays along before casting into a row: a ray whose row box starts more
+    than :data:`FAR_AHEAD` box sizes ahead starts one box size before it instead (in float64),
+    so that the C cast's float32 origin is as precise as the geometry; 0 for the others."""
+    with np.errstate(invalid="ignore"):
+        return np.where(tnear > FAR_AHEAD * size, tnear - size, 0.0)
+
+
+def _cast_pairs(o, d, bound, items, inv3, inv_t, trees, casts, results, ahead=None):
+    """Cast each (ray, item) pair in the item's object space with the world limit ``bound``,
+    starting ``ahead`` (world units, per pair: ``far_ahead``) along the ray; append the tree's
+    result tuples to ``results``.
 
     Returns (world distance, NaN on a miss; position of each pair's result in ``results``).
     """
+    if ahead is not None and ahead.any():
+        o = o + d * ahead[:, None]
+        bound = bound - ahead
+    else:
+        ahead = None
     m = inv3[items]
     lo = np.einsum("pij,pj->pi", m, o)
     lo += inv_t[items]
@@ -255,6 +290,8 @@ def _cast_pairs(o, d, bound, items, inv3, inv_t, trees, casts, results):
     dist = np.array(list(map(_get_dist, part)), dtype=np.float64)   # None → NaN
     world = np.empty(len(order))
     world[order] = dist / scale[order]
+    if ahead is not None:
+        world += ahead
     pos = np.empty(len(order), dtype=np.int64)
     pos[order] = np.arange(base, base + len(order))
     return world, pos
@@ -288,7 +325,7 @@ def _fill(top, out, best_t, best_item, res):
             _triangle_normals(entry, rows, index, polygon, res, nor)
     object_index = top.obj_index[items]
     for j in np.unique(object_index).tolist():
-        alive(top.objects[j])
+        alive(top.objects[j], top.uids[j])
     mat = top.mat[items]
     inv = top.inv[items]
     world_loc = np.einsum("pij,pj->pi", mat[:, :3, :3], loc) + mat[:, :3, 3]

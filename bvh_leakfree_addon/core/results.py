@@ -2,16 +2,25 @@
 """What the core hands back: :class:`Hit` (one ray or nearest point), :class:`RayResults` (many
 rays) and :class:`BuildStats` (what a build did)."""
 
+from .handles import object_by_uid
+
 __all__ = ("Hit", "RayResults", "BuildStats", "alive")
 
 DELETED_HIT_MESSAGE = "the object hit was deleted after build(); call update()"
 
 
-def alive(obj):
-    """``obj``, or ``ReferenceError`` when it was deleted since the build (a hit on it)."""
+def alive(obj, uid=None):
+    """``obj``, or ``ReferenceError`` when it was deleted since the build (a hit on it), or its
+    Python reference went stale (undo, a file load: ``uid``, its ``session_uid``, finds it
+    again)."""
     try:
         obj.name  # noqa: B018
     except ReferenceError:
+        current = object_by_uid(uid)
+        if current is not None:
+            raise ReferenceError(f"the object hit: the reference is stale after undo: call "
+                                 f"update() (it fetches the objects again), or fetch it again, "
+                                 f"e.g. bpy.data.objects[{current.name!r}]") from None
         raise ReferenceError(DELETED_HIT_MESSAGE) from None
     return obj
 
@@ -74,7 +83,12 @@ class Hit:
 
 class RayResults(dict):
     """``ray_cast_many`` results: a dict of numpy arrays, also readable as attributes
-    (``res["hit"]`` or ``res.hit``)."""
+    (``res["hit"]`` or ``res.hit``); ``backend``: the backend that cast them (``"embree"`` or
+    ``"mathutils"``)."""
+
+    def __init__(self, arrays=(), backend="mathutils"):
+        super().__init__(arrays)
+        self.backend = backend
 
     def __getattr__(self, name):
         try:
@@ -100,11 +114,14 @@ class BuildStats:
         unchanged: Blender evaluated nothing since the previous build of the same objects, so not
             even the per-object walk was done.
         transforms_only: only transforms changed since, so only world matrices were read again.
+        embree_fallback: why batches of rays into this build are cast by mathutils even when
+            Embree is asked for (the scene does not fit Embree's float32: see ``embree``), or
+            None.
     """
 
     __slots__ = ("objects_used", "objects_skipped", "instances", "triangles", "build_seconds",
                  "reused", "meshes_rebuilt", "meshes_reused", "trees", "unchanged",
-                 "transforms_only")
+                 "transforms_only", "embree_fallback")
 
     def __init__(self):
         self.objects_used = 0
@@ -118,11 +135,12 @@ class BuildStats:
         self.trees = 0              # distinct object-space trees
         self.unchanged = False
         self.transforms_only = False
+        self.embree_fallback = None
 
     def _unchanged_copy(self, seconds):
         """The stats of a build skipped because nothing changed since the one these describe."""
         out = BuildStats()
-        for name in ("objects_used", "instances", "triangles", "trees"):
+        for name in ("objects_used", "instances", "triangles", "trees", "embree_fallback"):
             setattr(out, name, getattr(self, name))
         out.objects_skipped = list(self.objects_skipped)
         out.meshes_reused = self.meshes_reused + self.meshes_rebuilt

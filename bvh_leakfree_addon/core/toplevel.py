@@ -21,7 +21,7 @@ class Items:
     """The top level being gathered: parallel lists, one row per object or instance."""
 
     __slots__ = ("objs", "instancers", "entries", "matrices", "keys", "any_instances", "src",
-                 "batch", "boxes")
+                 "batch", "boxes", "uids")
 
     def __init__(self):
         self.objs = []
@@ -32,6 +32,7 @@ class Items:
         self.src = []        # input index of each object row (the rows before any instance)
         self.batch = None    # float64 (len(src), 4, 4) world matrices of the object rows, or None
         self.boxes = None    # (bmin, bmax) (N, 3) of every row when read in one go, or None
+        self.uids = None     # int64 (len(src),) session_uid of the object rows' objects, or None
         self.any_instances = False
 
     def matrix_array(self):
@@ -73,14 +74,25 @@ class TopLevel:
     wmin: np.ndarray       #: (N, 3) world-space boxes
     wmax: np.ndarray
     pad: float             #: slack added to the world boxes in the slab test
+    uids: tuple            #: ``session_uid`` of each of ``objects`` (None: not known)
 
     def __len__(self):
         return len(self.entries)
 
     @cached_property
-    def all_similar(self):
-        """Every matrix is a similarity (see ``linalg.all_similarities``)."""
-        return linalg.all_similarities(self.mat)
+    def box_sizes(self):
+        """(N,) the largest side of each row's world box."""
+        return (self.wmax - self.wmin).max(axis=1) if len(self.wmin) else np.zeros(0)
+
+    @cached_property
+    def float32_frame(self):
+        """Where a float32 backend works for these rows (``linalg.float32_frame``)."""
+        return linalg.float32_frame(self.wmin, self.wmax)
+
+    @cached_property
+    def similar(self):
+        """(N,) bool: the row's matrix is a similarity (see ``linalg.similarities``)."""
+        return linalg.similarities(self.mat)
 
 
 def _read_only(*arrays):
@@ -120,8 +132,11 @@ def make_top_level(items, stats, earlier=()):
 
     entries = tuple(pick(items.entries))
     instancers = tuple(pick(items.instancers))
-    objects, obj_index, used = _object_table(pick(items.objs), pick(items.keys), instancers,
-                                             items.any_instances)
+    row_uids = list(items.uids.tolist()) if items.uids is not None else [None] * len(items.src)
+    row_uids += [None] * (len(items.objs) - len(row_uids))
+    objects, obj_index, used, uids = _object_table(pick(items.objs), pick(items.keys),
+                                                   pick(row_uids), instancers,
+                                                   items.any_instances)
     n = len(entries)
     if n:
         inv = linalg.affine_inverse(mat, cof, det)
@@ -137,17 +152,19 @@ def make_top_level(items, stats, earlier=()):
     _read_only(obj_index, mat, inv, wmin, wmax)
     top = TopLevel(entries=entries, instancers=instancers, objects=tuple(objects),
                    obj_index=obj_index, mat=mat, inv=inv, bmin=bmin, bmax=bmax, wmin=wmin,
-                   wmax=wmax, pad=pad)
+                   wmax=wmax, pad=pad, uids=tuple(uids))
     return top, used
 
 
-def _object_table(objs, keys, instancers, any_instances):
-    """(distinct objects, row → object index, keys of the input objects used)."""
+def _object_table(objs, keys, row_uids, instancers, any_instances):
+    """(distinct objects, row → object index, keys of the input objects used, ``session_uid``
+    of each distinct object).  ``row_uids``: each row's object's uid where already read."""
     n = len(objs)
     if not any_instances:
         # one row per object (the input list is de-duplicated): no mapping to work out
-        return list(objs), np.arange(n, dtype=np.int64), set(keys)
+        return list(objs), np.arange(n, dtype=np.int64), set(keys), row_uids
     objects = []
+    uids = []
     index = {}
     used = set()
     obj_index = np.empty(n, dtype=np.int64)
@@ -157,10 +174,11 @@ def _object_table(objs, keys, instancers, any_instances):
         if j is None:
             j = index[key] = len(objects)
             objects.append(obj)
+            uids.append(row_uids[i] if row_uids[i] is not None else obj.session_uid)
         obj_index[i] = j
         inst = instancers[i]
         used.add(key if inst is None else inst.as_pointer())
-    return objects, obj_index, used
+    return objects, obj_index, used, uids
 
 
 def _entry_boxes(entries, earlier):

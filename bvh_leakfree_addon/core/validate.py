@@ -8,6 +8,8 @@ import bpy
 
 import numpy as np
 
+from .handles import object_by_uid, remember_stale, stale_message
+
 __all__ = ("ObjectList", "check_objects", "unwrap_objects", "check_in_scene",
            "not_evaluated_reason", "live_objects",
            "vector3", "unit_rows", "direction", "max_distance", "epsilon", "face_index",
@@ -29,9 +31,10 @@ class ObjectList(list):
             return self._uids
 
 
-def check_objects(objects):
+def check_objects(objects, known_uid=None):
     """A de-duplicated :class:`ObjectList` of live ``bpy.types.Object``; clear errors for anything
-    else."""
+    else.  ``known_uid(obj)``: the ``session_uid`` an earlier build read for that very Python
+    object, or None (names the object again when its reference went stale after undo)."""
     if objects is None:
         raise ValueError("no objects given: pass a list of Blender objects")
     object_type = bpy.types.Object
@@ -47,8 +50,8 @@ def check_objects(objects):
         try:
             key = obj.as_pointer()   # raises ReferenceError for a removed object
         except ReferenceError:
-            raise ReferenceError(f"item {i} of the object list has been deleted "
-                                 f"(removed from bpy.data)") from None
+            raise ReferenceError(stale_message(f"item {i} of the object list",
+                                               _uid_of(objects, i, obj, known_uid))) from None
         if key not in seen:
             seen.add(key)
             out.append(obj)
@@ -56,6 +59,13 @@ def check_objects(objects):
     if not out:
         raise ValueError("the object list is empty: give at least one object to build a BVH of")
     return out
+
+
+def _uid_of(objects, i, obj, known_uid):
+    uids = getattr(objects, "_uids", None)
+    if uids is not None and i < len(uids):
+        return int(uids[i])
+    return known_uid(obj) if known_uid is not None else None
 
 
 def unwrap_objects(items, allow_empty=False):
@@ -79,8 +89,7 @@ def unwrap_objects(items, allow_empty=False):
         try:
             obj.as_pointer()   # raises ReferenceError for a removed object
         except ReferenceError:
-            raise ReferenceError(f"item {i} of the object list has been deleted "
-                                 f"(removed from bpy.data)") from None
+            raise ReferenceError(stale_message(f"item {i} of the object list", None)) from None
         out.append(obj)
     if not out and not allow_empty:
         raise ValueError("the object list is empty: give at least one object to build a BVH of")
@@ -122,20 +131,34 @@ def _layer_collections(layer):
 
 
 def live_objects(objects):
-    """``(ObjectList of the objects still alive, names of the deleted ones)``; a deleted object's
-    name is no longer readable, so it is named by its position."""
+    """``(ObjectList of the objects still alive, names of the deleted ones, number fetched
+    again)``.  A stale reference to an object that still exists (undo, a file reload) is
+    replaced by the current object, found by the ``session_uid`` an earlier build read
+    (``objects.uids()``); a deleted object's name is no longer readable, so it is named by its
+    position."""
     alive = ObjectList()
     alive.keys = []
     deleted = []
+    refetched = 0
+    uids = getattr(objects, "_uids", None)
+    seen = set()
     for i, obj in enumerate(objects):
         try:
             key = obj.as_pointer()
         except ReferenceError:
-            deleted.append(f"item {i} of the object list")
-            continue
-        alive.append(obj)
-        alive.keys.append(key)
-    return alive, deleted
+            current = object_by_uid(int(uids[i])) if uids is not None else None
+            if current is None:
+                deleted.append(f"item {i} of the object list")
+                continue
+            remember_stale(obj, uids[i])
+            obj = current
+            key = obj.as_pointer()
+            refetched += 1
+        if key not in seen:
+            seen.add(key)
+            alive.append(obj)
+            alive.keys.append(key)
+    return alive, deleted, refetched
 
 
 def vector3(value, what):
@@ -174,7 +197,8 @@ def max_distance(distance):
     except (TypeError, ValueError):
         raise ValueError(f"distance must be a number, got {distance!r}") from None
     if math.isnan(distance):
-        raise ValueError("distance is NaN")
+        raise ValueError("distance must be a number greater than 0 (math.inf: no limit), got "
+                         "NaN")
     if distance <= 0.0:
         raise ValueError(f"distance must be greater than 0, got {distance}")
     return distance

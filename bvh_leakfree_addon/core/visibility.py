@@ -33,14 +33,14 @@ Attributes:
     fraction: visible / projected (0.0 when not projected).
 """
 
-_row_scenes = weakref.WeakKeyDictionary()    # TopLevel -> {row: embree.SoupScene}
+_row_scenes = weakref.WeakKeyDictionary()    # TopLevel -> {row: embree_soup.SoupScene}
 
 
 def visibility(bvh, cam, backend):
     """``{object: Visibility}`` for every object of the ``SceneBVH`` ``bvh``, given the camera's
     rays ``cam`` (``camera.CameraRays``) and a ``backend`` name (checked here)."""
     backend = backends.check(backend)
-    top, objects, depsgraph = bvh._top, bvh._input, bvh._depsgraph()
+    top = bvh._top
     n_obj = len(top.objects)
     h, w = cam.shape
     o = cam.origins.reshape(h * w, 3)
@@ -52,7 +52,7 @@ def visibility(bvh, cam, backend):
     for j in np.unique(first[seen]).tolist():
         crossing[j].append(np.nonzero(first == j)[0])
     if len(top):
-        arrays = _row_arrays(top, objects, depsgraph) if use_embree else None
+        arrays = _row_arrays(bvh) if use_embree else None
         for row in range(len(top)):
             rays = _candidates(cam, top, row, h, w)
             if len(rays):
@@ -71,9 +71,10 @@ def first_objects(bvh, origins, directions, backend="auto"):
     answered)`` for float64 ``origins`` and unit ``directions`` (N, 3), no limit: only the
     primitive is asked of Embree, faster than ``ray_cast_many``'s full record."""
     top = bvh._top
-    use_embree = backend == "embree" or (backend == "auto" and
-                                          backends.embree_pays(top, len(origins)))
-    scene = bvh._embree_scene(required=backend == "embree") if use_embree and len(top) else None
+    use_embree = top.float32_frame.reason is None and (backend == "embree" or (
+        backend == "auto" and backends.embree_pays(top, len(origins))))
+    scene = bvh._embree_scene(required=backend == "embree", what="visibility()") \
+        if use_embree and len(top) else None
     if scene is not None:
         return embree_soup.first_objects(scene, origins, directions), True
     return bvh._cast_many(origins, directions, math.inf, "mathutils")["object_index"], False
@@ -93,13 +94,15 @@ def _candidates(cam, top, row, h, w):
     return grid.reshape(-1)
 
 
-def _row_arrays(top, objects, depsgraph):
+def _row_arrays(bvh):
     """``(world vertices, triangles, first triangle of each row, first vertex of each row)`` of
-    ``top``, read once (``merge.merged_arrays``); None when the geometry changed since the build
-    (the trees answer instead)."""
+    the ``SceneBVH`` ``bvh``, read once (``merge.merged_arrays``); None when they can no longer
+    be read (the geometry changed since the build, or the depsgraph it needs went away: the
+    trees answer instead)."""
+    top = bvh._top
     try:
-        co, tris, _polys, starts = merge.merged_arrays(top, objects, depsgraph)
-    except merge.GeometryChanged:
+        co, tris, _polys, starts = bvh._merged_arrays("visibility()")
+    except (merge.GeometryChanged, ReferenceError):
         return None
     vstarts = np.zeros(len(top) + 1, dtype=np.int64)
     np.cumsum([len(entry.arrays[0]) for entry in top.entries], out=vstarts[1:])

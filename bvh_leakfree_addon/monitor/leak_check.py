@@ -12,6 +12,11 @@ and how Blender's own memory and the process's RSS moved.
   what had grown so far.  The add-on changes no data of its own: what changes is what the script
   changes, and Ctrl+Z takes it back (undo steps pushed by hand, before and after).
 
+Either check stops at Ctrl+C (``KeyboardInterrupt``, the only way out of a script's endless loop)
+or ``sys.exit()`` with one line, keeping what it saw so far.  A script that loads a file (which
+replaces every datablock the check compares) stops it with one line, and a Leak Check cannot be
+started while one runs (a script running the Leak Check on itself would never end).
+
 Menu entries (F3 finds them under "leak"): File › Clean Up (both) and the Text Editor's Text menu.
 """
 import builtins
@@ -31,6 +36,7 @@ from ..names import LEAK_CHECK, LEAK_CHECK_SCRIPT, label
 from ..utils import get_preferences, reports_errors, runtime_state
 from . import service
 from .operators import undo_step
+from .runs import Progress, Stopped, one_at_a_time, stop_text, watch_loads
 from .state import store_leak_check
 
 __all__ = ("OBJECT_OT_bvh_leak_check", "WM_OT_bvh_leak_check_script", "report_lines",
@@ -125,27 +131,38 @@ class OBJECT_OT_bvh_leak_check(bpy.types.Operator):
         prefs = get_preferences(context)
         if prefs is None:
             raise ValueError("the add-on is not enabled (its cast settings are missing)")
-        cast = inputs_of(prefs.cast)   # never snaps or selects: the scene stays
-        wm = context.window_manager
+        with one_at_a_time():
+            return self._check(context, inputs_of(prefs.cast))
+
+    def _check(self, context, cast):
+        """``cast``: the cast's inputs (never snaps or selects: the scene stays)."""
         started = time.perf_counter()
-        baseline = Baseline()
-        wm.progress_begin(0, self.iterations)
+        baseline, done, ray, stopped = Baseline(), 0, None, ""
+        progress = Progress(context, self.iterations)
         try:
             with leak_guard(raise_on_leak=False) as report:
-                for i in range(self.iterations):
-                    ray = cast_from_cursor(context, reuse=False, **cast)
-                    if i == 0:  # after the first run: one-time allocations are not a leak
-                        baseline.take()
-                    wm.progress_update(i + 1)
+                try:
+                    for i in range(self.iterations):
+                        ray = cast_from_cursor(context, reuse=False, **cast)
+                        done = i + 1
+                        if i == 0:  # after the first run: one-time allocations are not a leak
+                            baseline.take()
+                        progress.update(done)
+                except (KeyboardInterrupt, SystemExit) as ex:
+                    stopped = stop_text(ex, done)
         except CastError as ex:
             self.report({'ERROR'}, f"{LEAK_CHECK}: {ex}")
             return {'CANCELLED'}
         finally:
-            wm.progress_end()
-        objects = ray.stats.objects_used
+            progress.end()
+        objects = ray.stats.objects_used if ray is not None else 0
         seconds, memory, growth, lines = _finish(
-            context, report, runs=self.iterations, started=started, baseline=baseline,
-            source='CAST', objects=objects, script="")
+            context, report, runs=max(done, 1), started=started, baseline=baseline,
+            error=stopped, source='CAST', objects=objects, script="")
+        if stopped:
+            self.report({'WARNING'}, f"Leak check {stopped} of {count(self.iterations, 'run')}" +
+                        (f": {'; '.join(lines)}" if lines else ": no datablock growth so far"))
+            return {'CANCELLED'}
         text = (f"{LEAK_CHECK}: {self.iterations} builds + casts on {count(objects, 'object')} "
                 f"in {duration(seconds)}: ")
         if growth:
@@ -173,8 +190,8 @@ def _run(code, text_name, run, runs):
     namespace = {"__name__": "__main__", "__file__": text_name, "__builtins__": builtins}
     try:
         exec(code, namespace)   # noqa: S102 - the user's own script, run on the user's click
-    except SystemExit:
-        raise ScriptError(f"'{text_name}' called sys.exit() on run {run} of {runs}") from None
+    except (KeyboardInterrupt, SystemExit) as ex:
+        raise Stopped(stop_text(ex, run - 1)) from None
     except Exception as ex:
         traceback.print_exc(file=sys.stderr)
         frames = [f for f in traceback.extract_tb(ex.__traceback__) if f.filename == text_name]
@@ -183,6 +200,22 @@ def _run(code, text_name, run, runs):
                           f"{runs}: {ex}") from None
     finally:
         namespace.clear()
+
+
+def _after_load(operator, context, error, done, name, started):
+    """The script loaded a file: the datablocks compared are gone, only the reason is reported.
+    A factory reset also disables the add-on, and then ``operator`` is freed memory: it is not
+    touched, the reason goes to the console (and to the panel, when the add-on is still on)."""
+    message = f"Leak check stopped: {error}"
+    if runtime_state(context) is not None:
+        store_leak_check(context, iterations=done, growth="", lines="", rss_mb=0.0,
+                         seconds=time.perf_counter() - started, error=error, source='TEXT',
+                         objects=0, script=name)
+    if type(operator).is_registered:
+        operator.report({'ERROR'}, message)
+    else:
+        print(message, file=sys.stderr)
+    return {'CANCELLED'}
 
 
 class WM_OT_bvh_leak_check_script(bpy.types.Operator):
@@ -224,6 +257,10 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context):
+        with one_at_a_time():
+            return self._check(context)
+
+    def _check(self, context):
         text = bpy.data.texts.get(self.text)
         if text is None:
             self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)}: no script named '{self.text}' "
@@ -236,32 +273,46 @@ class WM_OT_bvh_leak_check_script(bpy.types.Operator):
             self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)}: {ex}")
             return {'CANCELLED'}
         del text     # the script may remove or rename it
-        wm = context.window_manager
+        runs = self.iterations     # read now: a file the script loads may take this operator
         started = time.perf_counter()
-        baseline, error, done = Baseline(), "", 0
+        baseline, error, done, stopped = Baseline(), "", 0, ""
         undo_step(context, f"Before {label(LEAK_CHECK_SCRIPT)}")
-        wm.progress_begin(0, self.iterations)
+        progress = Progress(context, runs)
         try:
-            with leak_guard(raise_on_leak=False) as report:
-                for run in range(1, self.iterations + 1):
+            with watch_loads() as loads, leak_guard(raise_on_leak=False) as report:
+                for run in range(1, runs + 1):
                     try:
-                        _run(code, name, run, self.iterations)
+                        _run(code, name, run, runs)
                     except ScriptError as ex:
                         error = str(ex)
+                    except Stopped as ex:
+                        stopped = str(ex)
+                    if loads[0]:
+                        error = (f"'{name}' loaded a file on run {run} of {runs}, which replaces "
+                                 f"every datablock the check compares: leave the loading out of "
+                                 f"the script to check it")
+                    if error or stopped:
                         break
                     done = run
                     if run == 1:
                         baseline.take()
-                    wm.progress_update(run)
+                    progress.update(run)
         finally:
-            wm.progress_end()
+            progress.end()
             undo_step(context, f"{label(LEAK_CHECK_SCRIPT)} '{name}'")
+        if loads[0]:
+            return _after_load(self, context, error, done, name, started)
         seconds, memory, growth, lines = _finish(
             context, report, runs=max(done, 1), started=started, baseline=baseline,
-            error=error, source='TEXT', objects=0, script=name)
+            error=error or stopped, source='TEXT', objects=0, script=name)
         if error:
             self.report({'ERROR'}, f"{label(LEAK_CHECK_SCRIPT)} stopped: {error}" +
                         (f" (so far: {'; '.join(lines)})" if lines else ""))
+            return {'CANCELLED'}
+        if stopped:
+            self.report({'WARNING'}, f"Leak check of '{name}' {stopped}" +
+                        (f": {'; '.join(lines)}" if lines else ": no datablock added or removed "
+                                                               "so far"))
             return {'CANCELLED'}
         text = (f"{label(LEAK_CHECK_SCRIPT)}: {count(done, 'run')} of '{name}' in "
                 f"{duration(seconds)}: ")

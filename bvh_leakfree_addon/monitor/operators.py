@@ -18,6 +18,8 @@ PURGE_TYPE_ITEMS = (
     ('ALL', "All Types", "Orphans of every datablock type"),
 )
 NOTHING_TO_PURGE = "Nothing to purge: no orphan data"
+LINKED_UNDO = ("Ctrl+Z cannot bring linked data back (nor after Blender's own purge): File › "
+               "Revert reloads it.")
 
 
 NAMES_SHOWN = 3   # names per type in the confirmation, then "and N more"
@@ -89,12 +91,14 @@ def confirmation_sections(plan):
         lines = [(f"Linked from libraries, deleted too by \"{DELETE_LINKED}\" (the library "
                   "files stay as they are):", 'LINKED')]
         lines += [(text, 'DOT') for text in type_lines(linked)]
+        lines.append((LINKED_UNDO, 'ERROR'))
         sections.append((lines, (DELETE_LINKED, 'LINKED', True, True)))
     return sections
 
 
 #: the last line of text, above the buttons
-KEEP_NOTE = ("Datablocks with a fake user are kept; Ctrl+Z undoes.", 'INFO')
+KEEP_NOTE = ("Datablocks with a fake user are kept; Ctrl+Z brings back what is local to this "
+             "file.", 'INFO')
 
 
 def confirmation_lines(plan):
@@ -158,7 +162,8 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
     bl_idname = "wm.bvh_purge_orphans"
     bl_label = PURGE
     bl_description = ("Delete datablocks that have no users (never those with a fake user); "
-                      "shows what will go first, Ctrl+Z brings it back")
+                      "shows what will go first; Ctrl+Z brings back what was local to the file, "
+                      "not linked data")
     # No 'UNDO' flag: the undo steps are pushed by hand around the purge (see undo_step), and
     # without it there is no redo panel that could widen a purge past its confirmation.
     bl_options = {'REGISTER'}
@@ -213,7 +218,9 @@ class WM_OT_bvh_purge_orphans(bpy.types.Operator):
             self.report({'INFO'}, NOTHING_TO_PURGE)
             return {'CANCELLED'}
         undo_step(context, PURGE)
-        self.report({'INFO'}, f"Removed {format_counts(removed)}")
+        linked = "; linked data: Ctrl+Z cannot bring it back, File › Revert reloads it" \
+            if self.include_linked else ""
+        self.report({'INFO'}, f"Removed {format_counts(removed)}{linked}")
         return {'FINISHED'}
 
 

@@ -300,7 +300,9 @@ def test_poll_refuses_sculpt_mode_with_a_reason(addon):
     bpy.ops.object.mode_set(mode='SCULPT')
     try:
         assert not bpy.ops.object.bvh_cast_from_cursor.poll()
-        with pytest.raises(RuntimeError, match="Object Mode and Edit Mode"):
+        with pytest.raises(RuntimeError, match="works in Object Mode and in Edit Mode of meshes, "
+                                               "curves, surfaces, text and metaballs, not in "
+                                               "Sculpt Mode"):
             bpy.ops.object.bvh_cast_from_cursor()
     finally:
         bpy.ops.object.mode_set(mode='OBJECT')

@@ -11,8 +11,8 @@ from helpers import id_collection_sizes
 
 from bvh_leakfree_addon import api
 from bvh_leakfree_addon.core import cache as core_cache
-from bvh_leakfree_addon.core import gather as core_gather
 from bvh_leakfree_addon.core import geometry as core_geometry
+from bvh_leakfree_addon.core import instances as core_instances
 from bvh_leakfree_addon.core import linalg as core_linalg
 from bvh_leakfree_addon.core import merge as core_merge
 from bvh_leakfree_addon.core import validate as core_validate
@@ -81,7 +81,7 @@ STAGES = [
     (core_geometry, "mesh_arrays"),          # between to_mesh() and to_mesh_clear()
     (core_geometry, "content_key"),
     (core_geometry, "entry_from_arrays"),
-    (core_gather, "_take_instance"),            # inside the depsgraph instance iterator
+    (core_instances, "_step"),               # inside the depsgraph instance iterator
     (core_viewlayer.Rows, "bounds"),         # the batch reads of new trees' bounds ...
     (core_viewlayer.Rows, "matrices"),       # ... and of world matrices
     (core_linalg, "world_boxes"),

@@ -5,6 +5,7 @@ from . import (
     cold,
     embree,
     floor,
+    instancers,
     leaks,
     loop,
     memory,
@@ -34,4 +35,5 @@ ALL = (
     leaks.MEASUREMENT,      # 9, 10 leak_guard's overhead, the monitor's lists and graph
     embree.MEASUREMENT,     # 9 batched rays with Embree, the auto crossover
     blenderproc.MEASUREMENT,  # 11 BlenderProc 2.8.0 itself: the drop-ins, visibility
+    instancers.MEASUREMENT,  # 12 builds over instancers: no wrapper, no RSS left behind
 )

@@ -118,7 +118,7 @@ def job_embree(ctx, name):
     rebuilds = []
     for _ in range(3):
         start = time.perf_counter()
-        core_embree._build(bvh._top, bvh._input, depsgraph)
+        core_embree._build(bvh._top, lambda: bvh._merged_arrays("bench"))
         rebuilds.append(time.perf_counter() - start)
     out["embree_scene_build"] = min(rebuilds)
     emb = core_embree.existing_scene(bvh._top)
@@ -210,17 +210,19 @@ def job_crossover(ctx, name):
     bvh = core.build(objects)
     top = bvh._top
     predicted = backends.crossover(top)
-    depsgraph = common.bpy().context.evaluated_depsgraph_get()
     core_embree._shared_device(core_embree._load()[0][0])   # the process's device, untimed
+
+    def read():
+        return bvh._merged_arrays("bench")
     first_start = time.perf_counter()
-    core_embree._build(top, bvh._input, depsgraph)        # reads the triangles: first build
+    core_embree._build(top, read)        # reads the triangles: first build
     first = time.perf_counter() - first_start
     builds = []
     for _ in range(cfg["crossover_reps"]):
         start = time.perf_counter()
-        scene = core_embree._build(top, bvh._input, depsgraph)
+        scene = core_embree._build(top, read)
         builds.append(time.perf_counter() - start)
-    scene = core_embree.scene_for(top, bvh._input, depsgraph)   # kept: casts below use it
+    scene = core_embree.scene_for(top, read)   # kept: casts below use it
     sizes = sorted({max(1, int(predicted * f)) for f in cfg["crossover_factors"]})
     points = []
     for n in sizes:
