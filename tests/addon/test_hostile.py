@@ -135,6 +135,11 @@ def test_deleted_mark_is_by_identity_too(addon, scene):
     cube(name, location=(40.0, 0.0, 0.0))       # a new object takes the name
     texts = [text for text, *_ in addon.cast.result.result_lines(cast_state())]
     assert f"Hit: {name} (deleted since)" in texts
+    # Issue 23.13: "Hit: Sphere (deleted)" read as wrong while a new Sphere was there: it says so
+    assert f'The "{name}" in the file now is another object' in texts
+    bpy.data.objects.remove(bpy.data.objects[name])
+    texts = [text for text, *_ in addon.cast.result.result_lines(cast_state())]
+    assert not any("another object" in text for text in texts)     # no other: nothing said
 
 
 # --- every operator, hostile state: the 51-case style sweep --------------------------------------
