@@ -14,7 +14,7 @@ from ..utils import view_layer_members
 from .result import CastResult
 from .words import direction_words
 
-__all__ = ("CastError", "cast_from_cursor", "snap_cursor_to_hit", "snap_changes",
+__all__ = ("CastError", "cast_from_cursor", "snap_cursor_to_hit", "place_cursor", "snap_changes",
            "select_hit_object", "selection_target", "selection_changes", "BuildProgress")
 
 PROGRESS_DELAY_SECONDS = 0.3  # builds taking longer than this show progress and status text
@@ -69,9 +69,13 @@ def snap_changes(scene, result):
 
 def snap_cursor_to_hit(scene, result):
     """Move the 3D cursor to the hit and turn its Z axis to the surface normal."""
-    rotation = Vector(result.normal).to_track_quat('Z', 'Y')
-    cursor = scene.cursor
-    cursor.location = result.location
+    place_cursor(scene.cursor, result.location, Vector(result.normal).to_track_quat('Z', 'Y'))
+
+
+def place_cursor(cursor, location, rotation):
+    """Put the 3D ``cursor`` at ``location`` turned by the quaternion ``rotation``, in whichever
+    rotation mode the cursor is (its mode is kept)."""
+    cursor.location = location
     mode = cursor.rotation_mode
     if mode == 'QUATERNION':
         cursor.rotation_quaternion = rotation

@@ -25,6 +25,7 @@ from bpy.props import IntProperty
 from mathutils import Quaternion
 
 from ..utils import runtime_state, tag_redraw
+from .service import place_cursor
 
 __all__ = ("HISTORY", "STEP_PROPERTY", "Entry", "cursor_pose", "snapshot", "restore", "record",
            "step_of", "follow", "clear", "register", "unregister", "runtime_hooks_active")
@@ -55,17 +56,7 @@ def cursor_pose(scene):
 
 
 def _set_cursor(scene, pose):
-    cursor = scene.cursor
-    cursor.location = pose[:3]
-    quaternion = Quaternion(pose[3:])
-    mode = cursor.rotation_mode
-    if mode == 'QUATERNION':
-        cursor.rotation_quaternion = quaternion
-    elif mode == 'AXIS_ANGLE':
-        axis, angle = quaternion.to_axis_angle()
-        cursor.rotation_axis_angle = (angle, *axis)
-    else:
-        cursor.rotation_euler = quaternion.to_euler(mode)
+    place_cursor(scene.cursor, pose[:3], Quaternion(pose[3:]))
 
 
 def _same(a, b):

@@ -43,7 +43,7 @@ from .results import alive
 
 __all__ = ("ENV_SWITCH", "available", "unavailable_reason", "missing", "forget", "version",
            "EmbreeScene", "scene_for", "existing_scene", "cast", "release", "modules",
-           "shared_device", "threads_for", "relative_rays")
+           "shared_device", "in_chunks", "relative_rays")
 
 #: environment variable: "0", "off", "false" or "no" hides the Embree backend
 ENV_SWITCH = "BVH_LEAKFREE_EMBREE"
@@ -137,11 +137,6 @@ def modules():
 def shared_device(rtcore):
     """The one Embree device every scene shares."""
     return _shared_device(rtcore)
-
-
-def threads_for(n):
-    """How many threads cast ``n`` rays."""
-    return _threads(n)
 
 
 def _shared_device(rtcore):
@@ -245,25 +240,25 @@ def cast(emb, top, origins, directions, limit):
     if n == 0 or emb.triangles == 0:
         return out
     limit32 = np.float32(limit) if math.isfinite(limit) and limit < 3.0e38 else np.float32(np.inf)
-    threads = _threads(n)
-    chunks = -(-n // CHUNK)
-    chunks = -(-chunks // threads) * threads           # equal shares for the threads
-    size = -(-n // chunks)
-    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
-    if threads == 1:
-        for a, b in bounds:
-            _cast_chunk(emb, origins, directions, limit32, out, a, b)
-    else:
-        _run_threads(threads, bounds, emb, origins, directions, limit32, out)
+    in_chunks(n, lambda a, b: _cast_chunk(emb, origins, directions, limit32, out, a, b))
     hit_objects = np.unique(out["object_index"][out["hit"]])
     for j in hit_objects.tolist():
         alive(top.objects[j], top.uids[j])
     return out
 
 
-def _run_threads(threads, bounds, emb, origins, directions, limit32, out):
-    """Cast the chunks ``bounds`` on ``threads`` threads (each takes the next chunk); the first
-    error is raised once every thread has stopped."""
+def in_chunks(n, run):
+    """``run(a, b)`` over chunks of ``n`` rays, on a few threads (Embree's queries release the
+    GIL), equal shares for each; the first error is raised once every thread has stopped."""
+    threads = _threads(n)
+    chunks = -(-n // CHUNK)
+    chunks = -(-chunks // threads) * threads           # equal shares for the threads
+    size = -(-n // chunks)
+    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
+    if threads <= 1:
+        for a, b in bounds:
+            run(a, b)
+        return
     todo = iter(bounds)
     take = threading.Lock()
     errors = []
@@ -271,13 +266,11 @@ def _run_threads(threads, bounds, emb, origins, directions, limit32, out):
     def work():
         while True:
             with take:
-                if errors:
-                    return
-                chunk = next(todo, None)
+                chunk = None if errors else next(todo, None)
             if chunk is None:
                 return
             try:
-                _cast_chunk(emb, origins, directions, limit32, out, *chunk)
+                run(*chunk)
             except BaseException as ex:  # noqa: BLE001 - re-raised in the calling thread
                 with take:
                     errors.append(ex)

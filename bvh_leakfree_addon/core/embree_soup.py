@@ -5,7 +5,6 @@ drop-in's world triangles for ``blenderproc_compat`` and one row's triangles for
 the object each ray hits first (no normals, no barycentrics: a third faster than the full hit
 record of ``embree.cast``)."""
 import math
-import threading
 import time
 
 import numpy as np
@@ -65,7 +64,7 @@ def soup_distances(soup, origins, directions, limit=math.inf):
             hit = tfar < np.float32(1e36)
         out[a:b][hit] = tfar[hit]
 
-    _in_chunks(n, run)
+    embree.in_chunks(n, run)
     return out
 
 
@@ -85,47 +84,5 @@ def first_objects(emb, origins, directions):
         hit = prim >= 0
         out[a:b][hit] = emb.tri_obj[prim[hit]]
 
-    _in_chunks(n, run)
+    embree.in_chunks(n, run)
     return out
-
-
-def _in_chunks(n, run):
-    """``run(a, b)`` over chunks of ``n`` rays, on a few threads (``EmbreeScene.run`` releases
-    the GIL); the first error is raised once every thread has stopped."""
-    threads = embree.threads_for(n)
-    chunks = -(-n // embree.CHUNK)
-    chunks = -(-chunks // threads) * threads           # equal shares for the threads
-    size = -(-n // chunks)
-    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
-    if threads <= 1:
-        for a, b in bounds:
-            run(a, b)
-        return
-    todo = iter(bounds)
-    take = threading.Lock()
-    errors = []
-
-    def work():
-        while True:
-            with take:
-                chunk = None if errors else next(todo, None)
-            if chunk is None:
-                return
-            try:
-                run(*chunk)
-            except BaseException as ex:  # noqa: BLE001 - re-raised in the calling thread
-                with take:
-                    errors.append(ex)
-                return
-
-    workers = [threading.Thread(target=work, name=f"bvh-embree-chunk-{k}", daemon=True)
-               for k in range(threads - 1)]
-    for worker in workers:
-        worker.start()
-    try:
-        work()
-    finally:
-        for worker in workers:
-            worker.join()
-    if errors:
-        raise errors[0]
