@@ -41,5 +41,5 @@ def label(name):
 
 def purge_meshes(count):
     """The sidebar's mesh purge button, the count first (a narrow sidebar cuts the end):
-    ``"Purge 182 Orphan Meshes…"``."""
-    return f"Purge {count:,} Orphan Meshes…"
+    ``"Purge 182 Orphan Meshes…"``, ``"Purge 1 Orphan Mesh…"``."""
+    return f"Purge {count:,} Orphan {'Mesh' if count == 1 else 'Meshes'}…"

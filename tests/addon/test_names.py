@@ -51,6 +51,8 @@ def test_an_ellipsis_exactly_where_something_is_asked_first(addon):
     assert all(name.endswith("…") for name in asks)
     assert not any(name.endswith("…") for name in acts)
     assert names.purge_meshes(182) == "Purge 182 Orphan Meshes…"
+    assert names.purge_meshes(1) == "Purge 1 Orphan Mesh…"
+    assert names.purge_meshes(1200) == "Purge 1,200 Orphan Meshes…"
     operators = _operators(addon)
     for idname in ("wm.bvh_purge_orphans", "wm.bvh_leak_check_script"):
         assert hasattr(operators[idname], "invoke"), idname
