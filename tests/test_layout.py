@@ -252,6 +252,43 @@ def test_only_the_change_watch_touches_app_handlers_in_the_core():
     assert touches_app_handlers("from bpy.app import timers") == []
 
 
+# --- A module's private names are its own ------------------------------------------------------
+def private_reads(source):
+    """``(line, name)`` where ``source`` reaches a private name (``_x``) of another module of the
+    package: ``from .m import _x``, or ``m._x`` on a module it imported with ``from . import m``
+    (so no module reads, or keeps an alias of, another's private state, e.g. the cache's dicts)."""
+    tree = ast.parse(source)
+    modules, found = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            for alias in node.names:
+                if _private(alias.name):
+                    found.append((node.lineno, alias.name))
+                modules.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in modules and _private(node.attr)):
+            found.append((node.lineno, f"{node.value.id}.{node.attr}"))
+    return sorted(found)
+
+
+def _private(name):
+    return name.startswith("_") and not name.startswith("__")
+
+
+def test_no_module_reads_another_modules_private_names():
+    reads = {name: found for name, path in MODULES.items()
+             if (found := private_reads(path.read_text(encoding="utf-8")))}
+    assert reads == {}
+    # the check sees each way in, and leaves public names and a module's own privates alone
+    assert private_reads("from . import cache\nENTRIES = cache._entries") == [(2, "cache._entries")]
+    assert private_reads("from .cache import _entries") == [(1, "_entries")]
+    assert private_reads("from ..core import cache as c\nc._by_owner.get(k)") == \
+        [(2, "c._by_owner")]
+    assert private_reads("from . import cache\ncache.lookup(k)\n_own = 1\nx = _own") == []
+    assert private_reads("from . import cache\ncache.__name__") == []
+
+
 # --- The benchmark tool (tools/bench/) ----------------------------------------------------------
 BENCH_DIR = PACKAGE_DIR.parent / "tools" / "bench"
 BENCH_MODULES = _modules(BENCH_DIR)
