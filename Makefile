@@ -184,7 +184,7 @@ bench: $(ZIP) $(foreach v,$(BENCH_VERSIONS),$(VENV_DIR)/bpy-$(v)/.installed) $(B
 	$(call venv_python,$(FAST_VERSION)) tools/bench_chart.py \
 	  $(foreach v,$(BENCH_VERSIONS),bench-results/bpy-$(v).json) docs/bench.png
 	@if [ -z "$(BENCH_ARGS)" ] && [ "$(BENCH_VERSIONS)" = "$(VERSIONS)" ]; then \
-	  $(PYTHON) tools/docs_figures.py --update README.md docs/benchmarks.md docs/embree.md docs/leak-hunting.md; fi
+	  $(PYTHON) tools/docs_figures.py --update README.md docs/benchmarks.md docs/embree.md docs/leak-hunting.md docs/pipelines.md; fi
 
 # The API reference: pdoc (requirements/docs.txt, installed into the 5.3 venv: the modules import
 # bpy) renders the public modules' docstrings; tools/api_docs.py holds the rules a test enforces.

@@ -8,7 +8,8 @@ from helpers import ROOT, load_script, load_tool_package
 
 DOCS = [ROOT / "README.md", ROOT / "docs" / "benchmarks.md"]
 # Deep pages that quote results through markers too (and also state model constants by hand)
-QUOTING = DOCS + [ROOT / "docs" / "embree.md", ROOT / "docs" / "leak-hunting.md"]
+QUOTING = DOCS + [ROOT / "docs" / "embree.md", ROOT / "docs" / "leak-hunting.md",
+                  ROOT / "docs" / "pipelines.md"]
 # A benchmark figure: a factor ("31.7×"), or a time in ms/µs.  Outside markers and code blocks,
 # none may appear in these pages.  Not figures: targets ("≥ 100×", "≤ 1.3×"), a scene's size
 # ("20 × 5,120"), set-up sizes and durations in MB, GB or minutes.
@@ -39,6 +40,27 @@ def test_no_figure_is_typed_by_hand(figures, path):
     text = figures.FIGURE.sub("", figures.TABLE.sub("", text))
     text = TARGET.sub("", re.sub(r"```.*?```", "", text, flags=re.S))
     assert HAND_TYPED.findall(text) == [], "benchmark figures outside the markers"
+
+
+# A one-version figure followed by the version it is of: "<!--fig:5.3:…-->27.9 ms<!--/fig--> on 5.3"
+SAID_VERSION = re.compile(r"<!--fig:(?P<spec>\d+\.\d+):[^>]*-->[^<]*<!--/fig-->"
+                          r"\s*on (?P<said>\d+\.\d+)")
+
+
+def said_versions_differing(text):
+    """``(figure's version, version the text says)`` where they differ."""
+    return [(m["spec"], m["said"]) for m in SAID_VERSION.finditer(text) if m["spec"] != m["said"]]
+
+
+@pytest.mark.parametrize("path", QUOTING, ids=lambda p: p.name)
+def test_a_figure_is_said_to_be_of_its_own_version(path):
+    assert said_versions_differing(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_version_check_sees_a_wrong_version():
+    assert said_versions_differing("<!--fig:5.3:row/x/ours:text-->27.9 ms<!--/fig--> on 5.0") == \
+        [("5.3", "5.0")]
+    assert said_versions_differing("<!--fig:5.3:row/x/ours:text-->27.9 ms<!--/fig--> on 5.3") == []
 
 
 def test_results_are_of_the_released_sources():
