@@ -104,6 +104,17 @@ def live_runtime_hooks(package):
     return live
 
 
+def link_two_library_meshes(tmp_path):
+    """Two meshes, ``lib0`` and ``lib1``, linked from a library file written to ``tmp_path``, with
+    no user here (linked orphans)."""
+    lib = [bpy.data.meshes.new(f"lib{i}") for i in range(2)]
+    path = tmp_path / "lib.blend"
+    bpy.data.libraries.write(str(path), set(lib), fake_user=True)
+    bpy.data.batch_remove(lib)
+    with bpy.data.libraries.load(str(path), link=True) as (_src, dst):
+        dst.meshes = ["lib0", "lib1"]
+
+
 def id_collection_sizes():
     """len() of every ID type's collection of bpy.data (never ``all_ids`` (5.2): see
     ``core.compat``)."""

@@ -255,8 +255,9 @@ def test_only_the_change_watch_touches_app_handlers_in_the_core():
 # --- A module's private names are its own ------------------------------------------------------
 def private_reads(source):
     """``(line, name)`` where ``source`` reaches a private name (``_x``) of another module of the
-    package: ``from .m import _x``, or ``m._x`` on a module it imported with ``from . import m``
-    (so no module reads, or keeps an alias of, another's private state, e.g. the cache's dicts)."""
+    package: ``from .m import _x``, or ``m._x`` on anything it imported from the package (a module
+    with ``from . import m``, or a class or function), so no module reads, or keeps an alias of,
+    another's private state (e.g. the cache's dicts)."""
     tree = ast.parse(source)
     modules, found = set(), []
     for node in ast.walk(tree):

@@ -5,23 +5,14 @@ import sys
 
 import bpy
 
-import bmesh
 import pytest
-from helpers import REPO, run_in_blender
+from helpers import REPO, link_two_library_meshes, run_in_blender
+from test_cast_support import mesh_object
 
 
-def _ico(name, location, collection=None, radius=1.0):
-    me = bpy.data.meshes.new(name)
-    bm = bmesh.new()
-    try:
-        bmesh.ops.create_icosphere(bm, subdivisions=2, radius=radius)
-        bm.to_mesh(me)
-    finally:
-        bm.free()
-    obj = bpy.data.objects.new(name, me)
-    obj.location = location
-    (collection or bpy.context.scene.collection).objects.link(obj)
-    return obj
+def _ico(name, location, collection=None):
+    return mesh_object(name, "create_icosphere", subdivisions=2, radius=1.0, location=location,
+                       collection=collection)
 
 
 def _text(body, name="script.py"):
@@ -212,12 +203,7 @@ def test_nan_distance_is_named(addon):
 # --- The purge promises Ctrl+Z only for what Blender brings back ---------------------------------
 
 def test_the_purge_confirmation_says_linked_data_cannot_be_undone(addon, tmp_path):
-    lib = [bpy.data.meshes.new(f"lib{i}") for i in range(2)]
-    path = tmp_path / "lib.blend"
-    bpy.data.libraries.write(str(path), set(lib), fake_user=True)
-    bpy.data.batch_remove(lib)
-    with bpy.data.libraries.load(str(path), link=True) as (_src, dst):
-        dst.meshes = ["lib0", "lib1"]
+    link_two_library_meshes(tmp_path)
     bpy.data.meshes.new("local")
     ops = sys.modules[addon.__name__ + ".monitor.operators"]
     sections = ops.confirmation_sections(ops.purge_plan('MESH'))

@@ -3,22 +3,13 @@ import sys
 
 import bpy
 
-import bmesh
 import pytest
 from helpers import id_collection_sizes
+from test_cast_support import mesh_object
 
 
 def _ico(name, location):
-    me = bpy.data.meshes.new(name)
-    bm = bmesh.new()
-    try:
-        bmesh.ops.create_icosphere(bm, subdivisions=2, radius=1.0)
-        bm.to_mesh(me)
-    finally:
-        bm.free()
-    obj = bpy.data.objects.new(name, me)
-    obj.location = location
-    bpy.context.scene.collection.objects.link(obj)
+    obj = mesh_object(name, "create_icosphere", subdivisions=2, radius=1.0, location=location)
     obj.select_set(True)
     return obj
 

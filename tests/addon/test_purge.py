@@ -2,7 +2,7 @@
 import bpy
 
 import pytest
-from helpers import id_collection_names
+from helpers import id_collection_names, link_two_library_meshes
 
 from bvh_leakfree_addon.core import compat
 
@@ -56,18 +56,8 @@ def test_fake_users_never_purged(addon):
     assert len(bpy.data.meshes) == 4
 
 
-def _link_two_library_meshes(tmp_path):
-    """Two meshes linked from a library file, with no user here (linked orphans)."""
-    lib = [bpy.data.meshes.new(f"lib{i}") for i in range(2)]
-    path = tmp_path / "lib.blend"
-    bpy.data.libraries.write(str(path), set(lib), fake_user=True)
-    bpy.data.batch_remove(lib)
-    with bpy.data.libraries.load(str(path), link=True) as (_src, dst):
-        dst.meshes = ["lib0", "lib1"]
-
-
 def test_linked_orphans_need_include_linked(addon, tmp_path):
-    _link_two_library_meshes(tmp_path)
+    link_two_library_meshes(tmp_path)
     assert all(m.library is not None and m.users == 0 for m in bpy.data.meshes)
     addon.monitor.service.tick(force=True)
     assert addon.monitor.service.figures("meshes").linked_orphans == 2
@@ -149,7 +139,7 @@ def _every_uid():
 
 
 def test_linked_choice_names_the_linked_orphans(addon, tmp_path):
-    _link_two_library_meshes(tmp_path)
+    link_two_library_meshes(tmp_path)
     bpy.data.meshes.new("local")
     ops = addon.monitor.operators
     sections = ops.confirmation_sections(ops.purge_plan('MESH'))

@@ -39,6 +39,20 @@ def ngon_mesh(name, segments=8):
     return me
 
 
+def parented_child(mesh):
+    """An object of ``mesh`` whose parent moved, turned and scaled after parenting (a
+    non-identity parent inverse)."""
+    parent = sb.link(bpy.data.objects.new("parent", None))
+    parent.location = (2, -4, 0)
+    child = sb.mesh_object("child", mesh, (0.5, 0.0, 0.3), (0.0, 0.4, 0.0))
+    child.parent = parent
+    child.matrix_parent_inverse = parent.matrix_world.inverted()
+    parent.location = (3, -5, 1)
+    parent.rotation_euler = (0.0, 0.0, 0.7)
+    parent.scale = (0.8, 0.8, 0.8)
+    return child
+
+
 def blenderproc_scene():
     """Objects for BlenderProc's function: every kind of mesh and transform it meets."""
     objs = [sb.mesh_object("cube", sb.cube_mesh("cube", 1.4), (0, 0, 0), (0.3, 0.2, 0.1))]
@@ -49,15 +63,7 @@ def blenderproc_scene():
                                (-1.0, 1.0, 1.0)))
     objs.append(sb.mesh_object("squash", sb.ico_mesh("squash", 2), (-4, 4, 0), (0.2, 0.1, 0.3),
                                (1.0, 2.0, -0.6)))
-    parent = sb.link(bpy.data.objects.new("parent", None))
-    parent.location = (2, -4, 0)
-    child = sb.mesh_object("child", ngon_mesh("child", 6), (0.5, 0.0, 0.3), (0.0, 0.4, 0.0))
-    child.parent = parent
-    child.matrix_parent_inverse = parent.matrix_world.inverted()
-    parent.location = (3, -5, 1)           # moved after parenting: a non-identity parent inverse
-    parent.rotation_euler = (0.0, 0.0, 0.7)
-    parent.scale = (0.8, 0.8, 0.8)
-    objs.append(child)
+    objs.append(parented_child(ngon_mesh("child", 6)))
     shared = sb.ico_mesh("shared", 1, 0.7)
     objs += [sb.mesh_object(f"twin{i}", shared, (-2 + 1.8 * i, -4, 0)) for i in range(2)]
     keyed = sb.mesh_object("keyed", sb.grid_mesh("keyed", bumpy=False), (0, -8, 0))
@@ -99,16 +105,7 @@ def triangle_scene():
                                (-1.0, 1.0, 1.0)))
     objs.append(sb.mesh_object("squash", sb.ico_mesh("squash", 1), (-4, 4, 0), (0.2, 0.1, 0.3),
                                (1.0, 2.0, -0.6)))
-    parent = sb.link(bpy.data.objects.new("parent", None))
-    parent.location = (2, -4, 0)
-    child = sb.mesh_object("child", triangulated(ngon_mesh("child", 7)), (0.5, 0.0, 0.3),
-                           (0.0, 0.4, 0.0))
-    child.parent = parent
-    child.matrix_parent_inverse = parent.matrix_world.inverted()
-    parent.location = (3, -5, 1)
-    parent.rotation_euler = (0.0, 0.0, 0.7)
-    parent.scale = (0.8, 0.8, 0.8)
-    objs.append(child)
+    objs.append(parented_child(triangulated(ngon_mesh("child", 7))))
     shared = sb.ico_mesh("shared", 1, 0.7)
     objs += [sb.mesh_object(f"twin{i}", shared, (-2 + 1.8 * i, -4, 0)) for i in range(2)]
     modded = sb.mesh_object("modded", sb.ico_mesh("modded", 1), (4, 4, 0))

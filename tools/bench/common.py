@@ -244,19 +244,26 @@ def _copy_fixed_steps(objects):
     """BlenderProc 2.8.0's steps, written here: copy_leaky plus ``bpy.data.meshes.remove``."""
     import bmesh
     from mathutils.bvhtree import BVHTree
-    meshes = bpy().data.meshes
     bm = bmesh.new()
     try:
-        for obj in objects:
-            mesh = obj.data.copy()
-            try:
-                mesh.transform(obj.matrix_world)
-                bm.from_mesh(mesh)
-            finally:
-                meshes.remove(mesh)
+        add_transformed_copies(bm, objects, "matrix_world")
         return BVHTree.FromBMesh(bm)
     finally:
         bm.free()
+
+
+def add_transformed_copies(bm, objects, matrix):
+    """Add each object's mesh to ``bm`` through a copy transformed by its ``matrix`` attribute
+    (``"matrix_world"``, or ``"matrix_basis"`` for objects moved since the last evaluation),
+    each copy removed at once (BlenderProc's fixed steps)."""
+    meshes = bpy().data.meshes
+    for obj in objects:
+        mesh = obj.data.copy()
+        try:
+            mesh.transform(getattr(obj, matrix))
+            bm.from_mesh(mesh)
+        finally:
+            meshes.remove(mesh)
 
 
 def ref_floor(objects):

@@ -73,19 +73,11 @@ def _timed(fn, reps, before=None, after=None):
 
 def _floor(objects):
     """The tree-build floor: ``FromBMesh`` alone, on one bmesh holding every (moved) mesh."""
-    import bpy
-
     import bmesh
     from mathutils.bvhtree import BVHTree
     bm = bmesh.new()
     try:
-        for obj in objects:
-            mesh = obj.data.copy()
-            try:
-                mesh.transform(obj.matrix_basis)
-                bm.from_mesh(mesh)
-            finally:
-                bpy.data.meshes.remove(mesh)
+        common.add_transformed_copies(bm, objects, "matrix_basis")
         common.settle()
         return _timed(lambda: BVHTree.FromBMesh(bm), 5)
     finally:
