@@ -88,8 +88,7 @@ class Builder:
         key = cache.evaluated_key(data.as_pointer(), self.stamps.get(pointer, self.base_stamp),
                                   len(data.vertices), npoly, nloop, self.epsilon)
         entry = cache.lookup(key)
-        seen = self.entries_seen
-        if entry is not None and (self.use_cache or id(entry) in seen):
+        if entry is not None and (self.use_cache or id(entry) in self.entries_seen):
             return self._reused(entry)     # reuse=False still shares within this build
         if npoly == 0:
             return None
@@ -99,9 +98,7 @@ class Builder:
         if entry.bmin is None:
             self.pending_bounds.append((entry, data, defer_bounds))
         cache.store(key, entry, owner, source)
-        seen[id(entry)] = entry          # as _rebuilt does (one call less per new tree)
-        self.stats.meshes_rebuilt += 1
-        return entry
+        return self._rebuilt(entry)
 
     def finish(self):
         """Complete deferred work (bounds of new trees) while the evaluated meshes are current.
